@@ -1,0 +1,143 @@
+# rcptdir — GNU make build.
+#
+# Targets: all (default), check, demo, bench, fuzz, install, clean, format, format-check.
+# SANITIZE=1 builds everything with ASan + UBSan into build/san/.
+
+# ---- configuration: override on the command line -------------------------------------
+CC        = cc
+CFLAGS    = -O2 -g
+LDFLAGS   =
+PREFIX    = /usr/local
+DESTDIR   =
+SBINDIR   = $(PREFIX)/sbin
+MANDIR    = $(PREFIX)/share/man
+SYSCONFDIR = /etc/rcptdir
+SANITIZE  = 0
+FUZZ_SECONDS = 20
+# ---------------------------------------------------------------------------------------
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/san
+SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+SANFLAGS  =
+endif
+
+PKGS      = ldap lber lmdb jansson libmicrohttpd libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+       -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Wvla
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS = $(PKG_LIBS) -lpthread
+
+LIB_SRCS     = $(wildcard common/*.c) $(wildcard schema/*.c)
+SYNCD_SRCS   = $(wildcard syncd/*.c)
+LOOKUPD_SRCS = $(wildcard lookupd/*.c)
+UNIT_SRCS    = $(wildcard tests/unit/test_*.c)
+TOOL_SRCS    = $(wildcard tests/tools/*.c)
+BENCH_SRCS   = $(wildcard tests/bench/*.c)
+FUZZ_SRCS    = $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB      = $(BUILD)/librcptdir.a
+SYNCD    = $(BUILD)/rcptdir-syncd
+LOOKUPD  = $(BUILD)/rcptdir-lookupd
+UNITS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TOOLS    = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+BENCHES  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+FUZZERS  = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+.PHONY: all tests check unit integration demo bench fuzz fuzz-run install clean deps \
+        format format-check
+all: $(SYNCD) $(LOOKUPD)
+
+tests: all $(UNITS) $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(call obj,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SYNCD): $(call obj,$(SYNCD_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(LOOKUPD): $(call obj,$(LOOKUPD_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# libFuzzer targets: clang, ASan + UBSan, linked against the library sources directly.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard common/*.h schema/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LOOKUPD_FUZZ_SRCS) $(LIBS)
+
+fuzz: $(FUZZERS)
+
+fuzz-run: fuzz
+	scripts/fuzz-run $(FUZZ_SECONDS) $(FUZZERS)
+
+deps:
+	scripts/deps
+
+# check: install what is missing, build, run every test; the last line is "N passed, M failed".
+check: deps
+	$(MAKE) tests
+	$(MAKE) $(BENCHES)
+	scripts/run-tests $(BUILD)
+
+unit: tests
+	scripts/run-tests --unit-only $(BUILD)
+
+integration: tests
+	scripts/run-tests --integration-only $(BUILD)
+
+demo: deps
+	$(MAKE) all
+	scripts/demo $(BUILD)
+
+bench: deps
+	$(MAKE) all $(TOOLS) $(BENCHES)
+	scripts/bench $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 755 $(SYNCD) $(LOOKUPD) $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 docs/rcptdir.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 docs/rcptdir-syncd.8 docs/rcptdir-lookupd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(SYSCONFDIR)
+	install -m 644 docs/rcptdir.conf.example $(DESTDIR)$(SYSCONFDIR)/rcptdir.conf.example
+
+format:
+	clang-format -i $(wildcard common/*.[ch] schema/*.[ch] syncd/*.[ch] lookupd/*.[ch] \
+	    tests/*/*.[ch])
+
+format-check:
+	scripts/format-check
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

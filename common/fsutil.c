@@ -1,0 +1,80 @@
+/*
+ * fsutil - secret files checked on the open descriptor; see fsutil.h.
+ */
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+long fs_read_secret(const char *path, char *buf, size_t cap, char *err, size_t errlen)
+{
+    char tmp[FS_SECRET_MAX + 1];
+    struct stat st;
+    ssize_t n;
+    size_t len = 0;
+    int fd;
+
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot open secret file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "cannot stat secret file %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "secret file %s is not a regular file", path);
+        goto fail;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen,
+                 "secret file %s must not be accessible by group or others (chmod 600)", path);
+        goto fail;
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        snprintf(err, errlen, "secret file %s must be owned by root or by the user running rcptdir",
+                 path);
+        goto fail;
+    }
+    while (len < sizeof(tmp) && (n = read(fd, tmp + len, sizeof(tmp) - len)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "cannot read secret file %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    if (len > FS_SECRET_MAX) {
+        snprintf(err, errlen, "secret file %s is larger than %d bytes", path, FS_SECRET_MAX);
+        return -1;
+    }
+    while (len > 0 && (tmp[len - 1] == '\n' || tmp[len - 1] == '\r'))
+        len--;
+    if (memchr(tmp, '\0', len) != NULL || memchr(tmp, '\n', len) != NULL) {
+        snprintf(err, errlen, "secret file %s must hold one line without NUL bytes", path);
+        return -1;
+    }
+    if (len == 0) {
+        snprintf(err, errlen, "secret file %s is empty", path);
+        return -1;
+    }
+    if (buf != NULL) {
+        if (cap <= len) {
+            snprintf(err, errlen, "secret in %s is too long", path);
+            return -1;
+        }
+        memcpy(buf, tmp, len);
+        buf[len] = '\0';
+    }
+    explicit_bzero(tmp, sizeof(tmp));
+    return (long)len;
+fail:
+    close(fd);
+    return -1;
+}

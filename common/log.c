@@ -1,0 +1,138 @@
+/*
+ * log - syslog or stderr logging; see log.h.
+ */
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static const char *log_ident = "rcptdir";
+static int log_foreground = 1;
+static enum log_level log_level = LOG_LEVEL_INFO;
+
+/* log_init - choose destination and level */
+void log_init(const char *ident, int foreground, enum log_level level)
+{
+    log_ident = ident;
+    log_foreground = foreground;
+    log_level = level;
+    if (!foreground)
+        openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* log_reopen - reconnect to syslog */
+void log_reopen(void)
+{
+    if (!log_foreground) {
+        closelog();
+        openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    }
+}
+
+void log_set_level(enum log_level level)
+{
+    log_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+    return log_level;
+}
+
+/* log_vlog - write one line; with_errno appends strerror of the saved errno */
+static void log_vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
+{
+    static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    static const char *const tag[] = {"fatal", "warning", "info", "debug"};
+    int saved = errno;
+    char msg[2048];
+
+    if (level > log_level) {
+        errno = saved;
+        return;
+    }
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (with_errno) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+    }
+    if (log_foreground) {
+        if (level == LOG_LEVEL_INFO)
+            fprintf(stderr, "%s: %s\n", log_ident, msg);
+        else
+            fprintf(stderr, "%s: %s: %s\n", log_ident, tag[level], msg);
+    } else {
+        syslog(prio[level], "%s", msg);
+    }
+    errno = saved;
+}
+
+#define LOG_BODY(level, with_errno)                                                                \
+    do {                                                                                           \
+        va_list ap;                                                                                \
+        va_start(ap, fmt);                                                                         \
+        log_vlog(level, with_errno, fmt, ap);                                                      \
+        va_end(ap);                                                                                \
+    } while (0)
+
+void log_warn(const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_WARN, 1);
+}
+
+void log_warnx(const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_WARN, 0);
+}
+
+void log_info(const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_INFO, 0);
+}
+
+void log_debug(const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_DEBUG, 0);
+}
+
+void fatal(const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_ERR, 1);
+    exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_ERR, 0);
+    exit(1);
+}
+
+void fatal_status(int status, const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_ERR, 0);
+    exit(status);
+}
+
+/* log_safe - truncated, printable copy of untrusted bytes */
+char *log_safe(char *dst, size_t dstlen, const char *src, size_t len)
+{
+    size_t i, n = 0, max = len > LOG_SAFE_MAX ? LOG_SAFE_MAX : len;
+
+    if (dstlen == 0)
+        return dst;
+    for (i = 0; i < max && n + 1 < dstlen; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (i < len) {
+        for (int k = 0; k < 3 && n + 1 < dstlen; k++)
+            dst[n++] = '.';
+    }
+    dst[n] = '\0';
+    return dst;
+}

@@ -1,0 +1,46 @@
+/*
+ * log - one line per event, to syslog (LOG_MAIL) or to stderr in the foreground.
+ *
+ * Modelled on OpenSMTPD's log.h: log_warn() and fatal() append strerror(errno),
+ * log_warnx() and fatalx() do not. Every function preserves errno. Messages carry a
+ * subsystem prefix chosen by the caller ("sockmap: ...", "ldap: ...").
+ *
+ * Untrusted text (keys, LDAP values, peer data) must pass through log_safe() first:
+ * it truncates and masks unprintable bytes, like Postfix's printable().
+ *
+ * Ownership: log_init() keeps a pointer to ident; it must stay valid.
+ */
+#ifndef RCPTDIR_LOG_H
+#define RCPTDIR_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_LEVEL_ERR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/* log_init - choose the destination (stderr when foreground) and the lowest level shown */
+void log_init(const char *ident, int foreground, enum log_level level);
+/* log_reopen - reopen syslog (SIGHUP); harmless in the foreground */
+void log_reopen(void);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* fatal_status - like fatalx, but exits with the given (sysexits) status */
+void fatal_status(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+/* Longest untrusted text that log_safe() copies before it appends "...". */
+#define LOG_SAFE_MAX 200
+
+/*
+ * log_safe - copy at most LOG_SAFE_MAX bytes of src[0..len) into dst (of dstlen bytes),
+ * replacing each byte outside printable ASCII with '?', appending "..." when cut.
+ * dst is always NUL-terminated (dstlen > 0). Returns dst, for use in a log call.
+ */
+char *log_safe(char *dst, size_t dstlen, const char *src, size_t len);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * str - small string helpers glibc 2.36 lacks. No allocation; callers own every buffer.
+ */
+#ifndef RCPTDIR_STR_H
+#define RCPTDIR_STR_H
+
+#include <stddef.h>
+
+/* str_copy - strlcpy: copy src into dst (dstlen bytes, NUL-terminated); returns strlen(src) */
+size_t str_copy(char *dst, const char *src, size_t dstlen);
+
+/* str_trim - strip spaces and tabs at both ends of s, in place; returns s */
+char *str_trim(char *s);
+
+/* str_is_blank - 1 when s is NULL, empty or only spaces and tabs */
+int str_is_blank(const char *s);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * conf - the configuration table and its cross-key rules; see conf.h.
+ */
+#include "schema/conf.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/listen.h"
+#include "schema/addr.h"
+
+/* conf_check_ldap_uri - ldap:// or ldaps:// (ldapi:// for a local directory) */
+static int conf_check_ldap_uri(const char *v, char *err, size_t errlen)
+{
+    if (strncasecmp(v, "ldap://", 7) == 0 || strncasecmp(v, "ldaps://", 8) == 0 ||
+        strncasecmp(v, "ldapi://", 8) == 0)
+        return 0;
+    snprintf(err, errlen, "'%.64s' is not an ldap://, ldaps:// or ldapi:// URI", v);
+    return -1;
+}
+
+static int conf_check_http_url(const char *v, char *err, size_t errlen)
+{
+    if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0)
+        return 0;
+    snprintf(err, errlen, "'%.64s' is not an http:// or https:// URL", v);
+    return -1;
+}
+
+static int conf_check_domain(const char *v, char *err, size_t errlen)
+{
+    char key[ADDR_KEY_SIZE];
+    int rc = addr_normalize_domain(key, sizeof(key), v, strlen(v));
+
+    if (rc >= 0)
+        return 0;
+    snprintf(err, errlen, "'%.64s': %s", v, addr_strerror(rc));
+    return -1;
+}
+
+static int conf_check_delimiter(const char *v, char *err, size_t errlen)
+{
+    for (const char *p = v; *p; p++) {
+        if (*p == '@' || *p == '"' || (unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            snprintf(err, errlen, "delimiter characters must be printable ASCII other than '@'");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int conf_check_filter(const char *v, char *err, size_t errlen)
+{
+    int depth = 0;
+
+    if (v[0] != '(') {
+        snprintf(err, errlen, "an LDAP filter starts with '('");
+        return -1;
+    }
+    for (const char *p = v; *p; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')' && --depth < 0)
+            break;
+    }
+    if (depth != 0) {
+        snprintf(err, errlen, "unbalanced parentheses in LDAP filter");
+        return -1;
+    }
+    return 0;
+}
+
+#define OFF(f) offsetof(struct conf, f)
+#define SECTION(name, field)                                                                       \
+    {                                                                                              \
+        name, NULL, CFG_SECTION, NULL, 0, 0, OFF(field), 0, NULL, NULL                             \
+    }
+#define MAPPING(sec)                                                                               \
+    {sec,                                                                                          \
+     "filter",                                                                                     \
+     CFG_STR,                                                                                      \
+     "(|(objectClass=inetOrgPerson)(objectClass=groupOfNames))",                                   \
+     0,                                                                                            \
+     0,                                                                                            \
+     OFF(map_filter),                                                                              \
+     0,                                                                                            \
+     conf_check_filter,                                                                            \
+     "LDAP filter selecting the entries that own addresses"},                                      \
+        {sec,                                                                                      \
+         "address_attrs",                                                                          \
+         CFG_LIST,                                                                                 \
+         "mail, mailLocalAddress, mailAlternateAddress, proxyAddresses",                           \
+         0,                                                                                        \
+         0,                                                                                        \
+         OFF(map_address_attrs),                                                                   \
+         0,                                                                                        \
+         NULL,                                                                                     \
+         "attributes holding addresses; proxyAddresses counts only smtp: values"},                 \
+        {sec,                                                                                      \
+         "primary_attr",                                                                           \
+         CFG_STR,                                                                                  \
+         "mail",                                                                                   \
+         0,                                                                                        \
+         0,                                                                                        \
+         OFF(map_primary_attr),                                                                    \
+         0,                                                                                        \
+         NULL,                                                                                     \
+         "attribute holding an entry's primary address"},                                          \
+        {sec,                                                                                      \
+         "group_filter",                                                                           \
+         CFG_STR,                                                                                  \
+         "(objectClass=groupOfNames)",                                                             \
+         0,                                                                                        \
+         0,                                                                                        \
+         OFF(map_group_filter),                                                                    \
+         0,                                                                                        \
+         conf_check_filter,                                                                        \
+         "entries matching it are groups"},                                                        \
+        {sec,                                                                                      \
+         "disabled_filter",                                                                        \
+         CFG_STR,                                                                                  \
+         "",                                                                                       \
+         0,                                                                                        \
+         0,                                                                                        \
+         OFF(map_disabled_filter),                                                                 \
+         0,                                                                                        \
+         conf_check_filter,                                                                        \
+         "entries matching it are disabled (e.g. (description=disabled), or AD's "                 \
+         "(userAccountControl:1.2.840.113556.1.4.803:=2))"},                                       \
+    {                                                                                              \
+        sec, "id_attrs", CFG_LIST, "entryUUID, objectGUID", 0, 0, OFF(map_id_attrs), 0, NULL,      \
+            "attributes tried in order for an entry's stable id; the DN when none is present"      \
+    }
+
+const struct cfg_key conf_keys[] = {
+    SECTION("store", sec_store),
+    {"store", "path", CFG_STR, "/var/lib/rcptdir", 0, 0, OFF(store_path), 0, NULL,
+     "LMDB environment directory"},
+
+    SECTION("ldap", sec_ldap),
+    {"ldap", "uri", CFG_LIST, NULL, 0, 0, OFF(ldap_uri), 0, conf_check_ldap_uri,
+     "directory URIs, tried in order (failover)"},
+    {"ldap", "starttls", CFG_BOOL, "no", 0, 0, OFF(ldap_starttls), 0, NULL,
+     "require StartTLS on ldap:// URIs"},
+    {"ldap", "tls_ca_file", CFG_STR, "", 0, 0, OFF(ldap_tls_ca_file), 0, NULL,
+     "CA certificates that verify the directory (empty: the system's)"},
+    {"ldap", "bind_dn", CFG_STR, "", 0, 0, OFF(ldap_bind_dn), 0, NULL,
+     "DN for a simple bind (empty: anonymous)"},
+    {"ldap", "bind_pw_file", CFG_STR, "", 0, 0, OFF(ldap_bind_pw_file), CFG_SECRET, NULL,
+     "file holding the bind password (mode 600)"},
+    {"ldap", "base", CFG_MULTI, NULL, 0, 0, OFF(ldap_base), 0, NULL,
+     "search base; repeat the key for several"},
+    {"ldap", "page_size", CFG_INT, "500", 1, 100000, OFF(ldap_page_size), 0, NULL,
+     "entries per page of the paged search (RFC 2696)"},
+    {"ldap", "timeout", CFG_INT, "30", 1, 3600, OFF(ldap_timeout), 0, NULL,
+     "seconds allowed for connecting and for each page"},
+    MAPPING("ldap"),
+
+    SECTION("ldif", sec_ldif),
+    {"ldif", "path", CFG_STR, NULL, 0, 0, OFF(ldif_path), 0, NULL, "LDIF export to read"},
+    MAPPING("ldif"),
+
+    SECTION("upstream", sec_upstream),
+    {"upstream", "url", CFG_STR, NULL, 0, 0, OFF(up_url), 0, conf_check_http_url,
+     "the hub's rcptdir-lookupd HTTP address"},
+    {"upstream", "token_file", CFG_STR, "", 0, 0, OFF(up_token_file), CFG_SECRET, NULL,
+     "file holding the hub's feed bearer token"},
+    {"upstream", "ca_file", CFG_STR, "", 0, 0, OFF(up_ca_file), 0, NULL,
+     "CA certificates that verify the hub (empty: the system's)"},
+    {"upstream", "timeout", CFG_INT, "60", 1, 3600, OFF(up_timeout), 0, NULL,
+     "seconds allowed to connect; transfers slower than 1 kB/s for this long abort"},
+    {"upstream", "max_size", CFG_INT, "4294967296", 1024, 1099511627776LL, OFF(up_max_size), 0,
+     NULL, "largest snapshot or change feed accepted, in bytes"},
+
+    SECTION("sync", sec_sync),
+    {"sync", "domains", CFG_LIST, "", 0, 0, OFF(domains), 0, conf_check_domain,
+     "managed domains (empty: derived from the synced addresses)"},
+    {"sync", "recipient_delimiter", CFG_STR, "+", 0, 0, OFF(recipient_delimiter), 0,
+     conf_check_delimiter, "characters that start an address extension (empty: none)"},
+    {"sync", "case_sensitive", CFG_BOOL, "no", 0, 0, OFF(case_sensitive), 0, NULL,
+     "keep the case of local parts"},
+    {"sync", "max_delete_ratio", CFG_RATIO, "0.10", 0, 1000, OFF(max_delete_ratio), 0, NULL,
+     "largest share of addresses one sync may remove without --force"},
+    {"sync", "interval", CFG_INT, "300", 5, 86400, OFF(interval), 0, NULL,
+     "seconds between syncs with --watch"},
+    {"sync", "changelog_max", CFG_INT, "1000000", 0, 100000000, OFF(changelog_max), 0, NULL,
+     "changes kept for /v1/changes (older generations are trimmed)"},
+    {"sync", "lock_timeout", CFG_INT, "60", 0, 3600, OFF(lock_timeout), 0, NULL,
+     "seconds a sync waits for another one to finish"},
+
+    SECTION("lookupd", sec_lookupd),
+    {"lookupd", "socketmap_listen", CFG_LIST, "inet:127.0.0.1:8641", 0, 0, OFF(socketmap_listen), 0,
+     listen_check, "socketmap listeners: inet:HOST:PORT, unix:/PATH"},
+    {"lookupd", "http_listen", CFG_STR, "127.0.0.1:8642", 0, 0, OFF(http_listen), 0, listen_check,
+     "HTTP listener HOST:PORT (empty: no HTTP)"},
+    {"lookupd", "max_age", CFG_INT, "86400", 60, 31536000, OFF(max_age), 0, NULL,
+     "seconds since the last successful sync before unknown turns into a temporary failure"},
+    {"lookupd", "user", CFG_STR, "rcptdir", 0, 0, OFF(user), 0, NULL,
+     "user to run as after binding (empty: stay as started)"},
+    {"lookupd", "http_token_file", CFG_STR, "", 0, 0, OFF(http_token_file), CFG_SECRET, NULL,
+     "bearer token for /v1/recipients (empty: none)"},
+    {"lookupd", "feed_token_file", CFG_STR, "", 0, 0, OFF(feed_token_file), CFG_SECRET, NULL,
+     "bearer token for /v1/snapshot and /v1/changes (empty: none)"},
+    {"lookupd", "pid_file", CFG_STR, "", 0, 0, OFF(pid_file), 0, NULL,
+     "file to write the process id to (empty: none)"},
+    {"lookupd", "max_connections", CFG_INT, "4096", 16, 1000000, OFF(max_connections), 0, NULL,
+     "most socketmap connections open at once"},
+    {"lookupd", "idle_timeout", CFG_INT, "300", 11, 86400, OFF(idle_timeout), 0, NULL,
+     "seconds an idle socketmap connection stays open (Postfix closes its own after 10)"},
+    {"lookupd", "threads", CFG_INT, "2", 1, 64, OFF(threads), 0, NULL, "socketmap worker threads"},
+};
+
+const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+/* conf_check - the rules that span keys */
+static void conf_check(struct conf *cf, const char *name, int need_source, struct cfg_errors *errs)
+{
+    const struct {
+        int line;
+        const char *section;
+    } src[] = {{cf->sec_ldap, "ldap"}, {cf->sec_ldif, "ldif"}, {cf->sec_upstream, "upstream"}};
+    int nsrc = 0;
+
+    for (size_t i = 0; i < 3; i++) {
+        if (src[i].line == 0)
+            continue;
+        if (++nsrc > 1)
+            cfg_error(errs, "%s:%d: [%s]: only one of [ldap], [ldif] and [upstream] may be given",
+                      name, src[i].line, src[i].section);
+    }
+    if (nsrc == 0 && need_source)
+        cfg_error(errs, "%s: no source: give one of [ldap], [ldif] or [upstream]", name);
+    if (cf->sec_ldap) {
+        if (cf->ldap_uri.n == 0)
+            cfg_error(errs, "%s:%d: [ldap] uri: required", name, cf->sec_ldap);
+        if (cf->ldap_base.n == 0)
+            cfg_error(errs, "%s:%d: [ldap] base: required", name, cf->sec_ldap);
+        if (cf->ldap_bind_dn[0] != '\0' && cf->ldap_bind_pw_file[0] == '\0')
+            cfg_error(errs, "%s:%d: [ldap] bind_pw_file: required with bind_dn", name,
+                      cf->sec_ldap);
+    }
+    if (cf->sec_ldif && (cf->ldif_path == NULL || cf->ldif_path[0] == '\0'))
+        cfg_error(errs, "%s:%d: [ldif] path: required", name, cf->sec_ldif);
+    if (cf->sec_upstream && (cf->up_url == NULL || cf->up_url[0] == '\0'))
+        cfg_error(errs, "%s:%d: [upstream] url: required", name, cf->sec_upstream);
+    if (cf->store_path[0] != '/')
+        cfg_error(errs, "%s: [store] path: must be an absolute path", name);
+}
+
+static int conf_finish(struct conf *cf, const char *name, int need_source, int rc,
+                       struct cfg_errors *errs)
+{
+    size_t before = errs->n;
+
+    conf_check(cf, name, need_source, errs);
+    return rc < 0 || errs->n > before ? -1 : 0;
+}
+
+int conf_load(struct conf *cf, const char *path, int need_source, struct cfg_errors *errs)
+{
+    int rc;
+
+    memset(cf, 0, sizeof(*cf));
+    rc = cfg_load(path, conf_keys, conf_nkeys, cf, errs);
+    if (cf->store_path == NULL) /* the file could not be read at all */
+        return -1;
+    return conf_finish(cf, path, need_source, rc, errs);
+}
+
+int conf_load_string(struct conf *cf, const char *text, size_t len, int need_source,
+                     struct cfg_errors *errs)
+{
+    int rc;
+
+    memset(cf, 0, sizeof(*cf));
+    rc = cfg_load_string("(string)", text, len, conf_keys, conf_nkeys, cf, errs);
+    return conf_finish(cf, "(string)", need_source, rc, errs);
+}
+
+void conf_free(struct conf *cf)
+{
+    cfg_free(conf_keys, conf_nkeys, cf);
+}
+
+enum conf_source conf_source(const struct conf *cf)
+{
+    if (cf->sec_ldap)
+        return CONF_SOURCE_LDAP;
+    if (cf->sec_ldif)
+        return CONF_SOURCE_LDIF;
+    if (cf->sec_upstream)
+        return CONF_SOURCE_UPSTREAM;
+    return CONF_SOURCE_NONE;
+}
+
+const char *conf_source_name(enum conf_source src)
+{
+    switch (src) {
+    case CONF_SOURCE_LDAP:
+        return "ldap";
+    case CONF_SOURCE_LDIF:
+        return "ldif";
+    case CONF_SOURCE_UPSTREAM:
+        return "upstream";
+    case CONF_SOURCE_NONE:
+        break;
+    }
+    return "none";
+}
+
+unsigned conf_addr_flags(const struct conf *cf)
+{
+    return cf->case_sensitive ? ADDR_CASE_SENSITIVE : 0;
+}
+
+void conf_print_errors(const char *prog, const struct cfg_errors *errs)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        fprintf(stderr, "%s: %s\n", prog, errs->v[i]);
+    if (errs->dropped)
+        fprintf(stderr, "%s: ... and %zu more errors\n", prog, errs->dropped);
+}

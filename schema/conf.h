@@ -1,0 +1,97 @@
+/*
+ * conf - rcptdir.conf: the configuration both daemons read (design.md "Interface contract").
+ *
+ * conf_keys[] is the one table of keys, defaults and ranges; docs/rcptdir.conf.5 and the
+ * reference in docs/operations.md are checked against it by tests/unit/test_conf.c.
+ * conf_load() reads a file and checks the rules that span keys (one source section, URIs,
+ * domains, delimiter). struct conf owns its strings; conf_free() releases them.
+ */
+#ifndef RCPTDIR_CONF_H
+#define RCPTDIR_CONF_H
+
+#include <stddef.h>
+
+#include "common/cfg.h"
+
+enum conf_source { CONF_SOURCE_NONE = 0, CONF_SOURCE_LDAP, CONF_SOURCE_LDIF, CONF_SOURCE_UPSTREAM };
+
+struct conf {
+    /* line where each section starts (0: absent) */
+    int sec_store, sec_ldap, sec_ldif, sec_upstream, sec_sync, sec_lookupd;
+
+    char *store_path;
+
+    /* [ldap] connection */
+    struct cfg_list ldap_uri;
+    int ldap_starttls;
+    char *ldap_tls_ca_file;
+    char *ldap_bind_dn;
+    char *ldap_bind_pw_file;
+    struct cfg_list ldap_base;
+    long long ldap_page_size;
+    long long ldap_timeout;
+    /* entry mapping: [ldap] and [ldif] */
+    char *map_filter;
+    struct cfg_list map_address_attrs;
+    char *map_primary_attr;
+    char *map_group_filter;
+    char *map_disabled_filter;
+    struct cfg_list map_id_attrs;
+
+    /* [ldif] */
+    char *ldif_path;
+
+    /* [upstream] */
+    char *up_url;
+    char *up_token_file;
+    char *up_ca_file;
+    long long up_timeout;
+    long long up_max_size;
+
+    /* [sync] */
+    struct cfg_list domains;
+    char *recipient_delimiter;
+    int case_sensitive;
+    double max_delete_ratio;
+    long long interval;
+    long long changelog_max;
+    long long lock_timeout;
+
+    /* [lookupd] */
+    struct cfg_list socketmap_listen;
+    char *http_listen;
+    long long max_age;
+    char *user;
+    char *http_token_file;
+    char *feed_token_file;
+    char *pid_file;
+    long long max_connections;
+    long long idle_timeout;
+    long long threads;
+};
+
+extern const struct cfg_key conf_keys[];
+extern const size_t conf_nkeys;
+
+/*
+ * conf_load - defaults, then path, then the cross-key rules. Returns 0, or -1 with every
+ * problem in errs. need_source: a missing source section is an error too (syncd).
+ */
+int conf_load(struct conf *cf, const char *path, int need_source, struct cfg_errors *errs);
+
+/* conf_load_string - the same for text in memory (tests, fuzzing) */
+int conf_load_string(struct conf *cf, const char *text, size_t len, int need_source,
+                     struct cfg_errors *errs);
+
+void conf_free(struct conf *cf);
+
+/* conf_source - which section names the source */
+enum conf_source conf_source(const struct conf *cf);
+const char *conf_source_name(enum conf_source src);
+
+/* conf_addr_flags - the addr_normalize() flags this configuration asks for */
+unsigned conf_addr_flags(const struct conf *cf);
+
+/* conf_print_errors - each error on its own line, to stderr, prefixed with the program */
+void conf_print_errors(const char *prog, const struct cfg_errors *errs);
+#endif

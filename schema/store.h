@@ -1,0 +1,117 @@
+/*
+ * store - the LMDB layout both daemons share. A change here is a format change: bump
+ * STORE_FORMAT and say so.
+ *
+ * One LMDB environment (a directory holding data.mdb and lock.mdb) with five named
+ * databases, format 1:
+ *
+ *   "addr"    key: address key (addr_normalize(), or "@domain" for a catch-all)
+ *             value: struct rcpt record (rcpt.h)
+ *   "domain"  key: managed domain (lower case); value: 1 byte, 'c' configured / 'd' derived
+ *   "entry"   key: entry id; value: the entry's address keys, each as
+ *             2-byte little-endian length + bytes (see store_entry_*)
+ *   "log"     key: 8-byte big-endian generation + 4-byte big-endian sequence
+ *             value: 1 byte op ('+' added, '~' changed, '-' removed), 2-byte LE key
+ *             length, key, then (for + and ~) the new struct rcpt record
+ *   "meta"    key: name (STORE_META_*), value: text (numbers in decimal)
+ *
+ * Opening keeps "no store here", "not a store" and "wrong format version" apart, as mdb.c
+ * does with MDB_INVALID and MDB_VERSION_MISMATCH. A read-write open creates the store.
+ *
+ * Errors: every function returns 0, an errno value, an LMDB code (MDB_NOTFOUND, MDB_MAP_FULL,
+ * ...) or one of the STORE_ERR_* codes below LMDB's range; store_strerror() names them all.
+ * MDB_MAP_FULL aborts the caller's write transaction: call store_grow() and run it again.
+ *
+ * Ownership: struct store is opaque; store_close() frees it. Values read from the store are
+ * borrowed from LMDB and valid until the transaction ends or the next write in it.
+ * Open the store after fork(), never before (lmdb.h caveats).
+ */
+#ifndef RCPTDIR_STORE_H
+#define RCPTDIR_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema/rcpt.h"
+
+#define STORE_MAGIC  "rcptdir-store"
+#define STORE_FORMAT 1
+
+#define STORE_ERR_NOSTORE  (-30600) /* no store at that path (read-only open) */
+#define STORE_ERR_NOTSTORE (-30601) /* an LMDB environment, but not an rcptdir store */
+#define STORE_ERR_VERSION  (-30602) /* an rcptdir store of another format version */
+#define STORE_ERR_CORRUPT  (-30603) /* a record or meta value that does not decode */
+
+/* store_open flags */
+#define STORE_RDONLY 0x1
+
+#define STORE_DEFAULT_MAPSIZE ((size_t)4 << 30)
+
+enum store_db { STORE_ADDR = 0, STORE_DOMAIN, STORE_ENTRY, STORE_LOG, STORE_META, STORE_NDB };
+
+/* Names in the meta database. */
+#define STORE_META_MAGIC        "magic"
+#define STORE_META_FORMAT       "format"
+#define STORE_META_GENERATION   "generation"
+#define STORE_META_SOURCE       "source"
+#define STORE_META_LAST_ATTEMPT "last_attempt" /* unix time */
+#define STORE_META_LAST_SUCCESS "last_success" /* unix time */
+#define STORE_META_LAST_RESULT  "last_result"  /* ok, failed, refused */
+#define STORE_META_LAST_ERROR   "last_error"   /* text; empty after a success */
+#define STORE_META_ADDRESSES    "addresses"
+#define STORE_META_ENTRIES      "entries"
+#define STORE_META_DOMAINS      "domains"
+#define STORE_META_INVALID      "invalid"     /* addresses skipped in the last sync */
+#define STORE_META_CONFLICTS    "conflicts"   /* addresses on two entries, last sync */
+#define STORE_META_DURATION_MS  "duration_ms" /* of the last successful sync */
+#define STORE_META_LOG_FLOOR    "log_floor"   /* changes after G are logged iff G >= floor */
+
+#define STORE_META_MAX 1024 /* longest meta value */
+
+struct store;
+
+int store_open(struct store **stp, const char *path, unsigned flags, size_t mapsize);
+void store_close(struct store *st);
+const char *store_strerror(int rc);
+
+/* store_begin - begin a transaction (MDB_RDONLY or 0); adopts a map grown by another process */
+int store_begin(struct store *st, unsigned flags, MDB_txn **txn);
+/* store_grow - double the map after MDB_MAP_FULL; no transaction of this process may be open */
+int store_grow(struct store *st);
+size_t store_mapsize(const struct store *st);
+MDB_dbi store_dbi(const struct store *st, enum store_db db);
+MDB_env *store_env(const struct store *st);
+const char *store_path(const struct store *st);
+
+/* store_meta_get - copy a meta value into buf (cap bytes, NUL-terminated); MDB_NOTFOUND if unset */
+int store_meta_get(MDB_txn *txn, const struct store *st, const char *name, char *buf, size_t cap);
+/* store_meta_get_u64 - a numeric meta value; 0 when unset */
+int store_meta_get_u64(MDB_txn *txn, const struct store *st, const char *name, uint64_t *v);
+int store_meta_put(MDB_txn *txn, const struct store *st, const char *name, const char *value);
+int store_meta_put_u64(MDB_txn *txn, const struct store *st, const char *name, uint64_t v);
+
+/* store_addr_get - the record of a key (borrowed); MDB_NOTFOUND or STORE_ERR_CORRUPT */
+int store_addr_get(MDB_txn *txn, const struct store *st, const char *key, size_t len,
+                   struct rcpt *r);
+/* store_domain_has - 0 when the domain is managed, else MDB_NOTFOUND (or an error) */
+int store_domain_has(MDB_txn *txn, const struct store *st, const char *dom, size_t len);
+
+/* store_log_key - the log key of (generation, sequence) into 12 bytes */
+void store_log_key(unsigned char key[12], uint64_t generation, uint32_t seq);
+uint64_t store_log_key_generation(const unsigned char key[12]);
+
+/* What status pages and syncd report about the store. */
+struct store_info {
+    uint64_t generation;
+    uint64_t last_attempt, last_success, duration_ms;
+    uint64_t addresses, entries, domains, invalid, conflicts;
+    uint64_t log_floor;
+    char source[256];
+    char last_result[32];
+    char last_error[STORE_META_MAX];
+};
+
+int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *info);
+
+#endif

@@ -1,0 +1,531 @@
+/*
+ * apply - one sync, one write transaction, safety rules; see apply.h.
+ */
+#include "syncd/apply.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/hset.h"
+#include "common/xmalloc.h"
+
+struct apply {
+    struct store *st;
+    struct apply_opts o;
+    MDB_txn *txn;  /* the one write transaction */
+    MDB_txn *pre;  /* read transaction: the store as it was before this sync */
+    struct hset seen_addr, seen_entry, domain_set;
+    char **domains; /* derived or configured managed domains */
+    size_t ndomains;
+    struct apply_stats s;
+    uint64_t gen_before;
+    uint64_t entry_changes;
+    uint64_t log_seq;
+    int logging; /* change log enabled for this sync */
+    struct timespec start;
+};
+
+/* apply_log - append one change to the log (generation gen_before + 1) */
+static int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_val *rec)
+{
+    unsigned char lk[12], buf[3 + ADDR_MAX + RCPT_MAX];
+    MDB_val k = {sizeof(lk), lk}, v;
+    size_t n = 3 + klen;
+
+    if (a->o.print)
+        printf("%c %.*s\n", op, (int)klen, key);
+    if (!a->logging)
+        return 0;
+    if (a->log_seq >= a->o.changelog_max) {
+        /* more changes than the log keeps: readers behind must take a snapshot */
+        int rc = mdb_drop(a->txn, store_dbi(a->st, STORE_LOG), 0);
+        a->logging = 0;
+        return rc;
+    }
+    buf[0] = (unsigned char)op;
+    buf[1] = (unsigned char)(klen & 0xff);
+    buf[2] = (unsigned char)(klen >> 8);
+    memcpy(buf + 3, key, klen);
+    if (rec != NULL) {
+        memcpy(buf + n, rec->mv_data, rec->mv_size);
+        n += rec->mv_size;
+    }
+    v.mv_size = n;
+    v.mv_data = buf;
+    store_log_key(lk, a->gen_before + 1, (uint32_t)a->log_seq++);
+    return mdb_put(a->txn, store_dbi(a->st, STORE_LOG), &k, &v, MDB_APPEND);
+}
+
+/* apply_domain_note - remember the domain of a key (derived managed domains) */
+static void apply_domain_note(struct apply *a, const char *dom, size_t len)
+{
+    if (hset_add(&a->domain_set, hset_hash(dom, len))) {
+        a->domains = xreallocarray(a->domains, a->ndomains + 1, sizeof(*a->domains));
+        a->domains[a->ndomains++] = xstrndup(dom, len);
+    }
+}
+
+int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
+{
+    struct apply *a = xcalloc(1, sizeof(*a));
+    MDB_stat ms;
+    int rc;
+
+    a->st = st;
+    a->o = *o;
+    clock_gettime(CLOCK_MONOTONIC, &a->start);
+    if ((rc = store_begin(st, 0, &a->txn)) != 0)
+        goto fail;
+    if ((rc = store_begin(st, MDB_RDONLY, &a->pre)) != 0)
+        goto fail;
+    if ((rc = store_meta_get_u64(a->txn, st, STORE_META_GENERATION, &a->gen_before)) != 0)
+        goto fail;
+    if ((rc = mdb_stat(a->txn, store_dbi(st, STORE_ADDR), &ms)) != 0)
+        goto fail;
+    a->s.previous = ms.ms_entries;
+    /* A first sync is not logged: an edge that has nothing takes a snapshot anyway. */
+    a->logging = ms.ms_entries > 0 && o->changelog_max > 0;
+    for (size_t i = 0; o->domains != NULL && i < o->domains->n; i++) {
+        char dom[ADDR_KEY_SIZE];
+        int n = addr_normalize_domain(dom, sizeof(dom), o->domains->v[i], strlen(o->domains->v[i]));
+        if (n > 0)
+            apply_domain_note(a, dom, (size_t)n);
+    }
+    *ap = a;
+    return 0;
+fail:
+    apply_abort(a);
+    *ap = NULL;
+    return rc;
+}
+
+static void apply_free(struct apply *a)
+{
+    hset_free(&a->seen_addr);
+    hset_free(&a->seen_entry);
+    hset_free(&a->domain_set);
+    for (size_t i = 0; i < a->ndomains; i++)
+        free(a->domains[i]);
+    free(a->domains);
+    free(a);
+}
+
+void apply_abort(struct apply *a)
+{
+    if (a == NULL)
+        return;
+    if (a->pre != NULL)
+        mdb_txn_abort(a->pre);
+    if (a->txn != NULL)
+        mdb_txn_abort(a->txn);
+    apply_free(a);
+}
+
+/* apply_rank - order for conflicts: lower wins (active, primary, smaller entry id) */
+static int apply_wins(const struct rcpt *cand, const struct rcpt *cur)
+{
+    int cp = cand->kind == RCPT_ALIAS, up = cur->kind == RCPT_ALIAS;
+    size_t n;
+    int c;
+
+    if (cand->state != cur->state)
+        return cand->state == RCPT_ACTIVE;
+    if (cp != up)
+        return cp < up;
+    n = cand->entry_len < cur->entry_len ? cand->entry_len : cur->entry_len;
+    c = memcmp(cand->entry, cur->entry, n);
+    return c != 0 ? c < 0 : cand->entry_len < cur->entry_len;
+}
+
+static int apply_val_equal(const MDB_val *x, const MDB_val *y)
+{
+    return x->mv_size == y->mv_size && memcmp(x->mv_data, y->mv_data, x->mv_size) == 0;
+}
+
+/* apply_conflict - a second entry claims key: keep the winner, account against pre-sync */
+static int apply_conflict(struct apply *a, MDB_val *k, MDB_val *cand_v, const struct rcpt *cand)
+{
+    MDB_dbi dbi = store_dbi(a->st, STORE_ADDR);
+    MDB_val cur_v, pre_v;
+    struct rcpt cur;
+    int rc, has_pre, first_changed, final_changed;
+
+    a->s.conflicts++;
+    if ((rc = mdb_get(a->txn, dbi, k, &cur_v)) != 0)
+        return rc;
+    if (rcpt_decode(&cur, cur_v.mv_data, cur_v.mv_size) != 0)
+        return STORE_ERR_CORRUPT;
+    if (!apply_wins(cand, &cur))
+        return 0;
+    rc = mdb_get(a->pre, dbi, k, &pre_v);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    has_pre = rc == 0;
+    first_changed = !has_pre || !apply_val_equal(&cur_v, &pre_v);
+    final_changed = !has_pre || !apply_val_equal(cand_v, &pre_v);
+    if ((rc = mdb_put(a->txn, dbi, k, cand_v, 0)) != 0)
+        return rc;
+    if (first_changed && !final_changed)
+        a->s.changed--, a->s.unchanged++;
+    else if (!first_changed && final_changed)
+        a->s.changed++, a->s.unchanged--;
+    if (first_changed || final_changed)
+        return apply_log(a, has_pre ? '~' : '+', k->mv_data, k->mv_size, cand_v);
+    return 0;
+}
+
+/* apply_address - store one address of an entry */
+static int apply_address(struct apply *a, const struct sync_entry *e, const struct sync_addr *ad)
+{
+    unsigned char buf[RCPT_MAX];
+    struct rcpt r = {ad->kind,   e->state,       ad->key[0] == '@' ? RCPT_FLAG_CATCHALL : 0,
+                     e->primary, e->primary_len, e->id,
+                     e->id_len};
+    MDB_val k = {ad->len, (void *)(uintptr_t)ad->key}, v, want;
+    size_t domlen;
+    const char *dom;
+    int n, rc;
+
+    if ((n = rcpt_encode(buf, sizeof(buf), &r)) < 0)
+        return STORE_ERR_CORRUPT;
+    want.mv_size = (size_t)n;
+    want.mv_data = buf;
+    dom = addr_domain(ad->key, ad->len, &domlen);
+    if (a->o.domains == NULL || a->o.domains->n == 0)
+        apply_domain_note(a, dom, domlen);
+    if (!hset_add(&a->seen_addr, hset_hash(ad->key, ad->len)))
+        return apply_conflict(a, &k, &want, &r);
+    v = want;
+    rc = mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0) {
+        a->s.added++;
+        return apply_log(a, '+', ad->key, ad->len, &want);
+    }
+    if (rc != MDB_KEYEXIST)
+        return rc;
+    if (apply_val_equal(&v, &want)) {
+        a->s.unchanged++;
+        return 0;
+    }
+    if ((rc = mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, &want, 0)) != 0)
+        return rc;
+    a->s.changed++;
+    return apply_log(a, '~', ad->key, ad->len, &want);
+}
+
+/* apply_entry_record - entry id -> its address keys, written when it differs */
+static int apply_entry_record(struct apply *a, const struct sync_entry *e)
+{
+    size_t cap = 0, n = 0;
+    unsigned char *buf;
+    MDB_val k = {e->id_len, (void *)(uintptr_t)e->id}, v, old;
+    int rc;
+
+    for (size_t i = 0; i < e->naddrs; i++)
+        cap += 2 + e->addrs[i].len;
+    buf = xmalloc(cap);
+    for (size_t i = 0; i < e->naddrs; i++) {
+        buf[n++] = (unsigned char)(e->addrs[i].len & 0xff);
+        buf[n++] = (unsigned char)(e->addrs[i].len >> 8);
+        memcpy(buf + n, e->addrs[i].key, e->addrs[i].len);
+        n += e->addrs[i].len;
+    }
+    v.mv_size = n;
+    v.mv_data = buf;
+    old = v;
+    rc = mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &old, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        rc = 0;
+        if (!apply_val_equal(&old, &v)) {
+            rc = mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &v, 0);
+            a->entry_changes++;
+        }
+    } else if (rc == 0) {
+        a->entry_changes++;
+    }
+    free(buf);
+    return rc;
+}
+
+int apply_entry(struct apply *a, const struct sync_entry *e)
+{
+    int rc;
+
+    if (e->naddrs == 0 || e->id_len == 0)
+        return 0;
+    if (!hset_add(&a->seen_entry, hset_hash(e->id, e->id_len)))
+        return 0; /* the same entry again (overlapping bases) */
+    a->s.entries_seen++;
+    for (size_t i = 0; i < e->naddrs; i++)
+        if ((rc = apply_address(a, e, &e->addrs[i])) != 0)
+            return rc;
+    return apply_entry_record(a, e);
+}
+
+/* apply_sweep_addresses - remove every stored address this sync did not see */
+static int apply_sweep_addresses(struct apply *a)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_ADDR), &cur)) != 0)
+        return rc;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (hset_has(&a->seen_addr, hset_hash(k.mv_data, k.mv_size)))
+            continue;
+        a->s.removed++;
+        if ((rc = apply_log(a, '-', k.mv_data, k.mv_size, NULL)) != 0 ||
+            (rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* apply_sweep_entries - remove entries this sync did not see */
+static int apply_sweep_entries(struct apply *a)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_ENTRY), &cur)) != 0)
+        return rc;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (hset_has(&a->seen_entry, hset_hash(k.mv_data, k.mv_size)))
+            continue;
+        a->entry_changes++;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* apply_domains - make the domain database hold exactly the managed domains */
+static int apply_domains(struct apply *a)
+{
+    MDB_dbi dbi = store_dbi(a->st, STORE_DOMAIN);
+    char kind = (a->o.domains != NULL && a->o.domains->n > 0) ? 'c' : 'd';
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+
+    for (size_t i = 0; i < a->ndomains; i++) {
+        MDB_val dk = {strlen(a->domains[i]), a->domains[i]}, dv = {1, &kind};
+        rc = mdb_put(a->txn, dbi, &dk, &dv, MDB_NOOVERWRITE);
+        if (rc == 0) {
+            a->s.domains_added++;
+            if ((rc = apply_log(a, 'D', dk.mv_data, dk.mv_size, NULL)) != 0)
+                return rc;
+        } else if (rc == MDB_KEYEXIST) {
+            if (dv.mv_size != 1 || *(char *)dv.mv_data != kind) {
+                MDB_val nv = {1, &kind};
+                if ((rc = mdb_put(a->txn, dbi, &dk, &nv, 0)) != 0)
+                    return rc;
+            }
+        } else {
+            return rc;
+        }
+    }
+    if ((rc = mdb_cursor_open(a->txn, dbi, &cur)) != 0)
+        return rc;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (hset_has(&a->domain_set, hset_hash(k.mv_data, k.mv_size)))
+            continue;
+        a->s.domains_removed++;
+        if ((rc = apply_log(a, 'X', k.mv_data, k.mv_size, NULL)) != 0 ||
+            (rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* apply_trim_log - keep at most changelog_max log records, dropping whole generations */
+static int apply_trim_log(struct apply *a, uint64_t *floor)
+{
+    MDB_dbi dbi = store_dbi(a->st, STORE_LOG);
+    MDB_cursor *cur;
+    MDB_stat ms;
+    MDB_val k, v;
+    uint64_t excess, cut = 0;
+    int rc;
+
+    if ((rc = mdb_stat(a->txn, dbi, &ms)) != 0)
+        return rc;
+    if (ms.ms_entries <= a->o.changelog_max)
+        return 0;
+    excess = ms.ms_entries - a->o.changelog_max;
+    if ((rc = mdb_cursor_open(a->txn, dbi, &cur)) != 0)
+        return rc;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+        uint64_t g = k.mv_size == 12 ? store_log_key_generation(k.mv_data) : 0;
+        if (excess == 0 && g != cut)
+            break; /* keep whole generations */
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        cut = g;
+        if (excess > 0)
+            excess--;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (cut > *floor)
+        *floor = cut;
+    return 0;
+}
+
+/* apply_check - the safety rules; 0 or APPLY_REFUSED with the reason in stats */
+static int apply_check(struct apply *a)
+{
+    struct apply_stats *s = &a->s;
+
+    if (s->addresses == 0) {
+        snprintf(s->refusal, sizeof(s->refusal),
+                 "refused: the source yielded no addresses; the store keeps its %" PRIu64
+                 " (use --force to empty it)",
+                 s->previous);
+        return APPLY_REFUSED;
+    }
+    if (s->previous > 0 && (double)s->removed > a->o.max_delete_ratio * (double)s->previous) {
+        snprintf(s->refusal, sizeof(s->refusal),
+                 "refused: the sync would remove %" PRIu64 " of %" PRIu64
+                 " addresses (%.1f%%, max_delete_ratio is %.1f%%); run with --dry-run to see "
+                 "them, --force to apply",
+                 s->removed, s->previous, 100.0 * (double)s->removed / (double)s->previous,
+                 100.0 * a->o.max_delete_ratio);
+        return APPLY_REFUSED;
+    }
+    return 0;
+}
+
+/* apply_meta - record a successful sync */
+static int apply_meta(struct apply *a, uint64_t invalid, uint64_t floor)
+{
+    struct timespec now;
+    uint64_t ms;
+    const struct {
+        const char *name;
+        uint64_t v;
+    } nums[] = {
+        {STORE_META_GENERATION, a->s.generation}, {STORE_META_ADDRESSES, a->s.addresses},
+        {STORE_META_ENTRIES, a->s.entries},       {STORE_META_DOMAINS, a->s.domains},
+        {STORE_META_INVALID, invalid},            {STORE_META_CONFLICTS, a->s.conflicts},
+        {STORE_META_LOG_FLOOR, floor},
+    };
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (uint64_t)((now.tv_sec - a->start.tv_sec) * 1000 +
+                    (now.tv_nsec - a->start.tv_nsec) / 1000000);
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if ((rc = store_meta_put_u64(a->txn, a->st, nums[i].name, nums[i].v)) != 0)
+            return rc;
+    if ((rc = store_meta_put_u64(a->txn, a->st, STORE_META_DURATION_MS, ms)) != 0 ||
+        (rc = store_meta_put_u64(a->txn, a->st, STORE_META_LAST_ATTEMPT, (uint64_t)time(NULL))) !=
+            0 ||
+        (rc = store_meta_put_u64(a->txn, a->st, STORE_META_LAST_SUCCESS, (uint64_t)time(NULL))) !=
+            0 ||
+        (rc = store_meta_put(a->txn, a->st, STORE_META_LAST_RESULT, "ok")) != 0 ||
+        (rc = store_meta_put(a->txn, a->st, STORE_META_LAST_ERROR, "")) != 0 ||
+        (rc = store_meta_put(a->txn, a->st, STORE_META_SOURCE, a->o.source)) != 0)
+        return rc;
+    return 0;
+}
+
+/* apply_drop_generation_log - forget log records of a generation that is not published */
+static int apply_drop_generation_log(struct apply *a)
+{
+    unsigned char lk[12];
+    MDB_val k = {sizeof(lk), lk}, v;
+    MDB_cursor *cur;
+    int rc;
+
+    store_log_key(lk, a->gen_before + 1, 0);
+    if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_LOG), &cur)) != 0)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && (rc = mdb_cursor_del(cur, 0)) == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* after a delete: the next record */
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
+{
+    struct apply_stats *s = &a->s;
+    uint64_t floor = 0, changes;
+    MDB_stat ms;
+    int rc;
+
+    if ((rc = apply_sweep_addresses(a)) != 0 || (rc = apply_sweep_entries(a)) != 0 ||
+        (rc = apply_domains(a)) != 0)
+        goto fail;
+    if ((rc = mdb_stat(a->txn, store_dbi(a->st, STORE_ADDR), &ms)) != 0)
+        goto fail;
+    s->addresses = ms.ms_entries;
+    if ((rc = mdb_stat(a->txn, store_dbi(a->st, STORE_ENTRY), &ms)) != 0)
+        goto fail;
+    s->entries = ms.ms_entries;
+    if ((rc = mdb_stat(a->txn, store_dbi(a->st, STORE_DOMAIN), &ms)) != 0)
+        goto fail;
+    s->domains = ms.ms_entries;
+    changes = s->added + s->changed + s->removed + s->domains_added + s->domains_removed;
+    s->generation = a->gen_before + (changes > 0);
+    if ((rc = store_meta_get_u64(a->txn, a->st, STORE_META_LOG_FLOOR, &floor)) != 0)
+        goto fail;
+    if (changes > 0 && !a->logging)
+        floor = s->generation; /* this generation is not in the log: older readers resync */
+    if (apply_check(a) == APPLY_REFUSED && !a->o.force) {
+        rc = APPLY_REFUSED;
+        goto fail;
+    }
+    if (a->o.dry_run) {
+        *stats = *s;
+        apply_abort(a);
+        return 0;
+    }
+    if (changes == 0 && (rc = apply_drop_generation_log(a)) != 0)
+        goto fail;
+    if (a->logging && (rc = apply_trim_log(a, &floor)) != 0)
+        goto fail;
+    if ((rc = apply_meta(a, invalid, floor)) != 0)
+        goto fail;
+    mdb_txn_abort(a->pre);
+    a->pre = NULL;
+    rc = mdb_txn_commit(a->txn);
+    a->txn = NULL;
+    if (rc != 0)
+        goto fail;
+    s->committed = 1;
+    *stats = *s;
+    apply_free(a);
+    return 0;
+fail:
+    *stats = *s;
+    apply_abort(a);
+    return rc;
+}
+
+int apply_note_failure(struct store *st, const char *source, const char *result, const char *why)
+{
+    MDB_txn *txn;
+    int rc;
+
+    if ((rc = store_begin(st, 0, &txn)) != 0)
+        return rc;
+    if ((rc = store_meta_put_u64(txn, st, STORE_META_LAST_ATTEMPT, (uint64_t)time(NULL))) != 0 ||
+        (rc = store_meta_put(txn, st, STORE_META_LAST_RESULT, result)) != 0 ||
+        (rc = store_meta_put(txn, st, STORE_META_LAST_ERROR, why)) != 0 ||
+        (source != NULL && (rc = store_meta_put(txn, st, STORE_META_SOURCE, source)) != 0)) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);
+}

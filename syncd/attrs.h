@@ -1,0 +1,34 @@
+/*
+ * attrs - one directory entry as a flat list of (attribute, value) pairs.
+ *
+ * Both the LDAP and the LDIF source fill one of these per entry; filter.c evaluates
+ * LDAP filters over it and entry.c maps it to addresses. Names and values are borrowed
+ * from the source's buffers and valid until the source reads the next entry; the array
+ * itself is reused across entries and freed by attrs_free().
+ */
+#ifndef RCPTDIR_ATTRS_H
+#define RCPTDIR_ATTRS_H
+
+#include <stddef.h>
+
+struct attr_value {
+    const char *name;
+    size_t name_len; /* without ";options" */
+    const char *val;
+    size_t len;
+};
+
+struct attrs {
+    struct attr_value *v;
+    size_t n, cap;
+};
+
+/* attrs_add - append a pair (both borrowed); options after ';' in name are ignored */
+void attrs_add(struct attrs *a, const char *name, size_t name_len, const char *val, size_t len);
+void attrs_clear(struct attrs *a);
+void attrs_free(struct attrs *a);
+
+/* attrs_name_is - 1 when an attribute name (as stored) equals name, ignoring case */
+int attrs_name_is(const struct attr_value *v, const char *name);
+
+#endif

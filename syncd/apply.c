@@ -15,8 +15,8 @@
 struct apply {
     struct store *st;
     struct apply_opts o;
-    MDB_txn *txn;  /* the one write transaction */
-    MDB_txn *pre;  /* read transaction: the store as it was before this sync */
+    MDB_txn *txn; /* the one write transaction */
+    MDB_txn *pre; /* read transaction: the store as it was before this sync */
     struct hset seen_addr, seen_entry, domain_set;
     char **domains; /* derived or configured managed domains */
     size_t ndomains;
@@ -414,9 +414,12 @@ static int apply_meta(struct apply *a, uint64_t invalid, uint64_t floor)
         const char *name;
         uint64_t v;
     } nums[] = {
-        {STORE_META_GENERATION, a->s.generation}, {STORE_META_ADDRESSES, a->s.addresses},
-        {STORE_META_ENTRIES, a->s.entries},       {STORE_META_DOMAINS, a->s.domains},
-        {STORE_META_INVALID, invalid},            {STORE_META_CONFLICTS, a->s.conflicts},
+        {STORE_META_GENERATION, a->s.generation},
+        {STORE_META_ADDRESSES, a->s.addresses},
+        {STORE_META_ENTRIES, a->s.entries},
+        {STORE_META_DOMAINS, a->s.domains},
+        {STORE_META_INVALID, invalid},
+        {STORE_META_CONFLICTS, a->s.conflicts},
         {STORE_META_LOG_FLOOR, floor},
     };
     int rc;

@@ -33,8 +33,8 @@
 #define APPLY_REFUSED (-30700)
 
 struct apply_opts {
-    const char *source;              /* recorded in meta, e.g. "ldap://host" */
-    const struct cfg_list *domains;  /* configured domains; empty: derive from addresses */
+    const char *source;             /* recorded in meta, e.g. "ldap://host" */
+    const struct cfg_list *domains; /* configured domains; empty: derive from addresses */
     double max_delete_ratio;
     uint64_t changelog_max;
     int force;   /* apply even when a safety rule refuses */
@@ -51,7 +51,7 @@ struct apply_stats {
     uint64_t previous;                    /* addresses before the sync */
     uint64_t generation;                  /* after the sync */
     int committed;
-    char refusal[512];                    /* why it was refused */
+    char refusal[512]; /* why it was refused */
 };
 
 struct apply;

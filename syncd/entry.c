@@ -48,8 +48,7 @@ size_t entry_id(const struct mapping *m, const struct attrs *a, const char *dn, 
     if (dnlen + 3 < cap) {
         return (size_t)snprintf(buf, cap, "dn:%.*s", (int)dnlen, dn);
     }
-    return (size_t)snprintf(buf, cap, "dn-hash:%016llx",
-                            (unsigned long long)hset_hash(dn, dnlen));
+    return (size_t)snprintf(buf, cap, "dn-hash:%016llx", (unsigned long long)hset_hash(dn, dnlen));
 }
 
 /* entry_add - add a normalized address unless the entry has it already */

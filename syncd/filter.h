@@ -17,7 +17,7 @@
 
 #include "syncd/attrs.h"
 
-#define FILTER_MAX_LEN 8192
+#define FILTER_MAX_LEN   8192
 #define FILTER_MAX_DEPTH 32
 
 struct filter;

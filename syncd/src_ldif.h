@@ -19,8 +19,8 @@
 #include "syncd/filter.h"
 #include "syncd/source.h"
 
-#define LDIF_MAX_LINE (1024 * 1024)
-#define LDIF_MAX_ENTRY (16 * 1024 * 1024)
+#define LDIF_MAX_LINE   (1024 * 1024)
+#define LDIF_MAX_ENTRY  (16 * 1024 * 1024)
 #define LDIF_MAX_VALUES 100000
 
 struct ldif_filters {

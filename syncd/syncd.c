@@ -1,40 +1,305 @@
 /*
- * rcptdir-syncd - copy the recipient list from a source (LDAP, LDIF, upstream hub) into
- * the LMDB store: one all-or-nothing sync per run, or repeatedly with --watch.
+ * rcptdir-syncd - copy the recipient list from a source (LDAP, LDIF; later an upstream
+ * hub) into the LMDB store: one all-or-nothing sync per run, or repeatedly with --watch.
  *
- * Exit codes (sysexits): 0 done, 65 refused by a safety rule, 75 temporary source failure,
- * 78 configuration error, 73/74 store errors, 64 usage.
+ * Exit codes (sysexits): 0 done (changed or not), 65 refused by a safety rule, 75
+ * temporary source failure (also: another sync holds the lock), 78 configuration error,
+ * 73 the store cannot be opened or created, 74 store write error, 64 usage.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "schema/conf.h"
+#include "schema/store.h"
+#include "syncd/apply.h"
+#include "syncd/entry.h"
+#include "syncd/filter.h"
+#include "syncd/src_ldap.h"
+#include "syncd/src_ldif.h"
 
-#define SYNCD_NAME "rcptdir-syncd"
+#define SYNCD_NAME     "rcptdir-syncd"
+#define SYNCD_MAX_GROW 12 /* map doublings one sync may ask for */
+
+struct syncd_opts {
+    int watch, dry_run, force, verbose, foreground;
+};
+
+/* what the sink needs for each entry */
+struct syncd_sink {
+    struct apply *apply;
+    struct mapping map;
+    struct sync_entry entry;
+    struct map_stats stats;
+    int progress; /* print a progress line (on a terminal) */
+    struct timespec start, last;
+};
+
+static volatile sig_atomic_t syncd_stop;
+
+static void syncd_on_signal(int sig)
+{
+    (void)sig;
+    syncd_stop = 1;
+}
+
+static double syncd_elapsed(const struct timespec *since)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* syncd_entry - the sink: map one entry and apply it */
+static int syncd_entry(void *ctx, const struct attrs *a, const char *dn, size_t dnlen, int is_group,
+                       int is_disabled)
+{
+    struct syncd_sink *s = ctx;
+
+    if (syncd_stop)
+        return SOURCE_ERR;
+    if (entry_map(&s->map, a, dn, dnlen, is_group, is_disabled, &s->entry, &s->stats) > 0) {
+        int rc = apply_entry(s->apply, &s->entry);
+        if (rc != 0)
+            return rc;
+    }
+    if (s->progress && (s->stats.entries & 4095) == 0 && syncd_elapsed(&s->last) >= 1.0) {
+        double t = syncd_elapsed(&s->start);
+        fprintf(stderr, "\rsync: %" PRIu64 " entries, %.0f/s   ", s->stats.entries,
+                t > 0 ? (double)s->stats.entries / t : 0.0);
+        clock_gettime(CLOCK_MONOTONIC, &s->last);
+    }
+    return 0;
+}
+
+/* syncd_compile - compile an optional filter; empty text gives NULL */
+static int syncd_compile(const char *text, const char *what, struct filter **f)
+{
+    char err[256];
+
+    *f = NULL;
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    if (filter_parse(text, f, err, sizeof(err)) < 0) {
+        log_warnx("config: %s: %s", what, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* syncd_read_ldif - the LDIF source with locally evaluated filters */
+static int syncd_read_ldif(const struct conf *cf, const struct source_sink *sink, char *err,
+                           size_t errlen)
+{
+    struct filter *sel = NULL, *grp = NULL, *dis = NULL;
+    FILE *fp;
+    int rc = SOURCE_ERR;
+
+    if (syncd_compile(cf->map_filter, "[ldif] filter", &sel) < 0 ||
+        syncd_compile(cf->map_group_filter, "[ldif] group_filter", &grp) < 0 ||
+        syncd_compile(cf->map_disabled_filter, "[ldif] disabled_filter", &dis) < 0) {
+        snprintf(err, errlen, "ldif: bad filter in configuration");
+        goto out;
+    }
+    if ((fp = fopen(cf->ldif_path, "r")) == NULL) {
+        snprintf(err, errlen, "ldif: cannot open %s: %s", cf->ldif_path, strerror(errno));
+        goto out;
+    }
+    {
+        struct ldif_filters f = {sel, grp, dis};
+        rc = ldif_read(fp, cf->ldif_path, &f, sink, err, errlen);
+    }
+    fclose(fp);
+out:
+    filter_free(sel);
+    filter_free(grp);
+    filter_free(dis);
+    return rc;
+}
+
+/* syncd_source_name - what meta and status say the source is */
+static void syncd_source_name(const struct conf *cf, char *buf, size_t len)
+{
+    switch (conf_source(cf)) {
+    case CONF_SOURCE_LDAP:
+        snprintf(buf, len, "%s %s", cf->ldap_uri.n ? cf->ldap_uri.v[0] : "ldap",
+                 cf->ldap_base.n ? cf->ldap_base.v[0] : "");
+        break;
+    case CONF_SOURCE_LDIF:
+        snprintf(buf, len, "ldif:%s", cf->ldif_path);
+        break;
+    case CONF_SOURCE_UPSTREAM:
+        snprintf(buf, len, "%s", cf->up_url);
+        break;
+    case CONF_SOURCE_NONE:
+        snprintf(buf, len, "none");
+        break;
+    }
+}
+
+/* syncd_once - one sync, all or nothing; returns a sysexits code */
+static int syncd_once(const struct conf *cf, struct store *st, const struct syncd_opts *o)
+{
+    struct syncd_sink s = {0};
+    struct source_sink sink = {syncd_entry, &s};
+    struct apply_opts ao = {0};
+    struct apply_stats stats;
+    char source[512], err[1024] = "";
+    int rc = 0;
+
+    syncd_source_name(cf, source, sizeof(source));
+    ao.source = source;
+    ao.domains = &cf->domains;
+    ao.max_delete_ratio = cf->max_delete_ratio;
+    ao.changelog_max = (uint64_t)cf->changelog_max;
+    ao.force = o->force;
+    ao.dry_run = o->dry_run;
+    ao.print = o->dry_run;
+    s.map.address_attrs = &cf->map_address_attrs;
+    s.map.primary_attr = cf->map_primary_attr;
+    s.map.id_attrs = &cf->map_id_attrs;
+    s.map.addr_flags = conf_addr_flags(cf);
+    s.progress = isatty(STDERR_FILENO) && !o->dry_run;
+
+    for (int attempt = 0; attempt <= SYNCD_MAX_GROW; attempt++) {
+        memset(&s.stats, 0, sizeof(s.stats));
+        clock_gettime(CLOCK_MONOTONIC, &s.start);
+        s.last = s.start;
+        if ((rc = apply_begin(&s.apply, st, &ao)) != 0)
+            break;
+        err[0] = '\0';
+        switch (conf_source(cf)) {
+        case CONF_SOURCE_LDAP:
+            rc = ldap_source_run(cf, &sink, err, sizeof(err));
+            break;
+        case CONF_SOURCE_LDIF:
+            rc = syncd_read_ldif(cf, &sink, err, sizeof(err));
+            break;
+        default:
+            snprintf(err, sizeof(err), "upstream: not implemented yet");
+            rc = SOURCE_ERR;
+        }
+        if (s.progress)
+            fprintf(stderr, "\r%60s\r", "");
+        if (rc == 0) {
+            rc = apply_commit(s.apply, s.stats.invalid, &stats);
+        } else {
+            apply_abort(s.apply);
+        }
+        s.apply = NULL;
+        if (rc != MDB_MAP_FULL)
+            break;
+        if ((rc = store_grow(st)) != 0)
+            break;
+        log_info("sync: store map grown to %zu MB; running the sync again",
+                 store_mapsize(st) >> 20);
+    }
+    entry_free(&s.entry);
+
+    if (rc == SOURCE_ERR || (rc != 0 && err[0] != '\0' && syncd_stop)) {
+        if (syncd_stop && err[0] == '\0')
+            snprintf(err, sizeof(err), "interrupted");
+        log_warnx("sync failed, store unchanged: %s", err);
+        if (!o->dry_run)
+            apply_note_failure(st, source, "failed", err);
+        return EX_TEMPFAIL;
+    }
+    if (rc == APPLY_REFUSED) {
+        log_warnx("sync: %s", stats.refusal);
+        if (!o->dry_run)
+            apply_note_failure(st, source, "refused", stats.refusal);
+        return EX_DATAERR;
+    }
+    if (rc != 0) {
+        log_warnx("sync failed, store unchanged: store: %s", store_strerror(rc));
+        return EX_IOERR;
+    }
+    log_info("sync: %sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
+             " addresses, %" PRIu64 " domains, %" PRIu64 " entries in %.1f s (%" PRIu64
+             " invalid, %" PRIu64 " conflicts)",
+             o->dry_run ? "dry run, nothing written: " : "", stats.generation, stats.added,
+             stats.changed, stats.removed, stats.addresses, stats.domains, stats.entries,
+             syncd_elapsed(&s.start), s.stats.invalid, stats.conflicts);
+    if (o->force && stats.refusal[0] != '\0')
+        log_warnx("sync: applied with --force although: %s", stats.refusal);
+    return EX_OK;
+}
+
+/* syncd_lock - one sync at a time per store: wait up to lock_timeout, then give up */
+static int syncd_lock(const struct conf *cf)
+{
+    char path[4096], pid[32];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/sync.lock", cf->store_path);
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+        log_warn("sync: cannot open lock %s", path);
+        return -1;
+    }
+    for (long long waited = 0;; waited++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            break;
+        if (errno != EWOULDBLOCK || waited >= cf->lock_timeout * 10 || syncd_stop) {
+            ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+            pid[n > 0 ? n : 0] = '\0';
+            log_warnx("sync: another sync (pid %s) still holds %s after %lld s; giving up",
+                      n > 0 ? pid : "?", path, cf->lock_timeout);
+            close(fd);
+            return -1;
+        }
+        usleep(100000);
+    }
+    if (ftruncate(fd, 0) == 0) {
+        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (pwrite(fd, pid, (size_t)n, 0) < 0)
+            log_warn("sync: cannot write pid to %s", path);
+    }
+    return fd; /* held until the process exits */
+}
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: %s -c FILE [-n] [-v] [--watch] [--dry-run] [--force]\n", SYNCD_NAME);
+    fprintf(stderr,
+            "usage: %s -c FILE [-n] [-v] [-d] [--watch] [--dry-run] [--force]\n"
+            "  -c FILE    configuration (rcptdir.conf(5))\n"
+            "  -n         check the configuration and exit\n"
+            "  -d         log to stderr (default when stderr is a terminal), else syslog\n"
+            "  -v         verbose\n"
+            "  --watch    sync every [sync] interval seconds until SIGTERM\n"
+            "  --dry-run  print what would change; write nothing\n"
+            "  --force    apply even when a safety rule refuses\n",
+            SYNCD_NAME);
     exit(EX_USAGE);
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"check", no_argument, NULL, 'n'},
-                                             {"verbose", no_argument, NULL, 'v'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
+        {"verbose", no_argument, NULL, 'v'},      {"watch", no_argument, NULL, 'w'},
+        {"dry-run", no_argument, NULL, 'D'},      {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *config = NULL;
     struct cfg_errors errs = {0};
+    struct syncd_opts o = {0};
+    struct store *st = NULL;
+    struct sigaction sa;
     struct conf cf;
-    int check = 0, verbose = 0, ch;
+    int check = 0, ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "c:nvh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:nvdh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             config = optarg;
@@ -43,7 +308,19 @@ int main(int argc, char **argv)
             check = 1;
             break;
         case 'v':
-            verbose = 1;
+            o.verbose = 1;
+            break;
+        case 'd':
+            o.foreground = 1;
+            break;
+        case 'w':
+            o.watch = 1;
+            break;
+        case 'D':
+            o.dry_run = 1;
+            break;
+        case 'f':
+            o.force = 1;
             break;
         default:
             usage();
@@ -51,7 +328,8 @@ int main(int argc, char **argv)
     }
     if (config == NULL || optind != argc)
         usage();
-    log_init(SYNCD_NAME, 1, verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+    log_init(SYNCD_NAME, o.foreground || isatty(STDERR_FILENO) || check,
+             o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     if (conf_load(&cf, config, 1, &errs) < 0) {
         conf_print_errors(SYNCD_NAME, &errs);
         cfg_errors_free(&errs);
@@ -61,9 +339,40 @@ int main(int argc, char **argv)
     if (check) {
         printf("configuration OK\n");
         conf_free(&cf);
-        return 0;
+        return EX_OK;
     }
-    log_warnx("sync: not implemented yet");
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = syncd_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (mkdir(cf.store_path, 0750) != 0 && errno != EEXIST) {
+        log_warn("store: cannot create %s", cf.store_path);
+        conf_free(&cf);
+        return EX_CANTCREAT;
+    }
+    if (syncd_lock(&cf) < 0) {
+        conf_free(&cf);
+        return EX_TEMPFAIL;
+    }
+    if ((rc = store_open(&st, cf.store_path, 0, 0)) != 0) {
+        log_warnx("store: cannot open %s: %s", cf.store_path, store_strerror(rc));
+        conf_free(&cf);
+        return EX_CANTCREAT;
+    }
+    for (;;) {
+        rc = syncd_once(&cf, st, &o);
+        if (!o.watch || syncd_stop)
+            break;
+        for (long long i = 0; i < cf.interval * 10 && !syncd_stop; i++)
+            usleep(100000);
+        if (syncd_stop)
+            break;
+    }
+    if (o.watch)
+        log_info("sync: stopped");
+    store_close(st);
     conf_free(&cf);
-    return EX_SOFTWARE;
+    return o.watch && syncd_stop ? EX_OK : rc;
 }

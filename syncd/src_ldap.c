@@ -1,0 +1,348 @@
+/*
+ * src_ldap - paged LDAP search as a directory source; see src_ldap.h.
+ */
+#include "syncd/src_ldap.h"
+
+#include <lber.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fsutil.h"
+#include "common/hset.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "syncd/entry.h"
+
+struct src_ldap_run {
+    const struct conf *cf;
+    LDAP *ld;
+    const char *uri; /* the one connected to */
+    struct mapping map;
+    struct hset groups, disabled;
+    const struct source_sink *sink;
+    struct attrs attrs;
+    char *err;
+    size_t errlen;
+};
+
+/* src_ldap_fail - one message for the failed step; returns SOURCE_ERR */
+static int src_ldap_fail(struct src_ldap_run *r, const char *act, int code, const char *detail)
+{
+    snprintf(r->err, r->errlen, "ldap: %s%s%s: %s%s%s", act, r->uri ? " at " : "",
+             r->uri ? r->uri : "", ldap_err2string(code), detail && *detail ? ": " : "",
+             detail ? detail : "");
+    return SOURCE_ERR;
+}
+
+/* src_ldap_connect_one - connect, StartTLS, bind to one URI */
+static int src_ldap_connect_one(struct src_ldap_run *r, const char *uri, const char *pw)
+{
+    const struct conf *cf = r->cf;
+    struct timeval tv = {(time_t)cf->ldap_timeout, 0};
+    int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0, rc;
+    struct berval cred = {pw ? strlen(pw) : 0, (char *)(uintptr_t)(pw ? pw : "")};
+    char *diag = NULL;
+
+    r->uri = uri;
+    if ((rc = ldap_initialize(&r->ld, uri)) != LDAP_SUCCESS)
+        return src_ldap_fail(r, "initializing", rc, NULL);
+    ldap_set_option(r->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+    ldap_set_option(r->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(r->ld, LDAP_OPT_TIMEOUT, &tv);
+    ldap_set_option(r->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    ldap_set_option(r->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+    if (cf->ldap_tls_ca_file[0] != '\0')
+        ldap_set_option(r->ld, LDAP_OPT_X_TLS_CACERTFILE, cf->ldap_tls_ca_file);
+    ldap_set_option(r->ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+    if (cf->ldap_starttls && strncasecmp(uri, "ldaps:", 6) != 0 &&
+        (rc = ldap_start_tls_s(r->ld, NULL, NULL)) != LDAP_SUCCESS) {
+        ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+        src_ldap_fail(r, "starting TLS", rc, diag);
+        ldap_memfree(diag);
+        return SOURCE_ERR;
+    }
+    rc = ldap_sasl_bind_s(r->ld, cf->ldap_bind_dn[0] ? cf->ldap_bind_dn : NULL, LDAP_SASL_SIMPLE,
+                          &cred, NULL, NULL, NULL);
+    if (rc != LDAP_SUCCESS) {
+        ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+        src_ldap_fail(r, "binding", rc, diag);
+        ldap_memfree(diag);
+        return SOURCE_ERR;
+    }
+    return 0;
+}
+
+/* src_ldap_connect - try each URI in order until one binds */
+static int src_ldap_connect(struct src_ldap_run *r)
+{
+    char pw[FS_SECRET_MAX + 1], msg[512];
+    const char *pwp = NULL;
+    int rc = SOURCE_ERR;
+
+    if (r->cf->ldap_bind_pw_file[0] != '\0') {
+        if (fs_read_secret(r->cf->ldap_bind_pw_file, pw, sizeof(pw), msg, sizeof(msg)) < 0) {
+            snprintf(r->err, r->errlen, "ldap: %s", msg);
+            return SOURCE_ERR;
+        }
+        pwp = pw;
+    }
+    for (size_t i = 0; i < r->cf->ldap_uri.n; i++) {
+        if ((rc = src_ldap_connect_one(r, r->cf->ldap_uri.v[i], pwp)) == 0)
+            break;
+        if (r->ld != NULL) {
+            ldap_unbind_ext_s(r->ld, NULL, NULL);
+            r->ld = NULL;
+        }
+        if (i + 1 < r->cf->ldap_uri.n)
+            log_warnx("%s; trying the next URI", r->err);
+    }
+    explicit_bzero(pw, sizeof(pw));
+    return rc;
+}
+
+typedef int (*src_ldap_entry_fn)(struct src_ldap_run *r, LDAPMessage *entry, void *ctx);
+
+/* src_ldap_send_page - send one page request */
+static int src_ldap_send_page(struct src_ldap_run *r, const char *base, const char *filter,
+                              char **attrs, struct berval *cookie, int *msgid)
+{
+    LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+    int rc;
+
+    rc = ldap_create_page_control(r->ld, (ber_int_t)r->cf->ldap_page_size, cookie, 1, &page);
+    if (rc != LDAP_SUCCESS)
+        return src_ldap_fail(r, "creating the paged-results control", rc, NULL);
+    ctrls[0] = page;
+    rc = ldap_search_ext(r->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, ctrls, NULL, NULL,
+                         LDAP_NO_LIMIT, msgid);
+    ldap_control_free(page);
+    if (rc != LDAP_SUCCESS)
+        return src_ldap_fail(r, "sending the search", rc, NULL);
+    return 0;
+}
+
+/* src_ldap_page_result - check the page's result; sets the cookie for the next page */
+static int src_ldap_page_result(struct src_ldap_run *r, LDAPMessage *msg, struct berval *cookie)
+{
+    LDAPControl **sctrls = NULL, *pc;
+    char *errmsg = NULL, **refs = NULL;
+    ber_int_t estimate;
+    int code = 0, rc;
+
+    rc = ldap_parse_result(r->ld, msg, &code, NULL, &errmsg, &refs, &sctrls, 0);
+    if (rc != LDAP_SUCCESS || code != LDAP_SUCCESS || refs != NULL) {
+        src_ldap_fail(r, "searching",
+                      rc != LDAP_SUCCESS ? rc
+                      : refs             ? LDAP_REFERRAL
+                                         : code,
+                      errmsg);
+        rc = SOURCE_ERR;
+        goto out;
+    }
+    ber_memfree(cookie->bv_val);
+    cookie->bv_val = NULL;
+    cookie->bv_len = 0;
+    if ((pc = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, sctrls, NULL)) != NULL &&
+        (rc = ldap_parse_pageresponse_control(r->ld, pc, &estimate, cookie)) != LDAP_SUCCESS) {
+        src_ldap_fail(r, "reading the paged-results control", rc, NULL);
+        rc = SOURCE_ERR;
+    }
+out:
+    ldap_memfree(errmsg);
+    ldap_memvfree((void **)refs);
+    ldap_controls_free(sctrls);
+    return rc;
+}
+
+/* src_ldap_search_paged - run one paged search, calling fn for each entry */
+static int src_ldap_search_paged(struct src_ldap_run *r, const char *base, const char *filter,
+                                 char **attrs, src_ldap_entry_fn fn, void *ctx)
+{
+    struct berval cookie = {0, NULL};
+    struct timeval tv = {(time_t)r->cf->ldap_timeout, 0};
+    int msgid, rc, more;
+
+    if ((rc = src_ldap_send_page(r, base, filter, attrs, &cookie, &msgid)) != 0)
+        return rc;
+    do {
+        LDAPMessage *res = NULL, *m;
+        rc = ldap_result(r->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+        if (rc == 0) {
+            ldap_abandon_ext(r->ld, msgid, NULL, NULL);
+            rc = src_ldap_fail(r, "waiting for a page of results", LDAP_TIMEOUT, NULL);
+            break;
+        }
+        if (rc < 0) {
+            int code = LDAP_OTHER;
+            ldap_get_option(r->ld, LDAP_OPT_RESULT_CODE, &code);
+            rc = src_ldap_fail(r, "reading results", code, NULL);
+            break;
+        }
+        /* find the result first, so the next page is on its way while this one is used */
+        rc = SOURCE_ERR;
+        for (m = ldap_first_message(r->ld, res); m != NULL; m = ldap_next_message(r->ld, m))
+            if (ldap_msgtype(m) == LDAP_RES_SEARCH_RESULT)
+                rc = src_ldap_page_result(r, m, &cookie);
+        if (rc == SOURCE_ERR && r->err[0] == '\0')
+            src_ldap_fail(r, "searching", LDAP_OTHER, "no result message");
+        more = rc == 0 && cookie.bv_len > 0;
+        if (more)
+            rc = src_ldap_send_page(r, base, filter, attrs, &cookie, &msgid);
+        for (m = ldap_first_message(r->ld, res); rc == 0 && m != NULL;
+             m = ldap_next_message(r->ld, m)) {
+            int t = ldap_msgtype(m);
+            if (t == LDAP_RES_SEARCH_ENTRY)
+                rc = fn(r, m, ctx);
+            else if (t == LDAP_RES_SEARCH_REFERENCE)
+                rc = src_ldap_fail(r, "searching", LDAP_REFERRAL, "the directory sent a referral");
+        }
+        ldap_msgfree(res);
+        if (rc != 0)
+            break;
+    } while (more);
+    if (rc != 0 && more)
+        ldap_abandon_ext(r->ld, msgid, NULL, NULL);
+    ber_memfree(cookie.bv_val);
+    return rc;
+}
+
+/* Attributes of one entry kept alive while the sink looks at them. */
+#define SRC_LDAP_MAX_ATTRS 64
+struct src_ldap_held {
+    char *name[SRC_LDAP_MAX_ATTRS];
+    struct berval **vals[SRC_LDAP_MAX_ATTRS];
+    size_t n;
+};
+
+/* src_ldap_entry_attrs - collect an entry's values into r->attrs (borrowed from held) */
+static void src_ldap_entry_attrs(struct src_ldap_run *r, LDAPMessage *e, struct src_ldap_held *h)
+{
+    BerElement *ber = NULL;
+    char *a;
+
+    attrs_clear(&r->attrs);
+    h->n = 0;
+    for (a = ldap_first_attribute(r->ld, e, &ber); a != NULL;
+         a = ldap_next_attribute(r->ld, e, ber)) {
+        if (h->n == SRC_LDAP_MAX_ATTRS) {
+            ldap_memfree(a);
+            continue;
+        }
+        h->name[h->n] = a;
+        h->vals[h->n] = ldap_get_values_len(r->ld, e, a);
+        for (size_t i = 0; h->vals[h->n] != NULL && h->vals[h->n][i] != NULL; i++)
+            attrs_add(&r->attrs, a, strlen(a), h->vals[h->n][i]->bv_val, h->vals[h->n][i]->bv_len);
+        h->n++;
+    }
+    ber_free(ber, 0);
+}
+
+static void src_ldap_held_free(struct src_ldap_held *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        ldap_value_free_len(h->vals[i]);
+        ldap_memfree(h->name[i]);
+    }
+    h->n = 0;
+}
+
+/* ldap_entry_id - the entry's id as entry.c computes it, hashed */
+static uint64_t src_ldap_entry_hash(struct src_ldap_run *r, LDAPMessage *e)
+{
+    char id[RCPT_ENTRY_MAX + 1], *dn = ldap_get_dn(r->ld, e);
+    struct src_ldap_held h;
+    size_t n;
+
+    src_ldap_entry_attrs(r, e, &h);
+    n = entry_id(&r->map, &r->attrs, dn ? dn : "", dn ? strlen(dn) : 0, id, sizeof(id));
+    src_ldap_held_free(&h);
+    ldap_memfree(dn);
+    return hset_hash(id, n);
+}
+
+static int src_ldap_collect_id(struct src_ldap_run *r, LDAPMessage *e, void *ctx)
+{
+    hset_add(ctx, src_ldap_entry_hash(r, e));
+    return 0;
+}
+
+/* src_ldap_deliver - one entry of the main search to the sink */
+static int src_ldap_deliver(struct src_ldap_run *r, LDAPMessage *e, void *ctx)
+{
+    char id[RCPT_ENTRY_MAX + 1], *dn = ldap_get_dn(r->ld, e);
+    size_t dnlen = dn ? strlen(dn) : 0, n;
+    struct src_ldap_held h;
+    uint64_t hash;
+    int rc;
+
+    (void)ctx;
+    src_ldap_entry_attrs(r, e, &h);
+    n = entry_id(&r->map, &r->attrs, dn ? dn : "", dnlen, id, sizeof(id));
+    hash = hset_hash(id, n);
+    rc = r->sink->entry(r->sink->ctx, &r->attrs, dn ? dn : "", dnlen, hset_has(&r->groups, hash),
+                        hset_has(&r->disabled, hash));
+    src_ldap_held_free(&h);
+    ldap_memfree(dn);
+    return rc;
+}
+
+/* src_ldap_and - "(&A B)" */
+static char *src_ldap_and(const char *a, const char *b)
+{
+    return xasprintf("(&%s%s)", a, b);
+}
+
+int ldap_source_run(const struct conf *cf, const struct source_sink *sink, char *err, size_t errlen)
+{
+    struct src_ldap_run r = {.cf = cf, .sink = sink, .err = err, .errlen = errlen};
+    char **attrs, *id_attrs[16 + 1];
+    size_t na = 0, ni = 0;
+    int rc = 0;
+
+    err[0] = '\0';
+    r.map.address_attrs = &cf->map_address_attrs;
+    r.map.primary_attr = cf->map_primary_attr;
+    r.map.id_attrs = &cf->map_id_attrs;
+    r.map.addr_flags = conf_addr_flags(cf);
+    attrs = xcalloc(cf->map_address_attrs.n + cf->map_id_attrs.n + 2, sizeof(*attrs));
+    for (size_t i = 0; i < cf->map_address_attrs.n; i++)
+        attrs[na++] = cf->map_address_attrs.v[i];
+    attrs[na++] = cf->map_primary_attr;
+    for (size_t i = 0; i < cf->map_id_attrs.n && ni < 16; i++)
+        attrs[na++] = id_attrs[ni++] = cf->map_id_attrs.v[i];
+    id_attrs[ni] = NULL;
+    if (ni == 0) {
+        id_attrs[0] = (char *)(uintptr_t)LDAP_NO_ATTRS;
+        id_attrs[1] = NULL;
+    }
+
+    if ((rc = src_ldap_connect(&r)) != 0)
+        goto out;
+    for (size_t b = 0; rc == 0 && b < cf->ldap_base.n; b++) {
+        const char *base = cf->ldap_base.v[b];
+        char *f;
+        if (cf->map_group_filter[0] != '\0') {
+            f = src_ldap_and(cf->map_filter, cf->map_group_filter);
+            rc = src_ldap_search_paged(&r, base, f, id_attrs, src_ldap_collect_id, &r.groups);
+            free(f);
+        }
+        if (rc == 0 && cf->map_disabled_filter[0] != '\0') {
+            f = src_ldap_and(cf->map_filter, cf->map_disabled_filter);
+            rc = src_ldap_search_paged(&r, base, f, id_attrs, src_ldap_collect_id, &r.disabled);
+            free(f);
+        }
+    }
+    for (size_t b = 0; rc == 0 && b < cf->ldap_base.n; b++)
+        rc = src_ldap_search_paged(&r, cf->ldap_base.v[b], cf->map_filter, attrs, src_ldap_deliver,
+                                   NULL);
+out:
+    if (r.ld != NULL)
+        ldap_unbind_ext_s(r.ld, NULL, NULL);
+    hset_free(&r.groups);
+    hset_free(&r.disabled);
+    attrs_free(&r.attrs);
+    free(attrs);
+    return rc;
+}

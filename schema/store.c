@@ -149,7 +149,8 @@ int store_open(struct store **stp, const char *path, unsigned flags, size_t maps
         goto fail;
     if (!(flags & STORE_RDONLY) && (rc = mdb_env_set_mapsize(st->env, st->mapsize)) != 0)
         goto fail;
-    rc = mdb_env_open(st->env, path, MDB_NOTLS | ((flags & STORE_RDONLY) ? MDB_RDONLY : 0), 0640);
+    rc = mdb_env_open(st->env, path,
+                      MDB_NOTLS | ((flags & STORE_RDONLY) ? MDB_RDONLY : MDB_WRITEMAP), 0640);
     if (rc != 0)
         goto fail;
     if ((rc = store_init_dbs(st)) != 0)

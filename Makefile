@@ -43,7 +43,13 @@ TOOL_SRCS    = $(wildcard tests/tools/*.c)
 BENCH_SRCS   = $(wildcard tests/bench/*.c)
 FUZZ_SRCS    = $(wildcard tests/fuzz/fuzz_*.c)
 
+# the daemons' modules without their main(), for unit tests and fuzzers
+SYNCD_MODS   = $(filter-out syncd/syncd.c,$(SYNCD_SRCS))
+LOOKUPD_MODS = $(filter-out lookupd/lookupd.c,$(LOOKUPD_SRCS))
+
 LIB      = $(BUILD)/librcptdir.a
+SYNCD_LIB   = $(BUILD)/libsyncd.a
+LOOKUPD_LIB = $(BUILD)/liblookupd.a
 SYNCD    = $(BUILD)/rcptdir-syncd
 LOOKUPD  = $(BUILD)/rcptdir-lookupd
 UNITS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -68,13 +74,21 @@ $(LIB): $(call obj,$(LIB_SRCS))
 	rm -f $@
 	ar rcs $@ $^
 
-$(SYNCD): $(call obj,$(SYNCD_SRCS)) $(LIB)
+$(SYNCD_LIB): $(call obj,$(SYNCD_MODS))
+	rm -f $@
+	ar rcs $@ $^
+
+$(LOOKUPD_LIB): $(call obj,$(LOOKUPD_MODS))
+	rm -f $@
+	ar rcs $@ $^
+
+$(SYNCD): $(BUILD)/obj/syncd/syncd.o $(SYNCD_LIB) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(LOOKUPD): $(call obj,$(LOOKUPD_SRCS)) $(LIB)
+$(LOOKUPD): $(BUILD)/obj/lookupd/lookupd.o $(LOOKUPD_LIB) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SYNCD_LIB) $(LOOKUPD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
@@ -89,9 +103,10 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 # libFuzzer targets: clang, ASan + UBSan, linked against the library sources directly.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(wildcard common/*.h schema/*.h)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(SYNCD_MODS) $(LOOKUPD_MODS) \
+              $(wildcard common/*.h schema/*.h syncd/*.h lookupd/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LOOKUPD_FUZZ_SRCS) $(LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(SYNCD_MODS) $(LOOKUPD_MODS) $(LIBS)
 
 fuzz: $(FUZZERS)
 

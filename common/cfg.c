@@ -103,11 +103,11 @@ static int cfg_set(const struct cfg_key *key, char *target, const char *value, i
         break;
     case CFG_STR: {
         char **s = slot;
+        free(*s);
+        *s = xstrdup(value); /* kept even when refused below: one error, not two */
         if (key->flags & CFG_SECRET && *value != '\0' &&
             fs_read_secret(value, NULL, 0, err, errlen) < 0)
             return -1;
-        free(*s);
-        *s = xstrdup(value);
         break;
     }
     case CFG_INT: {

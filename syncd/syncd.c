@@ -254,6 +254,7 @@ static int syncd_lock(const struct conf *cf)
         if (errno != EWOULDBLOCK || waited >= cf->lock_timeout * 10 || syncd_stop) {
             ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
             pid[n > 0 ? n : 0] = '\0';
+            pid[strcspn(pid, "\r\n")] = '\0';
             log_warnx("sync: another sync (pid %s) still holds %s after %lld s; giving up",
                       n > 0 ? pid : "?", path, cf->lock_timeout);
             close(fd);

@@ -1,0 +1,188 @@
+/*
+ * db - the shared store handle and per-thread readers; see db.h.
+ */
+#include "lookupd/db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+struct lk_db {
+    char *path;
+    _Atomic(struct store *) st;
+    pthread_rwlock_t lock;   /* shared: a request; exclusive: adopting a grown map */
+    pthread_mutex_t open_mu; /* one opener at a time */
+    time_t last_try;         /* under open_mu */
+    int last_err;            /* under open_mu: last error logged */
+};
+
+/* lk_db_try_open - open the store unless tried within LK_DB_RETRY seconds */
+static void lk_db_try_open(struct lk_db *db)
+{
+    struct store *st;
+    time_t now = time(NULL);
+    int rc;
+
+    pthread_mutex_lock(&db->open_mu);
+    if (atomic_load(&db->st) != NULL ||
+        (db->last_try != 0 && now - db->last_try < LK_DB_RETRY && now >= db->last_try)) {
+        pthread_mutex_unlock(&db->open_mu);
+        return;
+    }
+    db->last_try = now;
+    rc = store_open(&st, db->path, STORE_RDONLY, 0);
+    if (rc == 0) {
+        atomic_store(&db->st, st);
+        log_info("store: opened %s", db->path);
+    } else if (rc != db->last_err) {
+        db->last_err = rc;
+        if (rc == STORE_ERR_NOSTORE)
+            log_warnx("store: %s: %s; answering \"never synced\" until it appears", db->path,
+                      store_strerror(rc));
+        else
+            log_warnx("store: %s: %s", db->path, store_strerror(rc));
+    }
+    pthread_mutex_unlock(&db->open_mu);
+}
+
+struct lk_db *lk_db_new(const char *path)
+{
+    struct lk_db *db = xcalloc(1, sizeof(*db));
+    pthread_rwlockattr_t attr;
+
+    db->path = xstrdup(path);
+    atomic_init(&db->st, NULL);
+    pthread_rwlockattr_init(&attr);
+    /* a waiting writer (map resize) must not starve under constant lookups */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&db->open_mu, NULL);
+    lk_db_try_open(db);
+    return db;
+}
+
+void lk_db_free(struct lk_db *db)
+{
+    if (db == NULL)
+        return;
+    store_close(atomic_load(&db->st));
+    pthread_rwlock_destroy(&db->lock);
+    pthread_mutex_destroy(&db->open_mu);
+    free(db->path);
+    free(db);
+}
+
+int lk_db_is_open(struct lk_db *db)
+{
+    return atomic_load(&db->st) != NULL;
+}
+
+/* lk_db_resized - adopt a map grown by another process; no reader may be active */
+static int lk_db_resized(struct lk_db *db, struct lk_reader *rd, struct store *st)
+{
+    int rc;
+
+    pthread_rwlock_wrlock(&db->lock);
+    if (rd->txn != NULL) {
+        mdb_txn_abort(rd->txn);
+        rd->txn = NULL;
+    }
+    rc = store_begin(st, MDB_RDONLY, &rd->txn);
+    if (rc == 0) {
+        mdb_txn_reset(rd->txn);
+        log_info("store: map grown by another process, now %zu bytes", store_mapsize(st));
+    } else {
+        rd->txn = NULL;
+    }
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+int lk_db_begin(struct lk_db *db, struct lk_reader *rd, MDB_txn **txn, const struct store **stp)
+{
+    struct store *st = atomic_load(&db->st);
+    int rc;
+
+    *txn = NULL;
+    *stp = NULL;
+    if (st == NULL) {
+        lk_db_try_open(db);
+        if ((st = atomic_load(&db->st)) == NULL) {
+            pthread_rwlock_rdlock(&db->lock);
+            rd->active = 1;
+            return STORE_ERR_NOSTORE;
+        }
+    }
+    for (int tries = 0;; tries++) {
+        pthread_rwlock_rdlock(&db->lock);
+        rd->active = 1;
+        if (rd->txn == NULL)
+            rc = mdb_txn_begin(store_env(st), NULL, MDB_RDONLY, &rd->txn);
+        else
+            rc = mdb_txn_renew(rd->txn);
+        if (rc == 0) {
+            *txn = rd->txn;
+            *stp = st;
+            return 0;
+        }
+        if (rc != MDB_MAP_RESIZED || tries > 0)
+            return rc;
+        pthread_rwlock_unlock(&db->lock);
+        rd->active = 0;
+        if ((rc = lk_db_resized(db, rd, st)) != 0) {
+            pthread_rwlock_rdlock(&db->lock);
+            rd->active = 1;
+            return rc;
+        }
+    }
+}
+
+void lk_db_end(struct lk_db *db, struct lk_reader *rd)
+{
+    if (!rd->active)
+        return;
+    if (rd->txn != NULL)
+        mdb_txn_reset(rd->txn);
+    rd->active = 0;
+    pthread_rwlock_unlock(&db->lock);
+}
+
+void lk_db_reader_close(struct lk_db *db, struct lk_reader *rd)
+{
+    (void)db;
+    if (rd->txn != NULL)
+        mdb_txn_abort(rd->txn);
+    rd->txn = NULL;
+}
+
+int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,
+                 const char *key, size_t len, struct lookup_answer *ans)
+{
+    const struct store *st;
+    MDB_txn *txn;
+    time_t now = time(NULL);
+    int err = lk_db_begin(db, rd, &txn, &st), rc;
+
+    if (err != 0 && err != STORE_ERR_NOSTORE) {
+        log_warnx("store: cannot read: %s", store_strerror(err));
+        /* the key is still checked, so a malformed one stays "not found" */
+        rc = domain ? lookup_domain(NULL, NULL, opts, now, key, len, ans)
+                    : lookup_rcpt(NULL, NULL, opts, now, key, len, ans);
+        if (rc < 0) {
+            ans->reason = LOOKUP_REASON_ERROR;
+            ans->store_err = err;
+        }
+        lk_db_end(db, rd);
+        return rc;
+    }
+    rc = domain ? lookup_domain(txn, st, opts, now, key, len, ans)
+                : lookup_rcpt(txn, st, opts, now, key, len, ans);
+    lk_db_end(db, rd);
+    return rc;
+}

@@ -1,0 +1,63 @@
+/*
+ * db - lookupd's shared, read-only handle on the store, and each thread's reader.
+ *
+ * The store may not exist yet when lookupd starts (no sync has run): lk_db_begin() then
+ * tries to open it again, at most once per LK_DB_RETRY seconds, on demand, until it
+ * appears; no restart is needed. Once open, it stays open: LMDB's MVCC shows every sync
+ * committed by another process to the next transaction.
+ *
+ * Each thread owns one struct lk_reader with one read-only transaction, renewed before and
+ * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h). A map grown by another
+ * process (MDB_MAP_RESIZED) is adopted under an exclusive lock, because
+ * mdb_env_set_mapsize() may not run while any transaction of this process is active:
+ * readers hold the shared side of that lock from lk_db_begin() to lk_db_end().
+ *
+ * Ownership: lk_db_new() keeps the path (copied); lk_db_free() closes the store. Readers
+ * are the caller's (zero them, pass them to lk_db_reader_close() at thread exit).
+ * Errors: store.h codes; lookup.h maps them onto a temporary failure.
+ */
+#ifndef RCPTDIR_LK_DB_H
+#define RCPTDIR_LK_DB_H
+
+#include <time.h>
+
+#include "lookupd/lookup.h"
+#include "schema/store.h"
+
+#define LK_DB_RETRY 1 /* seconds between attempts to open a missing store */
+
+struct lk_db;
+
+struct lk_reader {
+    MDB_txn *txn; /* reset between requests; NULL before the first */
+    int active;
+};
+
+/* lk_db_new - a handle on the store at path; tries to open it once, now */
+struct lk_db *lk_db_new(const char *path);
+void lk_db_free(struct lk_db *db);
+
+/*
+ * lk_db_begin - start a read for one request. Returns 0 with *txn and *st set, or an error
+ * (STORE_ERR_NOSTORE while there is no store) with *txn and *st NULL. Either way the
+ * caller must call lk_db_end() afterwards.
+ */
+int lk_db_begin(struct lk_db *db, struct lk_reader *rd, MDB_txn **txn, const struct store **st);
+
+/* lk_db_end - finish the read: reset the transaction, release the shared lock */
+void lk_db_end(struct lk_db *db, struct lk_reader *rd);
+
+/* lk_db_reader_close - abort the reader's transaction (thread exit, before lk_db_free) */
+void lk_db_reader_close(struct lk_db *db, struct lk_reader *rd);
+
+/*
+ * lk_db_lookup - one whole lookup (lk_db_begin, lookup_rcpt or lookup_domain, lk_db_end).
+ * Returns what lookup_rcpt() returns; a store that cannot be read is a temporary failure.
+ */
+int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,
+                 const char *key, size_t len, struct lookup_answer *ans);
+
+/* lk_db_is_open - 1 once the store has been opened */
+int lk_db_is_open(struct lk_db *db);
+
+#endif

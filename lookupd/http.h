@@ -1,0 +1,82 @@
+/*
+ * http - lookupd's HTTP server (libmicrohttpd, one internal epoll thread): JSON lookups,
+ * status and Prometheus metrics (docs/protocol.md).
+ *
+ *   GET /v1/recipients/{address}  200 valid/unknown/disabled/foreign, 503 tempfail,
+ *                                 400 malformed, 401 without the bearer token (if any)
+ *   GET /v1/status                200 healthy, 503 stale, never synced or unreadable
+ *   GET /metrics                  text/plain; version=0.0.4
+ *   anything else                 404 (JSON), other methods 405
+ *
+ * Routes live in one table (http_routes[] in http.c); each names a handler and the token it
+ * needs. /v1/snapshot and /v1/changes (replication) are added there with HTTP_AUTH_FEED.
+ *
+ * The path reaches the handlers exactly as sent (MHD's unescaping is switched off with
+ * MHD_OPTION_UNESCAPE_CALLBACK: 0.9.75's default decodes "%00" into a NUL that cuts
+ * "/v1/recipients/a%00b@x" to ".../a", and keeps bad escapes like "%zz" as they are);
+ * http_percent_decode() decodes it and refuses bad escapes and NUL.
+ *
+ * Ownership: http_start() takes the listening socket; http_stop() closes it and frees all.
+ * JSON values from http_answer_json() are the caller's (json_decref()).
+ */
+#ifndef RCPTDIR_LK_HTTP_H
+#define RCPTDIR_LK_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "lookupd/db.h"
+#include "lookupd/lookup.h"
+
+#define HTTP_CONN_LIMIT   256         /* connections at once */
+#define HTTP_PER_IP_LIMIT 64          /* connections at once from one address */
+#define HTTP_TIMEOUT      30          /* seconds of inactivity */
+#define HTTP_MEMORY_LIMIT (32 * 1024) /* per connection: longer request lines get 414 */
+#define HTTP_TOKEN_MAX    4096
+
+struct lk_http;
+
+enum http_auth { HTTP_AUTH_NONE = 0, HTTP_AUTH_LOOKUP, HTTP_AUTH_FEED };
+
+/* A reply: status and response, or response NULL for a JSON {"error": msg}. */
+struct http_reply {
+    unsigned status;
+    struct MHD_Response *response;
+    const char *error;
+};
+
+/*
+ * A route. Handlers run on MHD's thread: rest is the path after the prefix (raw, not yet
+ * percent-decoded), query arguments come from MHD_lookup_connection_value().
+ */
+typedef void (*http_handler)(struct lk_http *h, struct MHD_Connection *c, const char *rest,
+                             struct http_reply *reply);
+struct http_route {
+    const char *path; /* exact path, or a prefix when it ends with '/' */
+    http_handler handler;
+    enum http_auth auth;
+};
+
+struct http_params {
+    int fd;                 /* listening socket, taken over */
+    const char *token;      /* bearer token for /v1/recipients, or NULL */
+    const char *feed_token; /* bearer token for the feed routes, or NULL */
+    const char *version;
+    long long max_age;
+};
+
+struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
+                           const struct lookup_opts *opts);
+void http_stop(struct lk_http *h);
+
+/* http_percent_decode - decode src[0..len) into dst (cap bytes); length, or -1 (bad %, NUL,
+ * too long) */
+long http_percent_decode(char *dst, size_t cap, const char *src, size_t len);
+
+/* http_answer_json - the body of /v1/recipients for an answer (also `lookupd -q`) */
+json_t *http_answer_json(const char *addr, size_t len, const struct lookup_answer *ans);
+/* http_answer_status - its HTTP status: 200, 400 or 503 */
+unsigned http_answer_status(const struct lookup_answer *ans);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * lookup - the lookup rules over one read transaction; see lookup.h.
+ */
+#include "lookupd/lookup.h"
+
+#include <string.h>
+
+#include "common/str.h"
+
+const char *lookup_result_name(enum lookup_result r)
+{
+    switch (r) {
+    case LOOKUP_VALID:
+        return "valid";
+    case LOOKUP_DISABLED:
+        return "disabled";
+    case LOOKUP_UNKNOWN:
+        return "unknown";
+    case LOOKUP_FOREIGN:
+        return "foreign";
+    case LOOKUP_TEMPFAIL:
+        return "tempfail";
+    case LOOKUP_INVALID:
+        return "invalid";
+    case LOOKUP_NRESULTS:
+        break;
+    }
+    return "?";
+}
+
+/* lookup_answer_init - an empty answer */
+static void lookup_answer_init(struct lookup_answer *ans)
+{
+    ans->result = LOOKUP_TEMPFAIL;
+    ans->match = ADDR_MATCH_EXACT;
+    ans->kind = RCPT_USER;
+    ans->addr_err = 0;
+    ans->store_err = 0;
+    ans->reason = NULL;
+    ans->generation = 0;
+    ans->last_success = 0;
+    ans->key[0] = ans->matched[0] = ans->primary[0] = '\0';
+}
+
+/* lookup_tempfail - set a temporary failure; returns -1 */
+static int lookup_tempfail(struct lookup_answer *ans, const char *reason, int err)
+{
+    ans->result = LOOKUP_TEMPFAIL;
+    ans->reason = reason;
+    ans->store_err = err;
+    return -1;
+}
+
+int lookup_store_state(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts,
+                       time_t now, struct lookup_answer *ans)
+{
+    int rc;
+
+    ans->generation = ans->last_success = 0;
+    if (txn == NULL || st == NULL)
+        return 2;
+    if ((rc = store_meta_get_u64(txn, st, STORE_META_GENERATION, &ans->generation)) != 0 ||
+        (rc = store_meta_get_u64(txn, st, STORE_META_LAST_SUCCESS, &ans->last_success)) != 0) {
+        ans->store_err = rc;
+        return -1;
+    }
+    if (ans->last_success == 0)
+        return 2;
+    /* a clock set back makes the store look fresh, which is the safe side */
+    if (now > (time_t)ans->last_success && (uint64_t)(now - (time_t)ans->last_success) >
+                                               (uint64_t)(opts->max_age < 0 ? 0 : opts->max_age))
+        return 1;
+    return 0;
+}
+
+int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts, time_t now,
+                const char *in, size_t len, struct lookup_answer *ans)
+{
+    struct addr_candidates cand;
+    const char *dom;
+    size_t domlen;
+    int state, n, rc;
+
+    lookup_answer_init(ans);
+    n = addr_normalize(ans->key, sizeof(ans->key), in, len, opts->addr_flags);
+    if (n < 0) {
+        ans->key[0] = '\0';
+        ans->result = LOOKUP_INVALID;
+        ans->addr_err = n;
+        return 0;
+    }
+    state = lookup_store_state(txn, st, opts, now, ans);
+    if (state < 0)
+        return lookup_tempfail(ans, LOOKUP_REASON_ERROR, ans->store_err);
+    if (state == 2)
+        return lookup_tempfail(ans, LOOKUP_REASON_NEVER, 0);
+
+    addr_candidates(ans->key, (size_t)n, opts->delims, &cand);
+    for (size_t i = 0; i < cand.n; i++) {
+        struct rcpt r;
+
+        rc = store_addr_get(txn, st, cand.key[i], cand.len[i], &r);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc != 0)
+            return lookup_tempfail(ans, LOOKUP_REASON_ERROR, rc);
+        ans->result = r.state == RCPT_DISABLED ? LOOKUP_DISABLED : LOOKUP_VALID;
+        ans->match = cand.match[i];
+        ans->kind = r.kind;
+        memcpy(ans->matched, cand.key[i], cand.len[i] + 1);
+        /* a catch-all record names no mailbox: the address itself is the answer */
+        if (r.primary_len == 0 || r.primary[0] == '@' || r.primary_len >= sizeof(ans->primary)) {
+            memcpy(ans->primary, ans->key, (size_t)n + 1);
+        } else {
+            memcpy(ans->primary, r.primary, r.primary_len);
+            ans->primary[r.primary_len] = '\0';
+        }
+        return 1;
+    }
+
+    dom = addr_domain(ans->key, (size_t)n, &domlen);
+    rc = store_domain_has(txn, st, dom, domlen);
+    if (rc == MDB_NOTFOUND) {
+        ans->result = LOOKUP_FOREIGN;
+        return 0;
+    }
+    if (rc != 0)
+        return lookup_tempfail(ans, LOOKUP_REASON_ERROR, rc);
+    if (state == 1)
+        return lookup_tempfail(ans, LOOKUP_REASON_STALE, 0);
+    ans->result = LOOKUP_UNKNOWN;
+    return 0;
+}
+
+int lookup_domain(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts, time_t now,
+                  const char *in, size_t len, struct lookup_answer *ans)
+{
+    int state, n, rc;
+
+    lookup_answer_init(ans);
+    n = addr_normalize_domain(ans->key, sizeof(ans->key), in, len);
+    if (n < 0) {
+        ans->key[0] = '\0';
+        ans->result = LOOKUP_INVALID;
+        ans->addr_err = n;
+        return 0;
+    }
+    state = lookup_store_state(txn, st, opts, now, ans);
+    if (state < 0)
+        return lookup_tempfail(ans, LOOKUP_REASON_ERROR, ans->store_err);
+    if (state == 2)
+        return lookup_tempfail(ans, LOOKUP_REASON_NEVER, 0);
+    rc = store_domain_has(txn, st, ans->key, (size_t)n);
+    if (rc == MDB_NOTFOUND) {
+        ans->result = LOOKUP_FOREIGN;
+        return 0;
+    }
+    if (rc != 0)
+        return lookup_tempfail(ans, LOOKUP_REASON_ERROR, rc);
+    ans->result = LOOKUP_VALID;
+    str_copy(ans->matched, ans->key, sizeof(ans->matched));
+    str_copy(ans->primary, ans->key, sizeof(ans->primary));
+    return 1;
+}

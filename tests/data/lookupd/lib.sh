@@ -1,0 +1,162 @@
+# lib.sh - helpers for tests/integration/lookupd_*.sh (sourced, not run).
+#
+# Gives: TAP output (ok, not_ok, check, done_testing), a throwaway directory $T removed at
+# exit, lookupd_start/lookupd_stop for instances on free loopback ports (always killed by
+# the EXIT trap), netstring helpers, and $MKSTORE, $RAW, $IDLE, $LOOKUPD.
+set -u
+export LC_ALL=C
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+DATA=$TOP/tests/data/lookupd
+LOOKUPD=$BUILD/rcptdir-lookupd
+MKSTORE=$BUILD/tools/mkstore
+RAW=$BUILD/tools/sockmap_raw
+IDLE=$BUILD/tools/idleconns
+T=$(mktemp -d /tmp/rcptdir-lookupd-test.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+TESTNO=0
+FAILED=0
+
+lib_cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap lib_cleanup EXIT
+
+ok() {
+    TESTNO=$((TESTNO + 1))
+    echo "ok $TESTNO - $*"
+}
+not_ok() {
+    TESTNO=$((TESTNO + 1))
+    FAILED=$((FAILED + 1))
+    echo "not ok $TESTNO - $*"
+}
+# check DESC CMD... - ok when CMD succeeds
+check() {
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+# check_eq DESC WANT GOT
+check_eq() {
+    if [ "$2" == "$3" ]; then
+        ok "$1"
+    else
+        not_ok "$1"
+        echo "#   want: $(printf '%q' "$2")"
+        echo "#   got:  $(printf '%q' "$3")"
+    fi
+}
+done_testing() {
+    local bad
+    bad=$(grep -lE 'Sanitizer|runtime error:' "$T"/*.log 2>/dev/null)
+    if [ -z "$bad" ]; then
+        ok "no sanitizer reports in the lookupd logs"
+    else
+        not_ok "no sanitizer reports in the lookupd logs"
+        grep -hE -A5 'Sanitizer|runtime error:' $bad | head -40 | sed 's/^/#   /'
+    fi
+    echo "1..$TESTNO"
+    [ "$FAILED" -eq 0 ]
+}
+
+# port_free PORT - nothing listens on 127.0.0.1:PORT
+port_free() {
+    ! (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+# free_port - print a port that was free a moment ago
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        if port_free "$p"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# write_conf NAME STORE [extra lines...] - $T/NAME.conf.in, ports filled in by lookupd_start
+write_conf() {
+    local name=$1 store=$2
+    shift 2
+    {
+        echo "[store]"
+        echo "path = $store"
+        echo "[lookupd]"
+        echo "socketmap_listen = inet:127.0.0.1:@SMPORT@, unix:$T/$name.sock"
+        echo "http_listen = 127.0.0.1:@HTTPPORT@"
+        case " $* " in *" user ="*) ;; *) echo "user =" ;; esac
+        case " $* " in *" idle_timeout ="*) ;; *) echo "idle_timeout = 60" ;; esac
+        for l in "$@"; do echo "$l"; done
+    } >"$T/$name.conf.in"
+    # a version with ports, for -n and -q
+    sed -e "s/@SMPORT@/1/" -e "s/@HTTPPORT@/2/" "$T/$name.conf.in" >"$T/$name.conf"
+}
+
+# lookupd_start NAME - start lookupd with free ports (in SMPORT_NAME, HTTPPORT_NAME) and
+# $T/NAME.conf, wait until ready; sets PID_NAME. Tries other ports when one was taken.
+lookupd_start() {
+    local name=$1 pid sp hp
+    for _attempt in 1 2 3 4 5; do
+        sp=$(free_port) && hp=$(free_port) || return 1
+        [ "$sp" = "$hp" ] && continue
+        printf -v "SMPORT_$name" '%s' "$sp"
+        printf -v "HTTPPORT_$name" '%s' "$hp"
+        sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$hp/" "$T/$name.conf.in" >"$T/$name.conf"
+        "$LOOKUPD" -c "$T/$name.conf" -d >"$T/$name.log" 2>&1 &
+        pid=$!
+        PIDS+=("$pid")
+        printf -v "PID_$name" '%s' "$pid"
+        for _ in $(seq 100); do
+            grep -q "lookupd: ready" "$T/$name.log" 2>/dev/null && return 0
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        wait "$pid" 2>/dev/null
+        grep -q "Address already in use" "$T/$name.log" || break
+    done
+    echo "# lookupd $name did not start:"
+    sed 's/^/#   /' "$T/$name.log"
+    return 1
+}
+
+# lookupd_stop NAME - SIGTERM and wait; returns the exit status
+lookupd_stop() {
+    local pidvar="PID_$1"
+    kill -TERM "${!pidvar}" 2>/dev/null
+    wait "${!pidvar}"
+}
+
+# netstrings MAP - each line of stdin as the request netstring "MAP line"
+netstrings() {
+    local k s
+    while IFS= read -r k; do
+        s="$1 $k"
+        printf '%d:%s,' "${#s}" "$s"
+    done
+}
+
+# sm_raw ADDRESS [options] - pipe stdin through sockmap_raw, replies one per line
+# (netstring length stripped), then the [closed]/[open] marker
+sm_replies() {
+    tr ',' '\n' | sed -e 's/^[0-9]*://' -e '/^$/d'
+}
+
+# sm_query FD MAP KEY - ask over an open connection (exec FD<>/dev/tcp/...), print the reply
+sm_query() {
+    local fd=$1 s="$2 $3" reply
+    printf '%d:%s,' "${#s}" "$s" >&"$fd" || return 1
+    IFS= read -r -d , -t 3 reply <&"$fd" || return 1
+    printf '%s\n' "${reply#*:}"
+}

@@ -160,14 +160,16 @@ static int cfg_set(const struct cfg_key *key, char *target, const char *value, i
     case CFG_LIST:
     case CFG_MULTI: {
         struct cfg_list *list = slot;
+        size_t had;
         if (first)
             cfg_list_clear(list);
+        had = list->n;
         if (key->type == CFG_LIST)
             cfg_split(list, value);
         else if (*value != '\0')
             cfg_list_add(list, value, strlen(value));
         if (key->check != NULL) {
-            for (size_t i = 0; i < list->n; i++)
+            for (size_t i = had; i < list->n; i++) /* only what this line added */
                 if (key->check(list->v[i], err, errlen) < 0)
                     return -1;
         }

@@ -18,7 +18,8 @@ long fs_read_secret(const char *path, char *buf, size_t cap, char *err, size_t e
     size_t len = 0;
     int fd;
 
-    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+    /* O_NONBLOCK: a FIFO must not hang the open; regular files ignore the flag */
+    if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
         snprintf(err, errlen, "cannot open secret file %s: %s", path, strerror(errno));
         return -1;
     }
@@ -50,24 +51,25 @@ long fs_read_secret(const char *path, char *buf, size_t cap, char *err, size_t e
         len += (size_t)n;
     }
     close(fd);
+    fd = -1;
     if (len > FS_SECRET_MAX) {
         snprintf(err, errlen, "secret file %s is larger than %d bytes", path, FS_SECRET_MAX);
-        return -1;
+        goto fail;
     }
     while (len > 0 && (tmp[len - 1] == '\n' || tmp[len - 1] == '\r'))
         len--;
     if (memchr(tmp, '\0', len) != NULL || memchr(tmp, '\n', len) != NULL) {
         snprintf(err, errlen, "secret file %s must hold one line without NUL bytes", path);
-        return -1;
+        goto fail;
     }
     if (len == 0) {
         snprintf(err, errlen, "secret file %s is empty", path);
-        return -1;
+        goto fail;
     }
     if (buf != NULL) {
         if (cap <= len) {
             snprintf(err, errlen, "secret in %s is too long", path);
-            return -1;
+            goto fail;
         }
         memcpy(buf, tmp, len);
         buf[len] = '\0';
@@ -75,6 +77,8 @@ long fs_read_secret(const char *path, char *buf, size_t cap, char *err, size_t e
     explicit_bzero(tmp, sizeof(tmp));
     return (long)len;
 fail:
-    close(fd);
+    if (fd >= 0)
+        close(fd);
+    explicit_bzero(tmp, sizeof(tmp));
     return -1;
 }

@@ -41,7 +41,7 @@ int listen_parse(const char *spec, struct listen_spec *out, char *err, size_t er
         hp = spec + 5;
     if (hp[0] == '[') {
         const char *close = strchr(hp, ']');
-        if (close == NULL || close[1] != ':') {
+        if (close == NULL || close == hp + 1 || close[1] != ':') {
             snprintf(err, errlen, "'%.64s': expected [IPv6]:PORT", spec);
             return -1;
         }

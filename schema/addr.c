@@ -141,28 +141,37 @@ int addr_normalize_domain(char *dst, size_t dstlen, const char *in, size_t inlen
 /*
  * addr_local_quoted - unquote "..."@ at the start of in; writes the local part into
  * local (ADDR_LOCAL_MAX + 1 bytes) and returns its length, or an error. *at is set to
- * the index of the '@' that follows the closing quote.
+ * the index of the '@' that follows the closing quote. A quoted '@' is refused: every key
+ * holds exactly one '@', so the unquoted key normalizes to itself.
  */
 static int addr_local_quoted(const char *in, size_t inlen, char *local, size_t *at)
 {
-    size_t n = 0, i;
+    size_t n = 0, i, close;
 
-    for (i = 1; i < inlen && in[i] != '"'; i++) {
-        if (in[i] == '\\') {
-            if (++i == inlen)
-                return ADDR_ERR_QUOTE;
-        }
+    for (close = 1; close < inlen && in[close] != '"'; close++)
+        if (in[close] == '\\')
+            close++;
+    if (close >= inlen || close + 1 >= inlen || in[close + 1] != '@')
+        return ADDR_ERR_QUOTE; /* no well-formed "..."@ here */
+    for (i = 1; i < close; i++) {
+        if (in[i] == '\\')
+            i++;
+        if (in[i] == '@')
+            return ADDR_ERR_LOCAL;
         if (n == ADDR_LOCAL_MAX)
             return ADDR_ERR_LOCALTOOLONG;
         local[n++] = in[i];
     }
-    if (i >= inlen || i + 1 >= inlen || in[i + 1] != '@')
-        return i >= inlen ? ADDR_ERR_QUOTE : (i + 1 >= inlen ? ADDR_ERR_NOAT : ADDR_ERR_QUOTE);
-    *at = i + 1;
+    *at = close + 1;
+    if (memchr(in + *at + 1, '@', inlen - *at - 1) != NULL)
+        return ADDR_ERR_TWOAT;
     return (int)n;
 }
 
-/* addr_local_plain - copy an unquoted local part, refusing what would need quotes */
+/*
+ * addr_local_plain - copy an unquoted local part. Anything but '@' and control characters
+ * is taken as it is: that is Postfix's internal (unquoted) form, which the MTA sends.
+ */
 static int addr_local_plain(const char *in, size_t inlen, char *local, size_t *at)
 {
     const char *p = memchr(in, '@', inlen);
@@ -175,11 +184,7 @@ static int addr_local_plain(const char *in, size_t inlen, char *local, size_t *a
         return ADDR_ERR_TWOAT;
     if (n > ADDR_LOCAL_MAX)
         return ADDR_ERR_LOCALTOOLONG;
-    for (size_t i = 0; i < n; i++) {
-        if (strchr(" \"(),:;<>[]\\", in[i]) != NULL)
-            return in[i] == '"' ? ADDR_ERR_QUOTE : ADDR_ERR_LOCAL;
-        local[i] = in[i];
-    }
+    memcpy(local, in, n);
     *at = n;
     return (int)n;
 }
@@ -187,19 +192,23 @@ static int addr_local_plain(const char *in, size_t inlen, char *local, size_t *a
 int addr_normalize(char *dst, size_t dstlen, const char *in, size_t inlen, unsigned flags)
 {
     char local[ADDR_LOCAL_MAX + 1];
-    size_t at = 0;
+    size_t at = 0, draw;
     int n, rc, dlen;
 
     if ((rc = addr_check_input(&in, &inlen)) < 0)
         return rc;
-    if (in[0] == '"')
-        n = addr_local_quoted(in, inlen, local, &at);
-    else
+    n = in[0] == '"' ? addr_local_quoted(in, inlen, local, &at) : ADDR_ERR_QUOTE;
+    if (n == ADDR_ERR_QUOTE) /* not quoted, or not a well-formed quoted local part */
         n = addr_local_plain(in, inlen, local, &at);
     if (n < 0)
         return n;
     if (n == 0 && !(flags & ADDR_CATCHALL))
         return ADDR_ERR_LOCAL;
+    draw = inlen - at - 1;
+    if (draw > 0 && in[inlen - 1] == '.')
+        draw--;
+    if ((size_t)n + 1 + draw > ADDR_MAX)
+        return ADDR_ERR_TOOLONG;
     if ((size_t)n + 1 >= dstlen)
         return ADDR_ERR_BUFFER;
     for (int i = 0; i < n; i++)
@@ -208,8 +217,6 @@ int addr_normalize(char *dst, size_t dstlen, const char *in, size_t inlen, unsig
     dlen = addr_domain_write(dst + n + 1, dstlen - (size_t)n - 1, in + at + 1, inlen - at - 1);
     if (dlen < 0)
         return dlen;
-    if (n + 1 + dlen > ADDR_MAX)
-        return ADDR_ERR_TOOLONG;
     return n + 1 + dlen;
 }
 

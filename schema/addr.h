@@ -8,10 +8,12 @@
  *     dot is dropped, labels must be non-empty, at most 63 octets, of letters, digits,
  *     '-', '_' or UTF-8; "[literal]" domains are accepted;
  *   - the local part is lower-cased too unless ADDR_CASE_SENSITIVE;
- *   - a quoted local part ("john doe"@d) is stored unquoted, Postfix's internal form;
- *   - invalid: no '@', a second '@' outside quotes, over 254 octets, a local part over
- *     64, control characters (NUL, CR, LF, ...), malformed UTF-8, spaces or specials in
- *     an unquoted local part, an empty local part (unless ADDR_CATCHALL allows "@domain").
+ *   - a quoted local part ("john doe"@d) is stored unquoted: Postfix's internal form,
+ *     which is what the MTA sends, so "john doe@d" is accepted as it is and finds it;
+ *     a quoted '@' is refused, so every key has exactly one '@' and normalizes to itself;
+ *   - invalid: no '@', a second '@', over 254 octets, a local part over 64, control
+ *     characters (NUL, CR, LF, ...), malformed UTF-8, an empty local part (unless
+ *     ADDR_CATCHALL allows "@domain"), a malformed domain.
  *
  * Lookups resolve a key in a pinned order (tests/data/addr/resolve.ref): the exact key,
  * then the key with the recipient extension removed (user+tag@d -> user@d; the delimiter

@@ -216,12 +216,19 @@ const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
 /* conf_check - the rules that span keys */
 static void conf_check(struct conf *cf, const char *name, int need_source, struct cfg_errors *errs)
 {
-    const struct {
+    struct {
         int line;
         const char *section;
     } src[] = {{cf->sec_ldap, "ldap"}, {cf->sec_ldif, "ldif"}, {cf->sec_upstream, "upstream"}};
     int nsrc = 0;
 
+    /* in file order: the first source section counts, each later one is an error */
+    for (size_t i = 1; i < 3; i++)
+        for (size_t j = i; j > 0 && src[j].line < src[j - 1].line; j--) {
+            __typeof__(src[0]) t = src[j];
+            src[j] = src[j - 1];
+            src[j - 1] = t;
+        }
     for (size_t i = 0; i < 3; i++) {
         if (src[i].line == 0)
             continue;

@@ -9,6 +9,9 @@ int rcpt_encode(unsigned char *dst, size_t dstlen, const struct rcpt *r)
 {
     size_t len = RCPT_HEADER + r->primary_len + r->entry_len;
 
+    if (r->kind < RCPT_USER || r->kind > RCPT_ALIAS || r->state < RCPT_ACTIVE ||
+        r->state > RCPT_DISABLED || (r->flags & ~(unsigned)RCPT_FLAG_CATCHALL) != 0)
+        return -1; /* what rcpt_decode() would refuse is never written */
     if (r->primary_len == 0 || r->primary_len > ADDR_MAX || r->entry_len == 0 ||
         r->entry_len > RCPT_ENTRY_MAX || len > dstlen)
         return -1;

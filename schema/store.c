@@ -183,8 +183,11 @@ int store_begin(struct store *st, unsigned flags, MDB_txn **txn)
 
     if (rc == MDB_MAP_RESIZED) {
         /* another process grew the map: adopt its size and try again */
+        MDB_envinfo info;
         if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
             return rc;
+        mdb_env_info(st->env, &info);
+        st->mapsize = info.me_mapsize;
         rc = mdb_txn_begin(st->env, NULL, flags, txn);
     }
     return rc;

@@ -165,7 +165,9 @@ static int addr_local_quoted(const char *in, size_t inlen, char *local, size_t *
     *at = close + 1;
     if (memchr(in + *at + 1, '@', inlen - *at - 1) != NULL)
         return ADDR_ERR_TWOAT;
-    if (n > 0 && (local[0] == ' ' || local[n - 1] == ' '))
+    if (n == 0)
+        return ADDR_ERR_LOCAL; /* "" is an empty local part, never the catch-all "@domain" */
+    if (local[0] == ' ' || local[n - 1] == ' ')
         return ADDR_ERR_LOCAL; /* the unquoted key would lose them to trimming */
     return (int)n;
 }

@@ -11,8 +11,10 @@
  *   "entry"   key: entry id; value: the entry's address keys, each as
  *             2-byte little-endian length + bytes (see store_entry_*)
  *   "log"     key: 8-byte big-endian generation + 4-byte big-endian sequence
- *             value: 1 byte op ('+' added, '~' changed, '-' removed), 2-byte LE key
- *             length, key, then (for + and ~) the new struct rcpt record
+ *             value: 1 byte op, 2-byte LE key length, key, then for '+' and '~' the new
+ *             struct rcpt record. Ops: '+' address added, '~' address changed, '-' address
+ *             removed, 'D' managed domain added, 'X' managed domain removed (key = domain).
+ *             Records of one generation are the net change from the one before.
  *   "meta"    key: name (STORE_META_*), value: text (numbers in decimal)
  *
  * Opening keeps "no store here", "not a store" and "wrong format version" apart, as mdb.c

@@ -24,7 +24,12 @@ struct apply {
     uint64_t gen_before;
     uint64_t entry_changes;
     uint64_t log_seq;
-    int logging; /* change log enabled for this sync */
+    int logging;            /* change log enabled for this sync */
+    int fresh;              /* the store was empty: nothing to compare with or remove */
+    int log_dropped;        /* the log overflowed this sync and was emptied */
+    struct hset conflicted; /* keys two entries claimed: logged once, at the end */
+    char **ckeys;
+    size_t nckeys;
     struct timespec start;
 };
 
@@ -43,6 +48,7 @@ static int apply_log(struct apply *a, char op, const char *key, size_t klen, con
         /* more changes than the log keeps: readers behind must take a snapshot */
         int rc = mdb_drop(a->txn, store_dbi(a->st, STORE_LOG), 0);
         a->logging = 0;
+        a->log_dropped = 1;
         return rc;
     }
     buf[0] = (unsigned char)op;
@@ -86,8 +92,13 @@ int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
     if ((rc = mdb_stat(a->txn, store_dbi(st, STORE_ADDR), &ms)) != 0)
         goto fail;
     a->s.previous = ms.ms_entries;
+    if ((rc = mdb_stat(a->txn, store_dbi(st, STORE_ENTRY), &ms)) != 0)
+        goto fail;
+    /* Into an empty store every key is new: a key met twice can only be a conflict within
+     * this sync, which MDB_NOOVERWRITE reports, so the seen-sets and sweeps are not needed. */
+    a->fresh = a->s.previous == 0 && ms.ms_entries == 0;
     /* A first sync is not logged: an edge that has nothing takes a snapshot anyway. */
-    a->logging = ms.ms_entries > 0 && o->changelog_max > 0;
+    a->logging = !a->fresh && o->changelog_max > 0;
     for (size_t i = 0; o->domains != NULL && i < o->domains->n; i++) {
         char dom[ADDR_KEY_SIZE];
         int n = addr_normalize_domain(dom, sizeof(dom), o->domains->v[i], strlen(o->domains->v[i]));
@@ -107,6 +118,10 @@ static void apply_free(struct apply *a)
     hset_free(&a->seen_addr);
     hset_free(&a->seen_entry);
     hset_free(&a->domain_set);
+    hset_free(&a->conflicted);
+    for (size_t i = 0; i < a->nckeys; i++)
+        free(a->ckeys[i]);
+    free(a->ckeys);
     for (size_t i = 0; i < a->ndomains; i++)
         free(a->domains[i]);
     free(a->domains);
@@ -172,8 +187,11 @@ static int apply_conflict(struct apply *a, MDB_val *k, MDB_val *cand_v, const st
         a->s.changed--, a->s.unchanged++;
     else if (!first_changed && final_changed)
         a->s.changed++, a->s.unchanged--;
-    if (first_changed || final_changed)
-        return apply_log(a, has_pre ? '~' : '+', k->mv_data, k->mv_size, cand_v);
+    /* the log gets the key's net change once, at the end (apply_log_conflicts) */
+    if (hset_add(&a->conflicted, hset_hash(k->mv_data, k->mv_size))) {
+        a->ckeys = xreallocarray(a->ckeys, a->nckeys + 1, sizeof(*a->ckeys));
+        a->ckeys[a->nckeys++] = xstrndup(k->mv_data, k->mv_size);
+    }
     return 0;
 }
 
@@ -196,7 +214,7 @@ static int apply_address(struct apply *a, const struct sync_entry *e, const stru
     dom = addr_domain(ad->key, ad->len, &domlen);
     if (a->o.domains == NULL || a->o.domains->n == 0)
         apply_domain_note(a, dom, domlen);
-    if (!hset_add(&a->seen_addr, hset_hash(ad->key, ad->len)))
+    if (!a->fresh && !hset_add(&a->seen_addr, hset_hash(ad->key, ad->len)))
         return apply_conflict(a, &k, &want, &r);
     v = want;
     rc = mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, &v, MDB_NOOVERWRITE);
@@ -206,6 +224,8 @@ static int apply_address(struct apply *a, const struct sync_entry *e, const stru
     }
     if (rc != MDB_KEYEXIST)
         return rc;
+    if (a->fresh)
+        return apply_conflict(a, &k, &want, &r);
     if (apply_val_equal(&v, &want)) {
         a->s.unchanged++;
         return 0;
@@ -216,7 +236,8 @@ static int apply_address(struct apply *a, const struct sync_entry *e, const stru
     return apply_log(a, '~', ad->key, ad->len, &want);
 }
 
-/* apply_entry_record - entry id -> its address keys, written when it differs */
+/* apply_entry_record - entry id -> its address keys, written when it differs; 1: a
+ * duplicate of an entry this (fresh) sync already wrote */
 static int apply_entry_record(struct apply *a, const struct sync_entry *e)
 {
     size_t cap = 0, n = 0;
@@ -237,7 +258,9 @@ static int apply_entry_record(struct apply *a, const struct sync_entry *e)
     v.mv_data = buf;
     old = v;
     rc = mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &old, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) {
+    if (rc == MDB_KEYEXIST && a->fresh) {
+        rc = 1; /* the same entry twice in this sync (overlapping bases) */
+    } else if (rc == MDB_KEYEXIST) {
         rc = 0;
         if (!apply_val_equal(&old, &v)) {
             rc = mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &v, 0);
@@ -256,13 +279,15 @@ int apply_entry(struct apply *a, const struct sync_entry *e)
 
     if (e->naddrs == 0 || e->id_len == 0)
         return 0;
-    if (!hset_add(&a->seen_entry, hset_hash(e->id, e->id_len)))
+    if (!a->fresh && !hset_add(&a->seen_entry, hset_hash(e->id, e->id_len)))
         return 0; /* the same entry again (overlapping bases) */
+    if ((rc = apply_entry_record(a, e)) != 0)
+        return rc == 1 ? 0 : rc;
     a->s.entries_seen++;
     for (size_t i = 0; i < e->naddrs; i++)
         if ((rc = apply_address(a, e, &e->addrs[i])) != 0)
             return rc;
-    return apply_entry_record(a, e);
+    return 0;
 }
 
 /* apply_sweep_addresses - remove every stored address this sync did not see */
@@ -460,6 +485,52 @@ static int apply_drop_generation_log(struct apply *a)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * apply_log_conflicts - replace this generation's log records of keys two entries fought
+ * over by one record of each key's net change against the store before the sync
+ */
+static int apply_log_conflicts(struct apply *a)
+{
+    MDB_dbi addr = store_dbi(a->st, STORE_ADDR);
+    unsigned char lk[12];
+    MDB_val k = {sizeof(lk), lk}, v;
+    MDB_cursor *cur;
+    int rc;
+
+    if (a->nckeys == 0 || !a->logging)
+        return 0;
+    store_log_key(lk, a->gen_before + 1, 0);
+    if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_LOG), &cur)) != 0)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        const unsigned char *p = v.mv_data;
+        size_t klen = v.mv_size >= 3 ? (size_t)p[1] | (size_t)p[2] << 8 : 0;
+        if (klen > 0 && 3 + klen <= v.mv_size && (p[0] == '+' || p[0] == '~') &&
+            hset_has(&a->conflicted, hset_hash(p + 3, klen))) {
+            if ((rc = mdb_cursor_del(cur, 0)) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    for (size_t i = 0; i < a->nckeys; i++) {
+        MDB_val ck = {strlen(a->ckeys[i]), a->ckeys[i]}, fin, pre;
+        if ((rc = mdb_get(a->txn, addr, &ck, &fin)) != 0)
+            return rc;
+        rc = mdb_get(a->pre, addr, &ck, &pre);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+        if (rc == 0 && apply_val_equal(&fin, &pre))
+            continue;
+        if ((rc = apply_log(a, rc == 0 ? '~' : '+', ck.mv_data, ck.mv_size, &fin)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
 {
     struct apply_stats *s = &a->s;
@@ -467,8 +538,11 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
     MDB_stat ms;
     int rc;
 
-    if ((rc = apply_sweep_addresses(a)) != 0 || (rc = apply_sweep_entries(a)) != 0 ||
+    if ((!a->fresh &&
+         ((rc = apply_sweep_addresses(a)) != 0 || (rc = apply_sweep_entries(a)) != 0)) ||
         (rc = apply_domains(a)) != 0)
+        goto fail;
+    if ((rc = apply_log_conflicts(a)) != 0)
         goto fail;
     if ((rc = mdb_stat(a->txn, store_dbi(a->st, STORE_ADDR), &ms)) != 0)
         goto fail;
@@ -483,8 +557,8 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
     s->generation = a->gen_before + (changes > 0);
     if ((rc = store_meta_get_u64(a->txn, a->st, STORE_META_LOG_FLOOR, &floor)) != 0)
         goto fail;
-    if (changes > 0 && !a->logging)
-        floor = s->generation; /* this generation is not in the log: older readers resync */
+    if (!a->logging && (changes > 0 || a->log_dropped))
+        floor = s->generation; /* the log lacks this generation: older readers resync */
     if (apply_check(a) == APPLY_REFUSED && !a->o.force) {
         rc = APPLY_REFUSED;
         goto fail;

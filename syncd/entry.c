@@ -119,22 +119,19 @@ size_t entry_map(const struct mapping *m, const struct attrs *a, const char *dn,
     e->state = is_disabled ? RCPT_DISABLED : RCPT_ACTIVE;
     e->id_len = entry_id(m, a, dn, dnlen, e->id, sizeof(e->id));
 
-    /* pass 1: the primary attribute (first valid value) */
-    for (size_t i = 0; i < a->n && e->primary_len == 0; i++) {
-        if (!attrs_name_is(&a->v[i], m->primary_attr))
-            continue;
-        if ((n = entry_normalize(m, &a->v[i], key, &ad, st)) > 0) {
-            memcpy(e->primary, key, (size_t)n + 1);
-            e->primary_len = (size_t)n;
-        }
-    }
-    /* pass 2: every address attribute; remember AD's SMTP: primary */
+    /* every value of the address attributes and of the primary attribute; the first
+     * valid primary_attr value is the primary, every other value an alias */
     for (size_t i = 0; i < a->n; i++) {
         const struct attr_value *v = &a->v[i];
-        if (!entry_is_address_attr(m, v) || attrs_name_is(v, m->primary_attr))
+        int is_primary_attr = attrs_name_is(v, m->primary_attr);
+        if (!is_primary_attr && !entry_is_address_attr(m, v))
             continue;
         if ((n = entry_normalize(m, v, key, &ad, st)) <= 0)
             continue;
+        if (is_primary_attr && e->primary_len == 0) {
+            memcpy(e->primary, key, (size_t)n + 1);
+            e->primary_len = (size_t)n;
+        }
         if (ad && ad_len == 0) {
             memcpy(ad_key, key, (size_t)n + 1);
             ad_len = (size_t)n;

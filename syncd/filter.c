@@ -281,11 +281,26 @@ int filter_parse(const char *text, struct filter **out, char *err, size_t errlen
     return 0;
 }
 
+/* filter_ncase - ASCII case-insensitive compare of n bytes; NUL is an ordinary byte */
+static int filter_ncase(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x += 'a' - 'A';
+        if (y >= 'A' && y <= 'Z')
+            y += 'a' - 'A';
+        if (x != y)
+            return x - y;
+    }
+    return 0;
+}
+
 /* filter_cmp - case-insensitive compare of two byte strings */
 static int filter_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
-    int c = strncasecmp(a, b, n);
+    int c = filter_ncase(a, b, n);
 
     if (c != 0)
         return c;
@@ -297,14 +312,14 @@ static int filter_substr(const struct filter *f, const char *v, size_t len)
 {
     size_t pos = 0, last = f->nparts - 1;
 
-    if (f->part_len[0] > len || strncasecmp(v, f->parts[0], f->part_len[0]) != 0)
+    if (f->part_len[0] > len || filter_ncase(v, f->parts[0], f->part_len[0]) != 0)
         return 0;
     pos = f->part_len[0];
     for (size_t i = 1; i < last; i++) {
         size_t pl = f->part_len[i];
         int found = 0;
         for (; pos + pl <= len; pos++) {
-            if (strncasecmp(v + pos, f->parts[i], pl) == 0) {
+            if (filter_ncase(v + pos, f->parts[i], pl) == 0) {
                 pos += pl;
                 found = 1;
                 break;
@@ -314,7 +329,7 @@ static int filter_substr(const struct filter *f, const char *v, size_t len)
             return 0;
     }
     return len - pos >= f->part_len[last] &&
-           strncasecmp(v + len - f->part_len[last], f->parts[last], f->part_len[last]) == 0;
+           filter_ncase(v + len - f->part_len[last], f->parts[last], f->part_len[last]) == 0;
 }
 
 /* filter_value - one attribute value against a leaf */

@@ -208,83 +208,99 @@ static int src_ldap_search_paged(struct src_ldap_run *r, const char *base, const
     return rc;
 }
 
-/* Attributes of one entry kept alive while the sink looks at them. */
+/*
+ * One entry decoded without copying: the DN and the values point into the entry's
+ * BerElement (as ldapsearch does it); only the value arrays are allocated.
+ */
 #define SRC_LDAP_MAX_ATTRS 64
 struct src_ldap_held {
-    char *name[SRC_LDAP_MAX_ATTRS];
-    struct berval **vals[SRC_LDAP_MAX_ATTRS];
+    BerElement *ber;
+    struct berval dn;
+    struct berval *vals[SRC_LDAP_MAX_ATTRS];
     size_t n;
 };
 
-/* src_ldap_entry_attrs - collect an entry's values into r->attrs (borrowed from held) */
-static void src_ldap_entry_attrs(struct src_ldap_run *r, LDAPMessage *e, struct src_ldap_held *h)
+/* src_ldap_entry_attrs - decode an entry into r->attrs (borrowed from h); -1 on error */
+static int src_ldap_entry_attrs(struct src_ldap_run *r, LDAPMessage *e, struct src_ldap_held *h)
 {
-    BerElement *ber = NULL;
-    char *a;
+    struct berval name, *vals;
+    int rc;
 
     attrs_clear(&r->attrs);
     h->n = 0;
-    for (a = ldap_first_attribute(r->ld, e, &ber); a != NULL;
-         a = ldap_next_attribute(r->ld, e, ber)) {
+    h->ber = NULL;
+    if ((rc = ldap_get_dn_ber(r->ld, e, &h->ber, &h->dn)) != LDAP_SUCCESS)
+        return src_ldap_fail(r, "decoding an entry", rc, NULL);
+    for (;;) {
+        vals = NULL;
+        rc = ldap_get_attribute_ber(r->ld, e, h->ber, &name, &vals);
+        if (rc != LDAP_SUCCESS)
+            return src_ldap_fail(r, "decoding an entry", rc, NULL);
+        if (name.bv_val == NULL)
+            break;
+        if (vals == NULL)
+            continue;
         if (h->n == SRC_LDAP_MAX_ATTRS) {
-            ldap_memfree(a);
+            ber_memfree(vals);
             continue;
         }
-        h->name[h->n] = a;
-        h->vals[h->n] = ldap_get_values_len(r->ld, e, a);
-        for (size_t i = 0; h->vals[h->n] != NULL && h->vals[h->n][i] != NULL; i++)
-            attrs_add(&r->attrs, a, strlen(a), h->vals[h->n][i]->bv_val, h->vals[h->n][i]->bv_len);
-        h->n++;
+        h->vals[h->n++] = vals;
+        for (size_t i = 0; vals[i].bv_val != NULL; i++)
+            attrs_add(&r->attrs, name.bv_val, name.bv_len, vals[i].bv_val, vals[i].bv_len);
     }
-    ber_free(ber, 0);
+    return 0;
 }
 
 static void src_ldap_held_free(struct src_ldap_held *h)
 {
-    for (size_t i = 0; i < h->n; i++) {
-        ldap_value_free_len(h->vals[i]);
-        ldap_memfree(h->name[i]);
-    }
+    for (size_t i = 0; i < h->n; i++)
+        ber_memfree(h->vals[i]);
     h->n = 0;
+    if (h->ber != NULL)
+        ber_free(h->ber, 0);
+    h->ber = NULL;
 }
 
-/* ldap_entry_id - the entry's id as entry.c computes it, hashed */
+/* src_ldap_entry_hash - the entry's id as entry.c computes it, hashed; 0 on error */
 static uint64_t src_ldap_entry_hash(struct src_ldap_run *r, LDAPMessage *e)
 {
-    char id[RCPT_ENTRY_MAX + 1], *dn = ldap_get_dn(r->ld, e);
+    char id[RCPT_ENTRY_MAX + 1];
     struct src_ldap_held h;
-    size_t n;
+    uint64_t hash = 0;
 
-    src_ldap_entry_attrs(r, e, &h);
-    n = entry_id(&r->map, &r->attrs, dn ? dn : "", dn ? strlen(dn) : 0, id, sizeof(id));
+    if (src_ldap_entry_attrs(r, e, &h) == 0)
+        hash =
+            hset_hash(id, entry_id(&r->map, &r->attrs, h.dn.bv_val, h.dn.bv_len, id, sizeof(id)));
     src_ldap_held_free(&h);
-    ldap_memfree(dn);
-    return hset_hash(id, n);
+    return hash;
 }
 
 static int src_ldap_collect_id(struct src_ldap_run *r, LDAPMessage *e, void *ctx)
 {
-    hset_add(ctx, src_ldap_entry_hash(r, e));
+    uint64_t h = src_ldap_entry_hash(r, e);
+
+    if (h == 0)
+        return SOURCE_ERR;
+    hset_add(ctx, h);
     return 0;
 }
 
 /* src_ldap_deliver - one entry of the main search to the sink */
 static int src_ldap_deliver(struct src_ldap_run *r, LDAPMessage *e, void *ctx)
 {
-    char id[RCPT_ENTRY_MAX + 1], *dn = ldap_get_dn(r->ld, e);
-    size_t dnlen = dn ? strlen(dn) : 0, n;
+    char id[RCPT_ENTRY_MAX + 1];
     struct src_ldap_held h;
     uint64_t hash;
     int rc;
 
     (void)ctx;
-    src_ldap_entry_attrs(r, e, &h);
-    n = entry_id(&r->map, &r->attrs, dn ? dn : "", dnlen, id, sizeof(id));
-    hash = hset_hash(id, n);
-    rc = r->sink->entry(r->sink->ctx, &r->attrs, dn ? dn : "", dnlen, hset_has(&r->groups, hash),
-                        hset_has(&r->disabled, hash));
+    if ((rc = src_ldap_entry_attrs(r, e, &h)) == 0) {
+        hash =
+            hset_hash(id, entry_id(&r->map, &r->attrs, h.dn.bv_val, h.dn.bv_len, id, sizeof(id)));
+        rc = r->sink->entry(r->sink->ctx, &r->attrs, h.dn.bv_val, h.dn.bv_len,
+                            hset_has(&r->groups, hash), hset_has(&r->disabled, hash));
+    }
     src_ldap_held_free(&h);
-    ldap_memfree(dn);
     return rc;
 }
 

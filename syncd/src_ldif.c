@@ -229,6 +229,8 @@ static int ldif_attr_line(struct ldif_reader *r, int *skip)
               c == '-' || c == ';' || c == '.'))
             return ldif_fail(r, r->line_no, "bad character in attribute name");
     }
+    if (r->line[0] == ';')
+        return ldif_fail(r, r->line_no, "attribute name missing before its options");
     v = colon + 1;
     if (*v == ':') {
         b64 = 1;
@@ -250,6 +252,8 @@ static int ldif_attr_line(struct ldif_reader *r, int *skip)
         }
         if (nlen != 2 || strncasecmp(r->line, "dn", 2) != 0)
             return ldif_fail(r, r->line_no, "record does not start with 'dn:'");
+    } else if (nlen == 2 && strncasecmp(r->line, "dn", 2) == 0) {
+        return ldif_fail(r, r->line_no, "'dn:' inside a record (missing blank line?)");
     } else if (nlen == 10 && strncasecmp(r->line, "changetype", 10) == 0) {
         if (vlen == 3 && strncasecmp(v, "add", 3) == 0)
             return 0;

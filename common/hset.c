@@ -41,9 +41,9 @@ static void hset_insert(uint64_t *slot, size_t cap, uint64_t h)
     slot[i] = h;
 }
 
-static void hset_grow(struct hset *s)
+/* hset_resize - rehash into cap slots (a power of two) */
+static void hset_resize(struct hset *s, size_t cap)
 {
-    size_t cap = s->cap ? s->cap * 2 : 1024;
     uint64_t *slot = xcalloc(cap, sizeof(*slot));
 
     for (size_t i = 0; i < s->cap; i++)
@@ -52,6 +52,16 @@ static void hset_grow(struct hset *s)
     free(s->slot);
     s->slot = slot;
     s->cap = cap;
+}
+
+void hset_reserve(struct hset *s, size_t n)
+{
+    size_t cap = s->cap ? s->cap : 1024;
+
+    while (cap < n * 2)
+        cap *= 2;
+    if (cap > s->cap)
+        hset_resize(s, cap);
 }
 
 int hset_has(const struct hset *s, uint64_t h)
@@ -66,11 +76,15 @@ int hset_has(const struct hset *s, uint64_t h)
 
 int hset_add(struct hset *s, uint64_t h)
 {
-    if (hset_has(s, h))
-        return 0;
+    size_t i;
+
     if ((s->n + 1) * 2 > s->cap)
-        hset_grow(s);
-    hset_insert(s->slot, s->cap, h);
+        hset_resize(s, s->cap ? s->cap * 2 : 1024);
+    /* one probe sequence: stop at the hash or at the free slot that takes it */
+    for (i = (size_t)h & (s->cap - 1); s->slot[i] != 0; i = (i + 1) & (s->cap - 1))
+        if (s->slot[i] == h)
+            return 0;
+    s->slot[i] = h;
     s->n++;
     return 1;
 }

@@ -27,6 +27,9 @@ uint64_t hset_hash(const void *data, size_t len);
 /* hset_add - add a hash; returns 1 when it was new, 0 when already present */
 int hset_add(struct hset *s, uint64_t h);
 
+/* hset_reserve - make room for n hashes without growing (one allocation instead of many) */
+void hset_reserve(struct hset *s, size_t n);
+
 /* hset_has - 1 when the hash is present */
 int hset_has(const struct hset *s, uint64_t h);
 

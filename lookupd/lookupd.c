@@ -261,7 +261,6 @@ int main(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *config = NULL, *query = NULL;
-    struct cfg_errors errs = {0};
     struct lookup_opts opts;
     struct conf cf;
     int check = 0, verbose = 0, foreground = 0, ch, rc;
@@ -291,17 +290,8 @@ int main(int argc, char **argv)
         usage();
     log_init(LOOKUPD_NAME, foreground || check || query != NULL,
              verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-    if (conf_load(&cf, config, 0, &errs) < 0) {
-        conf_print_errors(LOOKUPD_NAME, &errs);
-        cfg_errors_free(&errs);
-        conf_free(&cf);
-        return EX_CONFIG;
-    }
-    if (check) {
-        printf("configuration OK\n");
-        conf_free(&cf);
-        return 0;
-    }
+    if ((rc = conf_load_main(&cf, LOOKUPD_NAME, config, 0, check)) >= 0)
+        return rc;
     opts.addr_flags = conf_addr_flags(&cf);
     opts.delims = cf.recipient_delimiter;
     opts.max_age = cf.max_age;

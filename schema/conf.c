@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 
 #include "common/listen.h"
 #include "schema/addr.h"
@@ -327,4 +328,23 @@ void conf_print_errors(const char *prog, const struct cfg_errors *errs)
         fprintf(stderr, "%s: %s\n", prog, errs->v[i]);
     if (errs->dropped)
         fprintf(stderr, "%s: ... and %zu more errors\n", prog, errs->dropped);
+}
+
+int conf_load_main(struct conf *cf, const char *prog, const char *path, int need_source,
+                   int check_only)
+{
+    struct cfg_errors errs = {0};
+
+    if (conf_load(cf, path, need_source, &errs) < 0) {
+        conf_print_errors(prog, &errs);
+        cfg_errors_free(&errs);
+        conf_free(cf);
+        return EX_CONFIG;
+    }
+    if (check_only) {
+        printf("configuration OK\n");
+        conf_free(cf);
+        return EX_OK;
+    }
+    return -1;
 }

@@ -94,4 +94,12 @@ unsigned conf_addr_flags(const struct conf *cf);
 
 /* conf_print_errors - each error on its own line, to stderr, prefixed with the program */
 void conf_print_errors(const char *prog, const struct cfg_errors *errs);
+
+/*
+ * conf_load_main - what both daemons' main() does with -c FILE [-n]: load, print every error
+ * (then cf is freed and EX_CONFIG returned), or with check_only print "configuration OK"
+ * (cf freed, 0 returned). Returns -1 when cf is loaded and the program goes on.
+ */
+int conf_load_main(struct conf *cf, const char *prog, const char *path, int need_source,
+                   int check_only);
 #endif

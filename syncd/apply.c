@@ -97,6 +97,10 @@ int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
     /* Into an empty store every key is new: a key met twice can only be a conflict within
      * this sync, which MDB_NOOVERWRITE reports, so the seen-sets and sweeps are not needed. */
     a->fresh = a->s.previous == 0 && ms.ms_entries == 0;
+    if (!a->fresh) { /* the directory is about as big as last time: size the sets once */
+        hset_reserve(&a->seen_addr, a->s.previous + a->s.previous / 8);
+        hset_reserve(&a->seen_entry, ms.ms_entries + ms.ms_entries / 8);
+    }
     /* A first sync is not logged: an edge that has nothing takes a snapshot anyway. */
     a->logging = !a->fresh && o->changelog_max > 0;
     for (size_t i = 0; o->domains != NULL && i < o->domains->n; i++) {
@@ -290,41 +294,25 @@ int apply_entry(struct apply *a, const struct sync_entry *e)
     return 0;
 }
 
-/* apply_sweep_addresses - remove every stored address this sync did not see */
-static int apply_sweep_addresses(struct apply *a)
+/*
+ * apply_sweep - remove every key of db this sync did not see; log_op: the change-log
+ * operation for each removal (0: not logged); *removed counts them
+ */
+static int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char log_op,
+                       uint64_t *removed)
 {
     MDB_cursor *cur;
     MDB_val k, v;
     int rc;
 
-    if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_ADDR), &cur)) != 0)
+    if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, db), &cur)) != 0)
         return rc;
     while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        if (hset_has(&a->seen_addr, hset_hash(k.mv_data, k.mv_size)))
+        if (hset_has(seen, hset_hash(k.mv_data, k.mv_size)))
             continue;
-        a->s.removed++;
-        if ((rc = apply_log(a, '-', k.mv_data, k.mv_size, NULL)) != 0 ||
+        (*removed)++;
+        if ((log_op && (rc = apply_log(a, log_op, k.mv_data, k.mv_size, NULL)) != 0) ||
             (rc = mdb_cursor_del(cur, 0)) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-/* apply_sweep_entries - remove entries this sync did not see */
-static int apply_sweep_entries(struct apply *a)
-{
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc;
-
-    if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_ENTRY), &cur)) != 0)
-        return rc;
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        if (hset_has(&a->seen_entry, hset_hash(k.mv_data, k.mv_size)))
-            continue;
-        a->entry_changes++;
-        if ((rc = mdb_cursor_del(cur, 0)) != 0)
             break;
     }
     mdb_cursor_close(cur);
@@ -336,8 +324,6 @@ static int apply_domains(struct apply *a)
 {
     MDB_dbi dbi = store_dbi(a->st, STORE_DOMAIN);
     char kind = (a->o.domains != NULL && a->o.domains->n > 0) ? 'c' : 'd';
-    MDB_cursor *cur;
-    MDB_val k, v;
     int rc;
 
     for (size_t i = 0; i < a->ndomains; i++) {
@@ -357,18 +343,7 @@ static int apply_domains(struct apply *a)
             return rc;
         }
     }
-    if ((rc = mdb_cursor_open(a->txn, dbi, &cur)) != 0)
-        return rc;
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        if (hset_has(&a->domain_set, hset_hash(k.mv_data, k.mv_size)))
-            continue;
-        a->s.domains_removed++;
-        if ((rc = apply_log(a, 'X', k.mv_data, k.mv_size, NULL)) != 0 ||
-            (rc = mdb_cursor_del(cur, 0)) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return apply_sweep(a, STORE_DOMAIN, &a->domain_set, 'X', &a->s.domains_removed);
 }
 
 /* apply_trim_log - keep at most changelog_max log records, dropping whole generations */
@@ -539,7 +514,8 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
     int rc;
 
     if ((!a->fresh &&
-         ((rc = apply_sweep_addresses(a)) != 0 || (rc = apply_sweep_entries(a)) != 0)) ||
+         ((rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, '-', &a->s.removed)) != 0 ||
+          (rc = apply_sweep(a, STORE_ENTRY, &a->seen_entry, 0, &a->entry_changes)) != 0)) ||
         (rc = apply_domains(a)) != 0)
         goto fail;
     if ((rc = apply_log_conflicts(a)) != 0)

@@ -293,7 +293,6 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, NULL, 'D'},      {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *config = NULL;
-    struct cfg_errors errs = {0};
     struct syncd_opts o = {0};
     struct store *st = NULL;
     struct sigaction sa;
@@ -331,17 +330,8 @@ int main(int argc, char **argv)
         usage();
     log_init(SYNCD_NAME, o.foreground || isatty(STDERR_FILENO) || check,
              o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-    if (conf_load(&cf, config, 1, &errs) < 0) {
-        conf_print_errors(SYNCD_NAME, &errs);
-        cfg_errors_free(&errs);
-        conf_free(&cf);
-        return EX_CONFIG;
-    }
-    if (check) {
-        printf("configuration OK\n");
-        conf_free(&cf);
-        return EX_OK;
-    }
+    if ((rc = conf_load_main(&cf, SYNCD_NAME, config, 1, check)) >= 0)
+        return rc;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = syncd_on_signal;
     sigaction(SIGTERM, &sa, NULL);

@@ -12,6 +12,20 @@ RUNS=${RUNS:-3}
 work=$(mktemp -d /tmp/rcptdir-bench.XXXXXX)
 trap '"$top/scripts/test-slapd" stop "$work/ldap" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
+# peak_anon CMD... - run CMD, print the peak of its anonymous memory (RssAnon, kB) sampled
+# every 20 ms: the heap and stacks, without the store's pages that LMDB maps from the file
+peak_anon() {
+    local peak=0 cur
+    "$@" >/dev/null 2>&1 &
+    local pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        cur=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+        [ -n "$cur" ] && [ "$cur" -gt "$peak" ] && peak=$cur
+        sleep 0.02
+    done
+    wait "$pid"
+    echo "$peak"
+}
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 # timed FILE CMD... - run CMD under /usr/bin/time, append "seconds maxrss_kb" to FILE
 timed() {
@@ -25,8 +39,8 @@ timed() {
     cat "$work/t" >>"$out"
 }
 
-echo "| entries | addresses | ldapsearch alone | rcptdir-syncd full | ratio to ldapsearch | cron pipeline | pipeline / syncd | syncd peak RSS | no-change re-sync |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| entries | addresses | ldapsearch alone | rcptdir-syncd full | ratio to ldapsearch | cron pipeline | pipeline / syncd | syncd peak RSS (incl. mapped store) | syncd peak heap (first / re-sync) | no-change re-sync |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $SIZES; do
     echo "bench: generating and loading $n entries" >&2
     "$top/scripts/gen-ldif" "$n" >"$work/data.ldif"
@@ -54,7 +68,7 @@ page_size = 1000
 [lookupd]
 user =
 CONF
-    rm -f "$work"/{ls,sy,re,pp}
+    rm -f "$work"/{ls,sy,re,pp,anon,anon_re}
     for r in $(seq "$RUNS"); do
         echo "bench: $n entries, run $r" >&2
         timed "$work/ls" ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URI" -D "$LDAP_BIND_DN" \
@@ -63,6 +77,9 @@ CONF
         rm -rf "$work/store"
         timed "$work/sy" "$top/$BUILD/rcptdir-syncd" -d -c "$work/c.conf"
         timed "$work/re" "$top/$BUILD/rcptdir-syncd" -d -c "$work/c.conf"
+        rm -rf "$work/store"
+        peak_anon "$top/$BUILD/rcptdir-syncd" -d -c "$work/c.conf" >>"$work/anon"
+        peak_anon "$top/$BUILD/rcptdir-syncd" -d -c "$work/c.conf" >>"$work/anon_re"
         rm -f "$work/map" "$work/map.lmdb"
         timed "$work/pp" sh -c "ldapsearch -x -LLL -o ldif-wrap=no -H '$LDAP_URI' -D '$LDAP_BIND_DN' \
             -y '$work/pw' -b ou=people,dc=example,dc=org -E pr=1000/noprompt \
@@ -76,7 +93,10 @@ CONF
     rss=$(cut -d' ' -f2 "$work/sy" | median)
     re=$(cut -d' ' -f1 "$work/re" | median)
     pp=$(cut -d' ' -f1 "$work/pp" | median)
-    awk -v n="$n" -v a="$addrs" -v ls="$ls" -v sy="$sy" -v pp="$pp" -v rss="$rss" -v re="$re" 'BEGIN {
-        printf "| %d | %d | %.2f s | %.2f s | %.2fx | %.2f s | %.2fx | %.0f MB | %.2f s |\n",
-            n, a, ls, sy, sy / ls, pp, pp / sy, rss / 1024, re }'
+    anon=$(median <"$work/anon")
+    anon_re=$(median <"$work/anon_re")
+    awk -v n="$n" -v a="$addrs" -v ls="$ls" -v sy="$sy" -v pp="$pp" -v rss="$rss" -v re="$re" \
+        -v an="$anon" -v ar="$anon_re" 'BEGIN {
+        printf "| %d | %d | %.2f s | %.2f s | %.2fx | %.2f s | %.2fx | %.0f MB | %.0f / %.0f MB | %.2f s |\n",
+            n, a, ls, sy, sy / ls, pp, pp / sy, rss / 1024, an / 1024, ar / 1024, re }'
 done

@@ -56,6 +56,18 @@ static int src_ldap_connect_one(struct src_ldap_run *r, const char *uri, const c
     if (cf->ldap_tls_ca_file[0] != '\0')
         ldap_set_option(r->ld, LDAP_OPT_X_TLS_CACERTFILE, cf->ldap_tls_ca_file);
     ldap_set_option(r->ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+    /* connect on its own, so a failed TLS handshake is not reported as a failed bind */
+    if ((rc = ldap_connect(r->ld)) != LDAP_SUCCESS) {
+        int tls = strncasecmp(uri, "ldaps:", 6) == 0;
+        ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+        src_ldap_fail(r,
+                      tls ? "connecting (TLS handshake: is the server's certificate signed by "
+                            "tls_ca_file and issued for this host name?)"
+                          : "connecting",
+                      rc, diag);
+        ldap_memfree(diag);
+        return SOURCE_ERR;
+    }
     if (cf->ldap_starttls && strncasecmp(uri, "ldaps:", 6) != 0 &&
         (rc = ldap_start_tls_s(r->ld, NULL, NULL)) != LDAP_SUCCESS) {
         ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);

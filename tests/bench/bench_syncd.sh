@@ -23,7 +23,7 @@ peak_anon() {
         [ -n "$cur" ] && [ "$cur" -gt "$peak" ] && peak=$cur
         sleep 0.02
     done
-    wait "$pid"
+    wait "$pid" || echo "bench: $* failed" >&2
     echo "$peak"
 }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }

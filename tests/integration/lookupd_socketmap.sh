@@ -1,12 +1,20 @@
 #!/bin/bash
 # lookupd_socketmap.sh - rcptdir-lookupd's socketmap server against Postfix's own client
-# (postmap -q), raw malformed input, idle connections, staleness and a store that appears
-# after start-up. Stores are written with build/tools/mkstore from the golden directory
-# schema/ldap/sample.expected. Prints TAP.
+# (postmap -q), raw malformed input, idle connections, freshness after a real sync,
+# staleness and a store that appears after start-up. The store is filled by the real
+# rcptdir-syncd from a throwaway slapd loaded with schema/ldap/sample.ldif (issue 4, "Tests");
+# build/tools/mkstore writes only what a sync cannot produce: a stale and a never-synced
+# store. Prints TAP.
 . "$(dirname "$0")/../data/lookupd/lib.sh"
 
 STORE=$T/store
-"$MKSTORE" "$STORE" "$TOP/schema/ldap/sample.expected" || { not_ok "mkstore"; done_testing; exit 1; }
+if ! slapd_up; then
+    not_ok "slapd with schema/ldap/sample.ldif starts"
+    done_testing
+    exit 1
+fi
+check "rcptdir-syncd fills the store from slapd" sync_store "$STORE"
+check "  ... generation 1: 37 addresses, 3 domains" synced "1: +37 ~0 -0 = 37 addresses, 3 domains"
 write_conf a "$STORE"
 
 check_eq "-n prints configuration OK" "configuration OK" "$("$LOOKUPD" -c "$T/a.conf" -n 2>&1)"
@@ -93,7 +101,43 @@ open=$(curl -s "http://127.0.0.1:$HTTPPORT_a/metrics" | sed -n 's/^rcptdir_conne
 check "metrics count the open connections ($open >= 1000)" test "${open:-0}" -ge 1000
 kill "$idlepid"; wait "$idlepid" 2>/dev/null
 
-# --- a sync by another process is seen at once; staleness -------------------------------------
+# --- a real sync while lookupd runs: a new user is answered, a deleted one is gone -----------
+newdn=uid=newuser,ou=people,dc=example,dc=org
+postmap -q newuser@example.org "socketmap:$SM:rcpt" >"$T/out" 2>&1
+check_eq "before: newuser@example.org not found (exit 1, no output)" "1:" "$?:$(cat "$T/out")"
+ldap_root ldapadd <<EOF
+dn: $newdn
+objectClass: top
+objectClass: inetOrgPerson
+uid: newuser
+cn: New User
+sn: User
+mail: NewUser@Example.ORG
+EOF
+check_eq "ldapadd (rootdn) adds $newdn" "0" "$?"
+check "syncd picks up the new user" sync_store "$STORE"
+check "  ... generation 2: +1, 38 addresses" synced "2: +1 ~0 -0 = 38 addresses"
+check_eq "postmap -q newuser@example.org answers without restarting lookupd" "newuser@example.org" \
+    "$(postmap -q newuser@example.org "socketmap:$SM:rcpt" 2>&1)"
+check_eq "  ... with +tag and in upper case" "newuser@example.org" \
+    "$(postmap -q NewUser+x@EXAMPLE.org "socketmap:$SM:rcpt" 2>&1)"
+check_eq "  ... on a connection open since before the sync" "OK newuser@example.org" "$(sm_query 3 rcpt newuser@example.org)"
+check_eq "  ... access map: DUNNO" "DUNNO" "$(postmap -q newuser@example.org "socketmap:$SM:access" 2>&1)"
+check "  ... same lookupd process" kill -0 "$PID_a"
+ldap_root ldapdelete "$newdn"
+check_eq "ldapdelete (rootdn) removes $newdn" "0" "$?"
+check "syncd removes the user (1 of 38 addresses, within max_delete_ratio)" sync_store "$STORE"
+check "  ... generation 3: -1, 37 addresses" synced "3: +0 ~0 -1 = 37 addresses"
+postmap -q newuser@example.org "socketmap:$SM:rcpt" >"$T/out" 2>&1
+check_eq "postmap -q newuser@example.org: NOTFOUND again (exit 1, no output)" "1:" "$?:$(cat "$T/out")"
+check_eq "  ... on the open connection too" "NOTFOUND " "$(sm_query 3 rcpt newuser@example.org)"
+check_eq "  ... access map: 550 5.1.1" "550 5.1.1 User unknown" "$(postmap -q newuser@example.org "socketmap:$SM:access" 2>&1)"
+check_eq "golden rcpt set unchanged after add and delete" "$(cat "$DATA/rcpt.ref")" \
+    "$(postmap -q - "socketmap:$SM:rcpt" <"$DATA/rcpt.in" 2>&1)"
+
+# --- staleness -------------------------------------------------------------------------------
+# mkstore: a sync always leaves a fresh store, so only mkstore can write one last synced
+# 200000 s ago (same addresses, backdated last_success)
 "$MKSTORE" --age 200000 "$STORE" "$TOP/schema/ldap/sample.expected"
 check_eq "stale: unknown gets TEMP" "TEMP store stale" "$(sm_query 3 rcpt nobody@example.org)"
 check_eq "stale: known still OK" "OK alice@example.org" "$(sm_query 3 rcpt alice@example.org)"
@@ -104,10 +148,10 @@ check_eq "stale: domain map still answers" "OK example.org" "$(sm_query 3 domain
 postmap -q nobody@example.org "socketmap:$SM:rcpt" >"$T/out" 2>&1
 rc=$?
 check "stale: postmap reports a query error, not 'not found'" grep -q "query error" "$T/out"
-(echo "zed@example.org	user	active	zed@example.org"; cat "$TOP/schema/ldap/sample.expected") >"$T/more"
-"$MKSTORE" "$STORE" "$T/more"
-check_eq "fresh sync seen without restart: new address" "OK zed@example.org" "$(sm_query 3 rcpt zed@example.org)"
+check "a real sync makes the store fresh again" sync_store "$STORE"
 check_eq "fresh again: unknown is NOTFOUND" "NOTFOUND " "$(sm_query 3 rcpt nobody@example.org)"
+check_eq "fresh again: known OK" "OK alice@example.org" "$(sm_query 3 rcpt alice@example.org)"
+# mkstore: syncd never writes a store that was never synced successfully
 "$MKSTORE" --never "$STORE" "$TOP/schema/ldap/sample.expected"
 check_eq "never synced: even a known address gets TEMP" "TEMP store never synced" "$(sm_query 3 rcpt alice@example.org)"
 check_eq "never synced: domain map TEMP" "TEMP store never synced" "$(sm_query 3 domain example.org)"
@@ -118,7 +162,7 @@ write_conf b "$T/later"
 check "lookupd starts without a store" lookupd_start b
 check_eq "no store: TEMP never synced" "TEMP store never synced" \
     "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_b" | sm_replies | head -1)"
-"$MKSTORE" "$T/later" "$TOP/schema/ldap/sample.expected"
+check "first sync by syncd creates the store" sync_store "$T/later"
 sleep 1.2
 check_eq "store created later: OK without restart" "OK alice@example.org" \
     "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_b" | sm_replies | head -1)"
@@ -127,7 +171,7 @@ check_eq "SIGTERM: clean exit 0" "0" "$?"
 check "log says stopped" grep -q "lookupd: stopped" "$T/b.log"
 
 # --- admin query ------------------------------------------------------------------------------
-"$MKSTORE" "$STORE" "$TOP/schema/ldap/sample.expected"
+check "a real sync repairs the never-synced store" sync_store "$STORE"
 out=$("$LOOKUPD" -c "$T/a.conf" -q Alice+x@Example.org)
 check_eq "-q valid: exit 0" "0" "$?"
 check "-q prints the JSON" grep -q '"result":"valid"' <<<"$out"
@@ -135,6 +179,7 @@ check "-q prints the JSON" grep -q '"result":"valid"' <<<"$out"
 check_eq "-q unknown: exit 1" "1" "$?"
 "$LOOKUPD" -c "$T/a.conf" -q dave@example.com >/dev/null
 check_eq "-q disabled: exit 1" "1" "$?"
+# mkstore: stale (see above)
 "$MKSTORE" --age 200000 "$STORE" "$TOP/schema/ldap/sample.expected"
 "$LOOKUPD" -c "$T/a.conf" -q nobody@example.org >/dev/null
 check_eq "-q stale unknown: exit 75" "75" "$?"

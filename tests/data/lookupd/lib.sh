@@ -2,7 +2,10 @@
 #
 # Gives: TAP output (ok, not_ok, check, done_testing), a throwaway directory $T removed at
 # exit, lookupd_start/lookupd_stop for instances on free loopback ports (always killed by
-# the EXIT trap), netstring helpers, and $MKSTORE, $RAW, $IDLE, $LOOKUPD.
+# the EXIT trap), a throwaway slapd loaded with schema/ldap/sample.ldif (slapd_up, stopped
+# by the EXIT trap; ldap_root for changes as its rootdn) and sync_store, which fills a store
+# from it with the real rcptdir-syncd; netstring helpers, and $MKSTORE, $RAW, $IDLE,
+# $LOOKUPD, $SYNCD.
 set -u
 export LC_ALL=C
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
@@ -10,12 +13,15 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 DATA=$TOP/tests/data/lookupd
 LOOKUPD=$BUILD/rcptdir-lookupd
+SYNCD=$BUILD/rcptdir-syncd
+TEST_SLAPD=$TOP/scripts/test-slapd
 MKSTORE=$BUILD/tools/mkstore
 RAW=$BUILD/tools/sockmap_raw
 IDLE=$BUILD/tools/idleconns
 T=$(mktemp -d /tmp/rcptdir-lookupd-test.XXXXXX)
 chmod 755 "$T"
 PIDS=()
+SLAPD_DIR=
 TESTNO=0
 FAILED=0
 
@@ -27,9 +33,11 @@ lib_cleanup() {
     for p in "${PIDS[@]}"; do
         wait "$p" 2>/dev/null
     done
+    [ -n "$SLAPD_DIR" ] && "$TEST_SLAPD" stop "$SLAPD_DIR" >/dev/null 2>&1
     rm -rf "$T"
 }
 trap lib_cleanup EXIT
+trap 'exit 143' TERM INT HUP # run the EXIT trap (stop slapd) when killed, e.g. by a timeout
 
 ok() {
     TESTNO=$((TESTNO + 1))
@@ -67,6 +75,61 @@ done_testing() {
     fi
     echo "1..$TESTNO"
     [ "$FAILED" -eq 0 ]
+}
+
+# slapd_up - start a throwaway slapd in $T/ldap loaded with schema/ldap/sample.ldif (the
+# directory behind schema/ldap/sample.expected), stopped by the EXIT trap; sets LDAP_URI,
+# LDAP_ROOTDN, LDAP_ROOTPW, LDAP_BIND_DN, LDAP_BIND_PW (scripts/test-slapd's env) and writes
+# the bind password file $T/bindpw (mode 600)
+slapd_up() {
+    SLAPD_DIR=$T/ldap
+    if ! "$TEST_SLAPD" start "$SLAPD_DIR" "$TOP/schema/ldap/sample.ldif" >"$T/slapd-start.out" 2>&1; then
+        sed 's/^/#   /' "$T/slapd-start.out"
+        return 1
+    fi
+    # shellcheck disable=SC1091
+    . "$SLAPD_DIR/env"
+    (umask 077 && printf '%s' "$LDAP_BIND_PW" >"$T/bindpw")
+}
+
+# ldap_root TOOL ARGS... - run an ldap tool (ldapadd, ldapdelete, ...) as slapd's rootdn;
+# LDIF on stdin
+ldap_root() {
+    local tool=$1
+    shift
+    "$tool" -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" "$@" >>"$T/ldap-tools.out" 2>&1
+}
+
+# sync_store STORE [syncd options] - one run of the real rcptdir-syncd from slapd_up's
+# slapd into STORE (created when missing); stderr in $T/syncd.last (the summary line) and
+# appended to $T/syncd.log (scanned for sanitizer reports); returns syncd's exit status
+sync_store() {
+    local store=$1 conf rc
+    shift
+    conf=$T/syncd-${store##*/}.conf
+    cat >"$conf" <<EOF
+[store]
+path = $store
+[ldap]
+uri = $LDAP_URI
+bind_dn = $LDAP_BIND_DN
+bind_pw_file = $T/bindpw
+base = dc=example,dc=org
+disabled_filter = (description=disabled)
+[lookupd]
+user =
+EOF
+    timeout --kill-after=5 60 "$SYNCD" -c "$conf" -d "$@" >"$T/syncd.out" 2>"$T/syncd.last"
+    rc=$?
+    cat "$T/syncd.last" >>"$T/syncd.log"
+    [ "$rc" -eq 0 ] || sed 's/^/#   syncd: /' "$T/syncd.last"
+    return "$rc"
+}
+
+# synced SUMMARY - the last sync_store logged "sync: generation SUMMARY" (a fixed string,
+# e.g. "1: +37 ~0 -0 = 37 addresses")
+synced() {
+    grep -qF "sync: generation $1" "$T/syncd.last"
 }
 
 # port_free PORT - nothing listens on 127.0.0.1:PORT

@@ -1,0 +1,119 @@
+/*
+ * feed - the wire format hubs serve and edges read: /v1/snapshot and /v1/changes.
+ *
+ * A feed is one header, records, and a trailer. All integers are big-endian.
+ *
+ *   header (FEED_HEADER = 32 bytes)
+ *     0   8  magic "RCPTFEED"
+ *     8   2  format version (FEED_VERSION = 1)
+ *     10  1  kind: 'S' snapshot (the whole store) or 'C' changes
+ *     11  1  zero
+ *     12  8  from: the generation the reader must have (snapshot: 0)
+ *     20  8  to: the generation the reader has after applying the feed (from <= to)
+ *     28  4  zero
+ *   record (5 + L bytes, L <= FEED_MAX_RECORD)
+ *     0   1  type (below)
+ *     1   4  L, payload length
+ *     5   L  payload: 2-byte key length K, K bytes of key, then the value (L - 2 - K bytes)
+ *   trailer: a record of type 'Z' whose payload is 8 bytes (the number of records before
+ *     it) and the 32-byte SHA-256 of every byte of the feed before the trailer record.
+ *
+ * Record types: in snapshots 'A' (key: address, value: struct rcpt record), 'E' (key: entry
+ * id, value: the entry's address list as in store.h), 'M' (key: managed domain, value: 1
+ * byte 'c' configured or 'd' derived); in change feeds the change-log operations of
+ * store.h: '+' and '~' (address, rcpt record), '-' (address, no value), 'D' and 'X'
+ * (domain, no value). Keys are 1..FEED_MAX_KEY bytes.
+ *
+ * The decoder is pushed bytes in pieces of any size (as libcurl delivers them), trusts no
+ * length, keeps at most one record in its own fixed buffer, and reports every malformation
+ * with its own error. A reader applies records as they come into an uncommitted
+ * transaction and commits only when feed_dec_finish() says the trailer verified.
+ */
+#ifndef RCPTDIR_FEED_H
+#define RCPTDIR_FEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sha256.h"
+#include "schema/rcpt.h"
+
+#define FEED_MAGIC "RCPTFEED"
+#define FEED_VERSION 1
+#define FEED_HEADER 32
+#define FEED_MAX_RECORD 65536
+#define FEED_MAX_KEY RCPT_ENTRY_MAX
+#define FEED_TRAILER_SIZE (5 + 8 + SHA256_SIZE)
+
+enum feed_kind { FEED_SNAPSHOT = 'S', FEED_CHANGES = 'C' };
+
+enum feed_err {
+    FEED_ERR_MAGIC = -1,     /* not a feed */
+    FEED_ERR_VERSION = -2,   /* a feed of another format version */
+    FEED_ERR_HEADER = -3,    /* unknown kind, reserved bytes set, from > to, snapshot from != 0 */
+    FEED_ERR_TYPE = -4,      /* unknown record type, or one that does not belong to the kind */
+    FEED_ERR_LENGTH = -5,    /* a record length over FEED_MAX_RECORD or a key length that
+                                does not fit its record */
+    FEED_ERR_RECORD = -6,    /* a record's key or value is malformed */
+    FEED_ERR_CHECKSUM = -7,  /* the SHA-256 in the trailer does not match */
+    FEED_ERR_COUNT = -8,     /* the trailer's record count does not match */
+    FEED_ERR_TRAILING = -9,  /* bytes after the trailer */
+    FEED_ERR_TRUNCATED = -10 /* the feed ended before its trailer */
+};
+
+struct feed_header {
+    enum feed_kind kind;
+    uint64_t from, to;
+};
+
+struct feed_record {
+    int type;
+    const char *key; /* borrowed from the decoder's buffer, valid during the callback */
+    size_t keylen;
+    const unsigned char *val;
+    size_t vallen;
+};
+
+/* ---- encoding ---- */
+
+struct feed_enc {
+    struct sha256 sha;
+    uint64_t count;
+};
+
+/* feed_enc_header - start a feed: writes FEED_HEADER bytes into out */
+void feed_enc_header(struct feed_enc *e, unsigned char out[FEED_HEADER],
+                     const struct feed_header *h);
+/* feed_enc_record - one record into out (cap bytes); returns its length, or 0 if it cannot
+ * be encoded (too long, or out too small) */
+size_t feed_enc_record(struct feed_enc *e, unsigned char *out, size_t cap, int type,
+                       const void *key, size_t keylen, const void *val, size_t vallen);
+/* feed_enc_trailer - finish: writes FEED_TRAILER_SIZE bytes into out */
+void feed_enc_trailer(struct feed_enc *e, unsigned char out[FEED_TRAILER_SIZE]);
+
+/* ---- decoding ---- */
+
+/* Called once with r == NULL when the header is read, then once per record. A non-zero
+ * return stops the decoder, which returns it. */
+typedef int (*feed_cb)(void *ctx, const struct feed_header *h, const struct feed_record *r);
+
+struct feed_dec {
+    int state; /* 0 header, 1 record head, 2 record body, 3 done */
+    struct feed_header h;
+    struct sha256 sha;
+    uint64_t count;
+    uint64_t bytes;
+    size_t have, need;
+    int type;
+    unsigned char buf[5 + FEED_MAX_RECORD];
+};
+
+void feed_dec_init(struct feed_dec *d);
+/* feed_dec_push - decode len more bytes; 0, an enum feed_err, or the callback's value */
+int feed_dec_push(struct feed_dec *d, const void *data, size_t len, feed_cb cb, void *ctx);
+/* feed_dec_finish - 0 when the trailer was read and verified, else FEED_ERR_TRUNCATED */
+int feed_dec_finish(const struct feed_dec *d);
+
+const char *feed_strerror(int err);
+
+#endif

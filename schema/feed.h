@@ -38,11 +38,11 @@
 #include "common/sha256.h"
 #include "schema/rcpt.h"
 
-#define FEED_MAGIC "RCPTFEED"
-#define FEED_VERSION 1
-#define FEED_HEADER 32
-#define FEED_MAX_RECORD 65536
-#define FEED_MAX_KEY RCPT_ENTRY_MAX
+#define FEED_MAGIC        "RCPTFEED"
+#define FEED_VERSION      1
+#define FEED_HEADER       32
+#define FEED_MAX_RECORD   65536
+#define FEED_MAX_KEY      RCPT_ENTRY_MAX
 #define FEED_TRAILER_SIZE (5 + 8 + SHA256_SIZE)
 
 enum feed_kind { FEED_SNAPSHOT = 'S', FEED_CHANGES = 'C' };

@@ -1,41 +1,224 @@
 #!/bin/bash
-# bench_lookup.sh BUILD - socketmap lookups/s and latency: rcptdir-lookupd against the
-# simplest single-threaded C socketmap server over the same LMDB store (baseline_sockmap),
-# with 1 and 16 active connections (one request at a time each, like Postfix processes) and
-# 16 active plus 1000 idle. Same keys, same store, same run. BENCH_SECONDS per figure (5).
+# bench_lookup.sh BUILD - lookups/s, latency and CPU per lookup, all in one run, same keys,
+# same concurrency (N active connections, each with one request at a time, like Postfix
+# processes):
+#   - direct LDAP equality searches against slapd, as a Postfix ldap: table does per RCPT
+#     (ldapclient: one persistent bound connection per client thread, ldap_search_ext_s,
+#     filter with the disabled condition), slapd with equality indexes on the mail attributes;
+#   - rcptdir-lookupd's socketmap and the simplest single-threaded C socketmap server over the
+#     same LMDB store (baseline_sockmap), 1 and 16 active, and 16 active plus 1000 idle;
+#   - rcptdir-lookupd's HTTP GET /v1/recipients/{address} (loadclient -H: HTTP/1.1 keep-alive,
+#     one request at a time per connection), 1 and 16 active;
+#   - Postfix's own `postmap -q - lmdb:` over the same keys: one process reading keys from
+#     stdin and looking each up in a local file - no server, no socket, so not comparable to
+#     the rows above, it shows what a local table lookup costs.
+# The directory is scripts/gen-ldif 100000 (about 250k addresses), the store is filled from it
+# by rcptdir-syncd, the keys are a random sample of its active addresses plus about 10%
+# unknown ones. Server CPU per lookup: utime+stime of the server (slapd, lookupd, baseline)
+# from /proc/PID/stat during the figure, divided by the lookups done; client CPU likewise from
+# /usr/bin/time (the machine's cores are shared by client and server).
+# Prints one markdown table on stdout, progress on stderr. BENCH_SECONDS per figure (5),
+# BENCH_ENTRIES (100000), BENCH_KEYS (20000). Stops everything it started on exit.
+# shellcheck disable=SC2154 # lib.sh's lookupd_start sets SMPORT_bench, HTTPPORT_bench, PID_bench
 set -u
 BUILD=${1:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+# shellcheck disable=SC1091
 . "$TOP/tests/data/lookupd/lib.sh" # for $T, ports and lookupd_start; its TAP helpers are unused
 SECS=${BENCH_SECONDS:-5}
-N=${BENCH_ADDRESSES:-100000}
+ENTRIES=${BENCH_ENTRIES:-100000}
+NKEYS=${BENCH_KEYS:-20000}
+HZ=$(getconf CLK_TCK)
+FILTER='(&(|(mail=%s)(mailLocalAddress=%s)(mailAlternateAddress=%s))(!(description=disabled)))'
 
-awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "user%d@example.org\tuser\tactive\tuser%d@example.org\n", i, i }' >"$T/dir.txt"
-"$MKSTORE" "$T/store" "$T/dir.txt" || exit 1
-awk -v n="$N" 'BEGIN { srand(1); for (i = 0; i < 20000; i++) printf "user%d@example.org\n", int(rand() * n) }' >"$T/keys"
+bench_cleanup() {
+    "$TOP/scripts/test-slapd" stop "$T/ldap" >/dev/null 2>&1
+    lib_cleanup
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+say() { echo "bench_lookup: $*" >&2; }
+die() {
+    say "$*"
+    for f in "$T"/*.log; do
+        [ -s "$f" ] && tail -n 5 "$f" | sed "s|^|bench_lookup: $(basename "$f"): |" >&2
+    done
+    exit 1
+}
 
-write_conf bench "$T/store" "threads = 2"
+# ---- the directory, the store, the keys --------------------------------------------------
+say "generating and loading $ENTRIES entries"
+"$TOP/scripts/gen-ldif" "$ENTRIES" >"$T/data.ldif" || die "gen-ldif failed"
+TEST_SLAPD_MAIL_INDEX=1 "$TOP/scripts/test-slapd" start "$T/ldap" "$T/data.ldif" >/dev/null ||
+    die "slapd did not start"
+# shellcheck disable=SC1091
+. "$T/ldap/env"
+printf '%s' "$LDAP_BIND_PW" >"$T/pw"
+chmod 600 "$T/pw"
+cat >"$T/syncd.conf" <<CONF
+[store]
+path = $T/store
+[ldap]
+uri = $LDAP_URI
+bind_dn = $LDAP_BIND_DN
+bind_pw_file = $T/pw
+base = ou=people,dc=example,dc=org
+filter = (objectClass=inetOrgPerson)
+address_attrs = mail, mailLocalAddress, mailAlternateAddress
+group_filter =
+disabled_filter = (description=disabled)
+page_size = 1000
+[lookupd]
+user =
+CONF
+say "filling the store with rcptdir-syncd"
+"$BUILD/rcptdir-syncd" -d -c "$T/syncd.conf" >"$T/syncd.log" 2>&1 || {
+    cat "$T/syncd.log" >&2
+    die "rcptdir-syncd failed"
+}
+# the active addresses (entries without description: disabled), as the directory holds them
+awk 'BEGIN { RS = "" } /^dn: uid=/ && !/\ndescription: disabled/ {
+        n = split($0, l, "\n")
+        for (i = 1; i <= n; i++)
+            if (l[i] ~ /^(mail|mailLocalAddress|mailAlternateAddress): /) { sub(/^[^ ]* /, "", l[i]); print l[i] }
+    }' "$T/data.ldif" >"$T/active"
+rm -f "$T/data.ldif"
+# NKEYS keys: about 90% a random sample of the active addresses, 10% unknown ones
+awk -v n="$NKEYS" 'BEGIN { srand(1) } { a[NR] = $0 } END {
+        split("example.org example.com example.net", d, " ")
+        for (i = 0; i < n; i++)
+            if (rand() < 0.1) printf "nosuch%d@%s\n", i, d[i % 3 + 1]
+            else print a[int(rand() * NR) + 1]
+    }' "$T/active" >"$T/keys"
+nvalid=$(wc -l <"$T/active")
+say "$nvalid active addresses, $(wc -l <"$T/keys") keys"
+
+# ---- the servers -------------------------------------------------------------------------
+write_conf bench "$T/store" "threads = ${LOOKUPD_THREADS:-2}"
 lookupd_start bench || exit 1
 bport=$(free_port)
 "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$bport" "$T/store" >"$T/baseline.log" 2>&1 &
-PIDS+=("$!")
+BPID=$!
+PIDS+=("$BPID")
 for _ in $(seq 50); do grep -q ready "$T/baseline.log" && break; sleep 0.1; done
+grep -q ready "$T/baseline.log" || die "baseline_sockmap did not start"
+SM_LOOKUPD=inet:127.0.0.1:$SMPORT_bench
+SM_BASELINE=inet:127.0.0.1:$bport
+HTTP_LOOKUPD=inet:127.0.0.1:$HTTPPORT_bench
 
-run() {
-    "$BUILD/bench/loadclient" -t "$SECS" "$@" "$T/keys"
+# ---- measuring ---------------------------------------------------------------------------
+# cpu_ticks PID - utime+stime of PID so far, in clock ticks
+cpu_ticks() {
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || {
+        echo 0
+        return
+    }
+    s=${s##*) } # after "pid (comm) ": field 12 is utime, 13 stime
+    # shellcheck disable=SC2086
+    set -- $s
+    echo $((${12} + ${13}))
 }
-printf '| server | active | idle | lookups/s | p50 µs | p99 µs | errors |\n'
-printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-for spec in "1 0" "16 0" "16 1000"; do
-    set -- $spec
-    for srv in lookupd baseline; do
-        if [ "$srv" = lookupd ]; then addr=inet:127.0.0.1:$SMPORT_bench; else addr=inet:127.0.0.1:$bport; fi
-        out=$(run -c "$1" -i "$2" "$addr")
-        rate=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$out")
-        p50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$out")
-        p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$out")
-        errs=$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$out")
-        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$srv" "$1" "$2" "$rate" "$p50" "$p99" "$errs"
-    done
+# field NAME TEXT - the value of NAME=... in TEXT
+field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
+# row WHAT ACTIVE IDLE SERVERPID - run the client in CMD (which prints a loadclient-format
+# line), print a row of the table; sets RATE
+RATE=0
+row() {
+    local what=$1 active=$2 idle=$3 spid=$4 t0 t1 out lookups cu cs rc
+    t0=$(cpu_ticks "$spid")
+    out=$(/usr/bin/time -f '%U %S' -o "$T/ctime" "${CMD[@]}") || die "failed: ${CMD[*]}"
+    t1=$(cpu_ticks "$spid")
+    lookups=$(field lookups "$out")
+    RATE=$(field rate "$out")
+    [ "${lookups:-0}" -gt 0 ] || die "no lookups: ${CMD[*]} -> $out"
+    rc=$(field reconnects "$out")
+    if [ "${rc:-0}" -gt 0 ]; then
+        what="$what, server closed the connection after $(awk -v r="$rc" -v n="$lookups" 'BEGIN { printf "%.0f%%", 100 * r / n }') of the requests (Connection: close), reconnect included"
+    fi
+    read -r cu cs <"$T/ctime"
+    awk -v w="$what" -v a="$active" -v i="$idle" -v r="$RATE" -v p50="$(field p50_us "$out")" \
+        -v p99="$(field p99_us "$out")" -v e="$(field errors "$out")" \
+        -v f="$(field found "$out")" -v n="$lookups" -v st=$((t1 - t0)) -v hz="$HZ" \
+        -v cu="$cu" -v cs="$cs" 'BEGIN {
+        printf "| %s | %s | %s | %d | %d | %d | %d | %.1f%% | %.1f | %.1f |\n",
+            w, a, i, r, p50, p99, e, 100 * f / n, st * 1e6 / hz / n, (cu + cs) * 1e6 / n }'
+}
+# the clients, into CMD, running for $RUNSECS: ldap ACTIVE, sm ADDRESS ACTIVE IDLE, http ACTIVE
+CMD=()
+RUNSECS=$SECS
+ldap() {
+    # shellcheck disable=SC2054 # the commas are in the filter
+    CMD=("$BUILD/bench/ldapclient" -t "$RUNSECS" -c "$1" -H "$LDAP_URI" -D "$LDAP_BIND_DN"
+        -y "$T/pw" -b ou=people,dc=example,dc=org -f "$FILTER" -a mail "$T/keys")
+}
+sm() { CMD=("$BUILD/bench/loadclient" -t "$RUNSECS" -c "$2" -i "$3" "$1" "$T/keys"); }
+http() { CMD=("$BUILD/bench/loadclient" -t "$RUNSECS" -c "$1" -H "$HTTP_LOOKUPD" "$T/keys"); }
+ratio() { awk -v a="$2" -v b="$3" -v w="$1" 'BEGIN { printf "| %s | | | %.2fx | | | | | | |\n", w, (b > 0 ? a / b : 0) }'; }
+
+say "warming up"
+RUNSECS=1
+for w in "ldap 16" "sm $SM_LOOKUPD 16 0" "sm $SM_BASELINE 16 0" "http 16"; do
+    $w
+    "${CMD[@]}" >/dev/null || die "warm-up failed: ${CMD[*]}"
 done
+RUNSECS=$SECS
+declare -A R # lookups/s by figure
+
+L="direct LDAP (slapd, ldap_search_ext_s)"
+K="rcptdir-lookupd socketmap"
+B="baseline_sockmap (1 thread, LMDB)"
+H="rcptdir-lookupd HTTP GET /v1/recipients"
+printf '| what | active | idle | lookups/s | p50 µs | p99 µs | errors | found | server CPU µs/lookup | client CPU µs/lookup |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for c in 1 16; do
+    say "$c active"
+    ldap "$c"
+    row "$L" "$c" 0 "$SLAPD_PID"
+    R[ldap_$c]=$RATE
+    sm "$SM_LOOKUPD" "$c" 0
+    row "$K" "$c" 0 "$PID_bench"
+    R[lk_$c]=$RATE
+    sm "$SM_BASELINE" "$c" 0
+    row "$B" "$c" 0 "$BPID"
+    R[bl_$c]=$RATE
+done
+say "16 active + 1000 idle"
+sm "$SM_LOOKUPD" 16 1000
+row "$K" 16 1000 "$PID_bench"
+R[lk_idle]=$RATE
+sm "$SM_BASELINE" 16 1000
+row "$B" 16 1000 "$BPID"
+R[bl_idle]=$RATE
+for c in 1 16; do
+    say "HTTP, $c active"
+    http "$c"
+    row "$H" "$c" 0 "$PID_bench"
+done
+
+# postmap: an LMDB map of the same active addresses, the keys repeated into a batch of about
+# BENCH_SECONDS (sized by a first, untimed pass), timed as one process
+say "postmap"
+awk '{ print $0 "\tOK" }' "$T/active" >"$T/pmap"
+postmap lmdb:"$T/pmap" || die "postmap failed"
+s0=$(date +%s%N)
+postmap -q - lmdb:"$T/pmap" <"$T/keys" >/dev/null || die "postmap -q failed"
+s1=$(date +%s%N)
+reps=$(awk -v s="$SECS" -v ns=$((s1 - s0)) 'BEGIN { r = int(s * 1e9 / (ns > 0 ? ns : 1) + 0.5); print (r < 1 ? 1 : (r > 5000 ? 5000 : r)) }')
+for _ in $(seq "$reps"); do cat "$T/keys"; done >"$T/pmkeys"
+n=$(wc -l <"$T/pmkeys")
+s0=$(date +%s%N)
+/usr/bin/time -f '%U %S' -o "$T/ctime" postmap -q - lmdb:"$T/pmap" <"$T/pmkeys" >"$T/pm.out" ||
+    die "postmap -q failed"
+s1=$(date +%s%N)
+read -r cu cs <"$T/ctime"
+awk -v n="$n" -v ns=$((s1 - s0)) -v f="$(wc -l <"$T/pm.out")" -v cu="$cu" -v cs="$cs" 'BEGIN {
+    printf "| postmap -q - lmdb: (one process, %d keys from stdin, local file, no server) | 1 | - | %d | - | - | - | %.1f%% | - | %.1f |\n",
+        n, n / (ns / 1e9), 100 * f / n, (cu + cs) * 1e6 / n }'
+
+ratio "ratio lookupd / direct LDAP, 16 active" "${R[lk_16]}" "${R[ldap_16]}"
+ratio "ratio lookupd / direct LDAP, 1 active" "${R[lk_1]}" "${R[ldap_1]}"
+ratio "ratio lookupd / baseline, 1 active" "${R[lk_1]}" "${R[bl_1]}"
+ratio "ratio lookupd / baseline, 16 active" "${R[lk_16]}" "${R[bl_16]}"
+ratio "ratio lookupd / baseline, 16 active + 1000 idle" "${R[lk_idle]}" "${R[bl_idle]}"

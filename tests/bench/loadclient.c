@@ -1,17 +1,24 @@
 /*
- * loadclient - socketmap load generator: N persistent connections, each with one request
- * outstanding at a time (as each Postfix process does), optional idle connections held
- * open, for a fixed time. Prints lookups/s and latency percentiles.
+ * loadclient - socketmap (or HTTP) load generator: N persistent connections, each with one
+ * request outstanding at a time (as each Postfix process does), optional idle connections
+ * held open, for a fixed time. Prints lookups/s and latency percentiles.
  *
- *   loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] ADDRESS KEYFILE
+ *   loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] [-H] ADDRESS KEYFILE
  *
- * KEYFILE holds one key per line; connection k starts at key k and walks the list. Output
- * (one line): "conns=16 idle=0 lookups=... rate=... p50_us=... p99_us=... errors=..."
+ * KEYFILE holds one key per line; connection k starts at key k * 7919 and walks the list.
+ * -H: HTTP/1.1 instead of socketmap, "GET /v1/recipients/KEY" on keep-alive connections
+ * (plain sockets, one request at a time, no pipelining); ADDRESS is then inet:HOST:PORT.
+ * When the server answers "Connection: close" the connection is opened again for the next
+ * request (counted in reconnects=; that request's latency includes the connect).
+ * Output (one line): "conns=16 idle=0 lookups=... rate=... p50_us=... p99_us=... mean_us=...
+ * errors=... found=..." where found counts positive answers (socketmap "OK ...", HTTP
+ * "result":"valid") and errors TEMP/PERM replies or HTTP statuses other than 200.
  * One thread drives every connection through epoll, so the client costs little CPU.
  */
 #include <errno.h>
 #include <netdb.h>
 #include <stdint.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +37,19 @@ struct lc_conn {
     int fd;
     size_t next;   /* next key index */
     uint64_t sent; /* when the outstanding request was sent (ns) */
-    char in[1024];
+    char in[4096];
     size_t inlen;
 };
 
+/* what one reply said; LC_PARTIAL: more bytes needed */
+enum lc_reply { LC_PARTIAL, LC_FOUND, LC_NOTFOUND, LC_ERROR };
+
 static char **keys;
 static size_t nkeys;
+static const char *map = "rcpt";
+static int http, ep;
+static struct listen_spec ls;
+static uint64_t reconnects;
 static uint32_t hist[LC_HIST_US + 1];
 
 /* lc_now - monotonic nanoseconds */
@@ -47,28 +61,28 @@ static uint64_t lc_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* lc_connect - a blocking connection, or exit */
-static int lc_connect(const struct listen_spec *ls)
+/* lc_connect - a blocking connection to ls, or exit */
+static int lc_connect(void)
 {
+    static struct addrinfo *res;
     int fd = -1;
 
-    if (ls->is_unix) {
+    if (ls.is_unix) {
         struct sockaddr_un sa;
         memset(&sa, 0, sizeof(sa));
         sa.sun_family = AF_UNIX;
-        memcpy(sa.sun_path, ls->path, strlen(ls->path));
+        memcpy(sa.sun_path, ls.path, strlen(ls.path));
         fd = socket(AF_UNIX, SOCK_STREAM, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
             goto fail;
     } else {
-        struct addrinfo hints = {0}, *res;
+        struct addrinfo hints = {0};
         hints.ai_socktype = SOCK_STREAM;
-        if (getaddrinfo(ls->host, ls->port, &hints, &res) != 0)
+        if (res == NULL && getaddrinfo(ls.host, ls.port, &hints, &res) != 0)
             goto fail;
         fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
         if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) < 0)
             goto fail;
-        freeaddrinfo(res);
         {
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
@@ -80,33 +94,115 @@ fail:
     exit(2);
 }
 
-/* lc_send - send the next request of a connection */
-static void lc_send(struct lc_conn *c, const char *map)
+/* lc_http_request - "GET /v1/recipients/KEY" with KEY percent-encoded; its length */
+static int lc_http_request(char *buf, size_t cap, const char *k)
 {
-    char buf[1200];
+    static const char hex[] = "0123456789ABCDEF";
+    char path[3200];
+    size_t n = 0;
+
+    for (; *k != '\0' && n + 4 < sizeof(path); k++) {
+        unsigned char ch = (unsigned char)*k;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            strchr("-._~@+", ch) != NULL) {
+            path[n++] = (char)ch;
+        } else {
+            path[n++] = '%';
+            path[n++] = hex[ch >> 4];
+            path[n++] = hex[ch & 15];
+        }
+    }
+    path[n] = '\0';
+    return snprintf(buf, cap, "GET /v1/recipients/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+}
+
+/* lc_open - (re)connect a connection and watch it */
+static void lc_open(struct lc_conn *c)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+
+    c->fd = lc_connect();
+    c->inlen = 0;
+    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/* lc_send - send the next request of a connection; one the server closed is reopened first
+ * (its latency includes the connect) */
+static void lc_send(struct lc_conn *c)
+{
+    char buf[3400];
     const char *k = keys[c->next++ % nkeys];
-    int n = snprintf(buf, sizeof(buf), "%zu:%s %s,", strlen(map) + 1 + strlen(k), map, k);
+    int n = http ? lc_http_request(buf, sizeof(buf), k)
+                 : snprintf(buf, sizeof(buf), "%zu:%s %s,", strlen(map) + 1 + strlen(k), map, k);
 
     c->sent = lc_now();
+    if (c->fd < 0) {
+        lc_open(c);
+        reconnects++;
+    }
     if (write(c->fd, buf, (size_t)n) != n) {
         perror("loadclient: write");
         exit(2);
     }
 }
 
+/* lc_sockmap_reply - one netstring reply complete in c->in? */
+static enum lc_reply lc_sockmap_reply(const struct lc_conn *c)
+{
+    const char *colon = memchr(c->in, ':', c->inlen);
+    size_t len, hdr;
+
+    if (colon == NULL)
+        return LC_PARTIAL;
+    len = strtoul(c->in, NULL, 10);
+    hdr = (size_t)(colon - c->in) + 1;
+    if (c->inlen < hdr + len + 1)
+        return LC_PARTIAL;
+    if (c->in[hdr + len] != ',')
+        return LC_ERROR;
+    if (len >= 4 && (strncmp(c->in + hdr, "TEMP", 4) == 0 || strncmp(c->in + hdr, "PERM", 4) == 0))
+        return LC_ERROR;
+    return len >= 3 && strncmp(c->in + hdr, "OK ", 3) == 0 ? LC_FOUND : LC_NOTFOUND;
+}
+
+/* lc_http_reply - one HTTP response complete in c->in? (needs a Content-Length); *closing:
+ * the server said "Connection: close" */
+static enum lc_reply lc_http_reply(const struct lc_conn *c, int *closing)
+{
+    const char *end = memmem(c->in, c->inlen, "\r\n\r\n", 4), *p, *body;
+    size_t hlen, clen = (size_t)-1;
+
+    if (end == NULL)
+        return c->inlen == sizeof(c->in) ? LC_ERROR : LC_PARTIAL;
+    hlen = (size_t)(end - c->in) + 4;
+    for (p = memchr(c->in, '\n', hlen); p != NULL && p + 1 < end;
+         p = memchr(p + 1, '\n', (size_t)(end - p - 1))) {
+        if (strncasecmp(p + 1, "Content-Length:", 15) == 0)
+            clen = strtoul(p + 16, NULL, 10);
+        else if (strncasecmp(p + 1, "Connection: close", 17) == 0)
+            *closing = 1;
+    }
+    if (clen == (size_t)-1 || hlen + clen > sizeof(c->in))
+        return LC_ERROR;
+    if (c->inlen < hlen + clen)
+        return LC_PARTIAL;
+    if (c->inlen < 12 || strncmp(c->in, "HTTP/1.1 200", 12) != 0)
+        return LC_ERROR;
+    body = c->in + hlen;
+    return memmem(body, clen, "\"result\":\"valid\"", 16) != NULL ? LC_FOUND : LC_NOTFOUND;
+}
+
 int main(int argc, char **argv)
 {
-    int conns = 1, idle = 0, secs = 5, ch, ep;
-    const char *map = "rcpt";
-    struct listen_spec ls;
+    int conns = 1, idle = 0, secs = 5, ch;
     struct lc_conn *cs;
     struct rlimit rl;
     char err[256], line[1100];
-    uint64_t done = 0, errors = 0, start, end, total = 0;
+    uint64_t done = 0, errors = 0, found = 0, start, end, total = 0;
     size_t cap = 0;
     FILE *fp;
 
-    while ((ch = getopt(argc, argv, "c:i:t:m:")) != -1) {
+    while ((ch = getopt(argc, argv, "c:i:t:m:H")) != -1) {
         switch (ch) {
         case 'c':
             conns = atoi(optarg);
@@ -120,13 +216,16 @@ int main(int argc, char **argv)
         case 'm':
             map = optarg;
             break;
+        case 'H':
+            http = 1;
+            break;
         default:
             return 64;
         }
     }
     if (optind + 2 != argc || conns < 1) {
-        fprintf(stderr,
-                "usage: loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] ADDRESS KEYFILE\n");
+        fprintf(stderr, "usage: loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] [-H] "
+                        "ADDRESS KEYFILE\n");
         return 64;
     }
     if (listen_parse(argv[optind], &ls, err, sizeof(err)) < 0) {
@@ -153,19 +252,17 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     for (int i = 0; i < idle; i++)
-        (void)lc_connect(&ls); /* held open, never used */
+        (void)lc_connect(); /* held open, never used */
     ep = epoll_create1(0);
     cs = calloc((size_t)conns, sizeof(*cs));
     for (int i = 0; i < conns; i++) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};
-        cs[i].fd = lc_connect(&ls);
+        lc_open(&cs[i]);
         cs[i].next = (size_t)i * 7919;
-        epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
     }
     start = lc_now();
     end = start + (uint64_t)secs * 1000000000u;
     for (int i = 0; i < conns; i++)
-        lc_send(&cs[i], map);
+        lc_send(&cs[i]);
     for (;;) {
         struct epoll_event evs[256];
         int n = epoll_wait(ep, evs, 256, 1000);
@@ -176,26 +273,22 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++) {
             struct lc_conn *c = evs[i].data.ptr;
             ssize_t r = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
-            char *colon, *comma;
+            enum lc_reply got;
+            int closing = 0;
 
             if (r <= 0) {
                 fprintf(stderr, "loadclient: server closed a connection\n");
                 return 2;
             }
             c->inlen += (size_t)r;
-            /* one reply outstanding: complete when the netstring is */
-            if ((colon = memchr(c->in, ':', c->inlen)) == NULL)
+            /* one reply outstanding: complete when the netstring (response) is */
+            got = http ? lc_http_reply(c, &closing) : lc_sockmap_reply(c);
+            if (got == LC_PARTIAL)
                 continue;
-            {
-                size_t len = strtoul(c->in, NULL, 10), hdr = (size_t)(colon - c->in) + 1;
-                if (c->inlen < hdr + len + 1)
-                    continue;
-                comma = c->in + hdr + len;
-                if (*comma != ',')
-                    errors++;
-                if (strncmp(c->in + hdr, "TEMP", 4) == 0 || strncmp(c->in + hdr, "PERM", 4) == 0)
-                    errors++;
-            }
+            if (got == LC_ERROR)
+                errors++;
+            else if (got == LC_FOUND)
+                found++;
             {
                 uint64_t us = (now - c->sent) / 1000;
                 hist[us > LC_HIST_US ? LC_HIST_US : us]++;
@@ -203,7 +296,12 @@ int main(int argc, char **argv)
             }
             done++;
             c->inlen = 0;
-            lc_send(c, map);
+            if (closing) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                close(c->fd);
+                c->fd = -1;
+            }
+            lc_send(c);
         }
     }
     {
@@ -223,10 +321,11 @@ int main(int argc, char **argv)
             }
         }
         printf("conns=%d idle=%d lookups=%llu rate=%.0f p50_us=%llu p99_us=%llu mean_us=%.1f "
-               "errors=%llu\n",
+               "errors=%llu found=%llu reconnects=%llu\n",
                conns, idle, (unsigned long long)done, (double)done / elapsed,
                (unsigned long long)p50, (unsigned long long)p99,
-               done ? (double)total / (double)done / 1000.0 : 0.0, (unsigned long long)errors);
+               done ? (double)total / (double)done / 1000.0 : 0.0, (unsigned long long)errors,
+               (unsigned long long)found, (unsigned long long)reconnects);
     }
     return 0;
 }

@@ -336,7 +336,16 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
 
     (void)version;
     (void)upload_data;
-    (void)con_cls;
+    /* Answer on the second call, once the request is complete: libmicrohttpd 0.9.75 closes
+     * a connection answered on the first call, which would cost every client a new TCP
+     * connection per lookup. */
+    if (*con_cls == NULL &&
+        (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
+        static int seen;
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    *upload_data_size = 0; /* a request body is never read */
     stats_inc(h->stats, STATS_HTTP_REQUESTS);
     for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
         size_t plen = strlen(http_routes[i].path);
@@ -351,7 +360,6 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         allowed = 0;
-        *upload_data_size = 0;
         reply.status = MHD_HTTP_METHOD_NOT_ALLOWED;
         reply.error = "method not allowed";
     } else if (route != NULL) {

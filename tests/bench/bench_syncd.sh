@@ -19,7 +19,7 @@ peak_anon() {
     "$@" >/dev/null 2>&1 &
     local pid=$!
     while kill -0 "$pid" 2>/dev/null; do
-        cur=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+        cur=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || true
         [ -n "$cur" ] && [ "$cur" -gt "$peak" ] && peak=$cur
         sleep 0.02
     done

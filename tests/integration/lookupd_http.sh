@@ -145,6 +145,10 @@ check "first sync by syncd creates the store" sync_store "$T/nostore"
 sleep 1.2
 r=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$HTTPPORT_n/v1/status")
 check_eq "store appears: status 200 without restart" "200" "${r##* }"
+# keep-alive: two lookups in one curl run share one TCP connection
+r=$(curl -sv "$URL/v1/recipients/alice@example.org" "$URL/v1/recipients/bob@example.com" 2>&1)
+check "HTTP/1.1 keep-alive: the second request reuses the connection" \
+    grep -q "Re-using existing connection" <<<"$r"
 lookupd_stop n
 check_eq "lookupd n: SIGTERM exit 0" "0" "$?"
 lookupd_stop h

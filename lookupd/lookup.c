@@ -95,6 +95,35 @@ int lookup_store_state(MDB_txn *txn, const struct store *st, const struct lookup
     return 0;
 }
 
+/*
+ * lookup_prologue - what every lookup does after normalizing (n: key length or an addr
+ * error): answer an invalid key, an unreadable or never-synced store. Returns the store
+ * state to go on with (0 fresh, 1 stale), or -1 with the lookup's return value in *rc.
+ */
+static int lookup_prologue(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts,
+                           time_t now, int n, struct lookup_answer *ans, int *rc)
+{
+    int state;
+
+    if (n < 0) {
+        ans->key[0] = '\0';
+        ans->result = LOOKUP_INVALID;
+        ans->addr_err = n;
+        *rc = 0;
+        return -1;
+    }
+    state = lookup_store_state(txn, st, opts, now, ans);
+    if (state < 0) {
+        *rc = lookup_tempfail(ans, LOOKUP_REASON_ERROR, ans->store_err);
+        return -1;
+    }
+    if (state == 2) {
+        *rc = lookup_tempfail(ans, LOOKUP_REASON_NEVER, 0);
+        return -1;
+    }
+    return state;
+}
+
 int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts, time_t now,
                 const char *in, size_t len, struct lookup_answer *ans)
 {
@@ -105,17 +134,8 @@ int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *
 
     lookup_answer_init(ans);
     n = addr_normalize(ans->key, sizeof(ans->key), in, len, opts->addr_flags);
-    if (n < 0) {
-        ans->key[0] = '\0';
-        ans->result = LOOKUP_INVALID;
-        ans->addr_err = n;
-        return 0;
-    }
-    state = lookup_store_state(txn, st, opts, now, ans);
-    if (state < 0)
-        return lookup_tempfail(ans, LOOKUP_REASON_ERROR, ans->store_err);
-    if (state == 2)
-        return lookup_tempfail(ans, LOOKUP_REASON_NEVER, 0);
+    if ((state = lookup_prologue(txn, st, opts, now, n, ans, &rc)) < 0)
+        return rc;
 
     addr_candidates(ans->key, (size_t)n, opts->delims, &cand);
     for (size_t i = 0; i < cand.n; i++) {
@@ -161,17 +181,8 @@ int lookup_domain(MDB_txn *txn, const struct store *st, const struct lookup_opts
 
     lookup_answer_init(ans);
     n = addr_normalize_domain(ans->key, sizeof(ans->key), in, len);
-    if (n < 0) {
-        ans->key[0] = '\0';
-        ans->result = LOOKUP_INVALID;
-        ans->addr_err = n;
-        return 0;
-    }
-    state = lookup_store_state(txn, st, opts, now, ans);
-    if (state < 0)
-        return lookup_tempfail(ans, LOOKUP_REASON_ERROR, ans->store_err);
-    if (state == 2)
-        return lookup_tempfail(ans, LOOKUP_REASON_NEVER, 0);
+    if ((state = lookup_prologue(txn, st, opts, now, n, ans, &rc)) < 0)
+        return rc;
     rc = store_domain_has(txn, st, ans->key, (size_t)n);
     if (rc == MDB_NOTFOUND) {
         ans->result = LOOKUP_FOREIGN;

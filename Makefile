@@ -12,6 +12,8 @@ DESTDIR   =
 SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man
 SYSCONFDIR = /etc/rcptdir
+SYSTEMDDIR = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
 SANITIZE  = 0
 FUZZ_SECONDS = 20
 # ---------------------------------------------------------------------------------------
@@ -144,6 +146,11 @@ install: all
 	install -m 644 docs/rcptdir-syncd.8 docs/rcptdir-lookupd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	install -m 644 docs/rcptdir.conf.example $(DESTDIR)$(SYSCONFDIR)/rcptdir.conf.example
+	install -m 644 contrib/rcptdir.cron $(DESTDIR)$(SYSCONFDIR)/rcptdir.cron.example
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 644 contrib/rcptdir-lookupd.service contrib/rcptdir-syncd.service \
+	    contrib/rcptdir-syncd.timer contrib/rcptdir-syncd-watch.service $(DESTDIR)$(SYSTEMDDIR)/
+	install -m 644 contrib/rcptdir.sysusers $(DESTDIR)$(SYSUSERSDIR)/rcptdir.conf
 
 format:
 	clang-format -i $(wildcard common/*.[ch] schema/*.[ch] syncd/*.[ch] lookupd/*.[ch] \

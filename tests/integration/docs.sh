@@ -23,3 +23,37 @@ else
     echo "not ok - docs/rcptdir.conf.example rejected by rcptdir-syncd -n"
     printf '%s\n' "$out" | sed 's/^/# /'
 fi
+
+# make install puts every documented file in place
+inst="$tmp/inst"
+if make -s install DESTDIR="$inst" PREFIX=/usr BUILD="$BUILD" >/dev/null 2>&1; then
+    missing=""
+    for f in usr/sbin/rcptdir-syncd usr/sbin/rcptdir-lookupd usr/share/man/man5/rcptdir.conf.5 \
+        usr/share/man/man8/rcptdir-syncd.8 usr/share/man/man8/rcptdir-lookupd.8 \
+        etc/rcptdir/rcptdir.conf.example etc/rcptdir/rcptdir.cron.example \
+        usr/lib/systemd/system/rcptdir-lookupd.service usr/lib/systemd/system/rcptdir-syncd.service \
+        usr/lib/systemd/system/rcptdir-syncd.timer usr/lib/systemd/system/rcptdir-syncd-watch.service \
+        usr/lib/sysusers.d/rcptdir.conf; do
+        [ -f "$inst/$f" ] || missing="$missing $f"
+    done
+    if [ -z "$missing" ]; then
+        echo "ok - make install DESTDIR= installs binaries, man pages, config, units"
+    else
+        echo "not ok - make install misses:$missing"
+    fi
+else
+    echo "not ok - make install DESTDIR=$inst failed"
+fi
+
+# the systemd units parse (systemd-analyze is part of Debian's systemd)
+if command -v systemd-analyze >/dev/null; then
+    bad=$(cd contrib && for u in *.service *.timer; do
+        systemd-analyze verify --man=no "./$u" 2>&1 | grep -vE 'Cannot find|not found|No such file|/usr/sbin/rcptdir|Failed to prepare filename|Command .* is not executable'
+    done)
+    if [ -z "$bad" ]; then
+        echo "ok - systemd units in contrib/ verify"
+    else
+        echo "not ok - systemd-analyze verify complains"
+        printf '%s\n' "$bad" | sed 's/^/# /' | head -10
+    fi
+fi

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "common/xmalloc.h"
+#include "lookupd/feedsrv.h"
 #include "lookupd/stats.h"
 
 struct lk_http {
@@ -33,15 +34,28 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
 static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                          struct http_reply *reply);
 
-/*
- * The routes. The replication issue adds here:
- *   {"/v1/snapshot", http_snapshot, HTTP_AUTH_FEED},
- *   {"/v1/changes", http_changes, HTTP_AUTH_FEED},
- */
+/* replication (feedsrv.h): handlers there take the store handle, not struct lk_http */
+static void http_snapshot(struct lk_http *h, struct MHD_Connection *c, const char *rest,
+                          struct http_reply *reply)
+{
+    (void)rest;
+    feedsrv_snapshot(h->db, c, reply);
+}
+
+static void http_changes(struct lk_http *h, struct MHD_Connection *c, const char *rest,
+                         struct http_reply *reply)
+{
+    (void)rest;
+    feedsrv_changes(h->db, c, reply);
+}
+
+/* The routes. */
 static const struct http_route http_routes[] = {
     {"/v1/recipients/", http_recipients, HTTP_AUTH_LOOKUP},
     {"/v1/status", http_status, HTTP_AUTH_NONE},
     {"/metrics", http_metrics, HTTP_AUTH_NONE},
+    {"/v1/snapshot", http_snapshot, HTTP_AUTH_FEED},
+    {"/v1/changes", http_changes, HTTP_AUTH_FEED},
 };
 
 /* http_hex - value of a hex digit, or -1 */

@@ -9,7 +9,7 @@
  *   anything else                 404 (JSON), other methods 405
  *
  * Routes live in one table (http_routes[] in http.c); each names a handler and the token it
- * needs. /v1/snapshot and /v1/changes (replication) are added there with HTTP_AUTH_FEED.
+ * needs. /v1/snapshot and /v1/changes (replication, lookupd/feedsrv.c) use HTTP_AUTH_FEED.
  *
  * The path reaches the handlers exactly as sent (MHD's unescaping is switched off with
  * MHD_OPTION_UNESCAPE_CALLBACK: 0.9.75's default decodes "%00" into a NUL that cuts

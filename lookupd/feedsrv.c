@@ -1,0 +1,373 @@
+/*
+ * feedsrv - /v1/snapshot and /v1/changes streamed from one read transaction; see feedsrv.h.
+ */
+#include "lookupd/feedsrv.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "schema/feed.h"
+
+/* Phases of a stream: the databases in order, then the trailer. */
+enum feed_phase { PH_ADDR, PH_ENTRY, PH_DOMAIN, PH_LOG, PH_TRAILER, PH_DONE, PH_ERROR };
+
+struct feed_stream {
+    struct lk_db *db;
+    const struct store *st;
+    MDB_txn *txn;          /* the dedicated read transaction, aborted in feed_free */
+    struct lk_reader lock; /* holds the store's shared lock while a chunk is encoded */
+    struct feed_enc enc;
+    enum feed_phase phase;
+    uint64_t since, to;
+    int started;                      /* a record of this phase was sent: last is set */
+    unsigned char last[FEED_MAX_KEY]; /* the last key sent in this phase */
+    size_t lastlen;
+    unsigned char *buf;
+    size_t len, off;
+};
+
+/* feed_msg - a message that stays valid until the reply is queued (MHD's one thread) */
+static _Thread_local char feed_msg[256];
+
+/* feed_begin - a dedicated read-only transaction on the store, begun under the shared lock */
+static int feed_begin(struct lk_db *db, MDB_txn **txn, const struct store **st)
+{
+    struct lk_reader rd = {0};
+    MDB_txn *scratch;
+    int rc = lk_db_begin(db, &rd, &scratch, st); /* opens the store, adopts a grown map */
+
+    *txn = NULL;
+    if (rc == 0)
+        rc = mdb_txn_begin(store_env(*st), NULL, MDB_RDONLY, txn);
+    lk_db_end(db, &rd);
+    lk_db_reader_close(db, &rd);
+    if (rc != 0)
+        *txn = NULL;
+    return rc;
+}
+
+static void feed_free(void *cls)
+{
+    struct feed_stream *s = cls;
+
+    if (s->txn != NULL)
+        mdb_txn_abort(s->txn);
+    lk_db_reader_close(s->db, &s->lock);
+    free(s->buf);
+    free(s);
+}
+
+static MDB_dbi feed_dbi(const struct feed_stream *s)
+{
+    switch (s->phase) {
+    case PH_ADDR:
+        return store_dbi(s->st, STORE_ADDR);
+    case PH_ENTRY:
+        return store_dbi(s->st, STORE_ENTRY);
+    case PH_DOMAIN:
+        return store_dbi(s->st, STORE_DOMAIN);
+    default:
+        return store_dbi(s->st, STORE_LOG);
+    }
+}
+
+/* feed_next_phase - the phase after the current one */
+static void feed_next_phase(struct feed_stream *s)
+{
+    s->started = 0;
+    s->lastlen = 0;
+    s->phase = s->phase == PH_ADDR     ? PH_ENTRY
+               : s->phase == PH_ENTRY  ? PH_DOMAIN
+               : s->phase == PH_DOMAIN ? PH_TRAILER
+               : s->phase == PH_LOG    ? PH_TRAILER
+                                       : PH_DONE;
+}
+
+/*
+ * feed_record - encode the record of (k, v) in the current phase into the buffer: 1 done,
+ * 0 no room (try again with an empty buffer), -1 a record that cannot be sent
+ */
+static int feed_record(struct feed_stream *s, const MDB_val *k, const MDB_val *v)
+{
+    const unsigned char *key = k->mv_data, *val = v->mv_data;
+    size_t keylen = k->mv_size, vallen = v->mv_size, n;
+    int type;
+
+    switch (s->phase) {
+    case PH_ADDR:
+        type = 'A';
+        break;
+    case PH_ENTRY:
+        type = 'E';
+        break;
+    case PH_DOMAIN:
+        type = 'M';
+        break;
+    default: /* log value: op, 2-byte LE key length, key, rest */
+        if (v->mv_size < 3) {
+            log_warnx("feed: malformed change-log record");
+            return -1;
+        }
+        type = val[0];
+        keylen = (size_t)val[1] | (size_t)val[2] << 8;
+        if (keylen > v->mv_size - 3) {
+            log_warnx("feed: malformed change-log record");
+            return -1;
+        }
+        key = val + 3;
+        val = key + keylen;
+        vallen = v->mv_size - 3 - keylen;
+        break;
+    }
+    if (keylen == 0 || keylen > FEED_MAX_KEY || vallen > FEED_MAX_RECORD - 2 - keylen) {
+        log_warnx("feed: a %c record of %zu + %zu bytes does not fit the feed format", type, keylen,
+                  vallen);
+        return -1;
+    }
+    if (FEEDSRV_BUFFER - s->len < 5 + 2 + keylen + vallen)
+        return 0;
+    n = feed_enc_record(&s->enc, s->buf + s->len, FEEDSRV_BUFFER - s->len, type, key, keylen, val,
+                        vallen);
+    if (n == 0)
+        return -1;
+    s->len += n;
+    return 1;
+}
+
+/* feed_fill_db - records of the current phase into the buffer: 0 done or full, else error */
+static int feed_fill_db(struct feed_stream *s)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    MDB_cursor_op op = MDB_FIRST;
+    unsigned char logkey[12];
+    int rc, r;
+
+    if ((rc = mdb_cursor_open(s->txn, feed_dbi(s), &cur)) != 0)
+        return rc;
+    if (s->started) {
+        k.mv_data = s->last;
+        k.mv_size = s->lastlen;
+        op = MDB_SET_RANGE;
+    } else if (s->phase == PH_LOG) {
+        store_log_key(logkey, s->since + 1, 0);
+        k.mv_data = logkey;
+        k.mv_size = sizeof(logkey);
+        op = MDB_SET_RANGE;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, op);
+    if (rc == 0 && s->started && k.mv_size == s->lastlen &&
+        memcmp(k.mv_data, s->last, s->lastlen) == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (s->phase == PH_LOG &&
+            (k.mv_size != 12 || store_log_key_generation(k.mv_data) > s->to)) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        if (k.mv_size > sizeof(s->last)) {
+            rc = STORE_ERR_CORRUPT;
+            break;
+        }
+        if ((r = feed_record(s, &k, &v)) < 0) {
+            rc = STORE_ERR_CORRUPT;
+            break;
+        }
+        if (r == 0)
+            break; /* full: continue after s->last next time */
+        memcpy(s->last, k.mv_data, k.mv_size);
+        s->lastlen = k.mv_size;
+        s->started = 1;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        feed_next_phase(s);
+        return 0;
+    }
+    return rc;
+}
+
+/* feed_fill - encode into the empty buffer up to FEEDSRV_BUFFER bytes */
+static void feed_fill(struct feed_stream *s)
+{
+    MDB_txn *locktxn;
+    const struct store *st;
+    int rc;
+
+    /* the shared lock: no map is adopted (mdb_env_set_mapsize) while cursors are open */
+    rc = lk_db_begin(s->db, &s->lock, &locktxn, &st);
+    while (rc == 0 && s->phase < PH_TRAILER && FEEDSRV_BUFFER - s->len >= 5 + FEED_MAX_RECORD) {
+        rc = feed_fill_db(s);
+    }
+    lk_db_end(s->db, &s->lock);
+    if (rc != 0) {
+        log_warnx("feed: cannot read the store: %s", store_strerror(rc));
+        s->phase = PH_ERROR;
+        return;
+    }
+    if (s->phase == PH_TRAILER && FEEDSRV_BUFFER - s->len >= FEED_TRAILER_SIZE) {
+        feed_enc_trailer(&s->enc, s->buf + s->len);
+        s->len += FEED_TRAILER_SIZE;
+        s->phase = PH_DONE;
+    }
+}
+
+static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct feed_stream *s = cls;
+    size_t n;
+
+    (void)pos;
+    if (s->off == s->len) {
+        s->off = s->len = 0;
+        if (s->phase == PH_ERROR)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (s->phase == PH_DONE)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        feed_fill(s);
+        if (s->len == 0)
+            return s->phase == PH_DONE ? MHD_CONTENT_READER_END_OF_STREAM
+                                       : MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    n = s->len - s->off < max ? s->len - s->off : max;
+    memcpy(out, s->buf + s->off, n);
+    s->off += n;
+    return (ssize_t)n;
+}
+
+/* feed_start - the stream of one feed from txn (taken over) as the reply */
+static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, enum feed_kind kind,
+                       uint64_t from, uint64_t to, struct http_reply *reply)
+{
+    struct feed_stream *s = xcalloc(1, sizeof(*s));
+    struct feed_header h = {kind, from, to};
+
+    s->db = db;
+    s->st = st;
+    s->txn = txn;
+    s->since = from;
+    s->to = to;
+    s->phase = kind == FEED_SNAPSHOT ? PH_ADDR : from == to ? PH_TRAILER : PH_LOG;
+    s->buf = xmalloc(FEEDSRV_BUFFER);
+    feed_enc_header(&s->enc, s->buf, &h);
+    s->len = FEED_HEADER;
+    reply->response =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, feed_read, s, feed_free);
+    if (reply->response == NULL) {
+        feed_free(s);
+        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        reply->error = "out of memory";
+        return;
+    }
+    reply->status = MHD_HTTP_OK;
+    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/octet-stream");
+}
+
+/* feed_open - the transaction and the generation, log floor; 0 or an error already in reply */
+static int feed_open(struct lk_db *db, MDB_txn **txn, const struct store **st, uint64_t *gen,
+                     uint64_t *floor, struct http_reply *reply)
+{
+    int rc = feed_begin(db, txn, st);
+
+    if (rc == 0 && (rc = store_meta_get_u64(*txn, *st, STORE_META_GENERATION, gen)) == 0)
+        rc = store_meta_get_u64(*txn, *st, STORE_META_LOG_FLOOR, floor);
+    if (rc == 0)
+        return 0;
+    if (*txn != NULL)
+        mdb_txn_abort(*txn);
+    *txn = NULL;
+    reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    if (rc == STORE_ERR_NOSTORE) {
+        reply->error = "never synced: no store yet";
+    } else {
+        log_warnx("feed: cannot read the store: %s", store_strerror(rc));
+        snprintf(feed_msg, sizeof(feed_msg), "store unavailable: %s", store_strerror(rc));
+        reply->error = feed_msg;
+    }
+    return -1;
+}
+
+void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply)
+{
+    const struct store *st;
+    MDB_txn *txn;
+    uint64_t gen, floor;
+    char etag[32];
+    const char *inm;
+
+    if (feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+        return;
+    snprintf(etag, sizeof(etag), "\"g%" PRIu64 "\"", gen);
+    inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm != NULL && strcmp(inm, etag) == 0) {
+        mdb_txn_abort(txn);
+        reply->response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (reply->response == NULL) {
+            reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+            reply->error = "out of memory";
+            return;
+        }
+        reply->status = MHD_HTTP_NOT_MODIFIED;
+    } else {
+        feed_start(db, txn, st, FEED_SNAPSHOT, 0, gen, reply);
+        if (reply->response == NULL)
+            return;
+    }
+    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_ETAG, etag);
+}
+
+/* feed_parse_u64 - a decimal number without sign, spaces or overflow; 0 or -1 */
+static int feed_parse_u64(const char *p, uint64_t *v)
+{
+    uint64_t n = 0;
+
+    if (p == NULL || *p == '\0' || strlen(p) > 20)
+        return -1;
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return -1;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    *v = n;
+    return 0;
+}
+
+void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply)
+{
+    const struct store *st;
+    MDB_txn *txn;
+    uint64_t since, gen, floor;
+
+    if (feed_parse_u64(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"), &since) !=
+        0) {
+        reply->status = MHD_HTTP_BAD_REQUEST;
+        reply->error = "since=G required: a generation in decimal";
+        return;
+    }
+    if (feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+        return;
+    if (since > gen) {
+        mdb_txn_abort(txn);
+        reply->status = MHD_HTTP_BAD_REQUEST;
+        snprintf(feed_msg, sizeof(feed_msg),
+                 "since=%" PRIu64 " is newer than the store's generation %" PRIu64, since, gen);
+        reply->error = feed_msg;
+        return;
+    }
+    if (since < gen && since < floor) {
+        mdb_txn_abort(txn);
+        reply->status = MHD_HTTP_GONE;
+        snprintf(feed_msg, sizeof(feed_msg),
+                 "changes after generation %" PRIu64 " are no longer logged (log floor %" PRIu64
+                 "): a snapshot is needed",
+                 since, floor);
+        reply->error = feed_msg;
+        return;
+    }
+    feed_start(db, txn, st, FEED_CHANGES, since, gen, reply);
+}

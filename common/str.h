@@ -12,6 +12,9 @@ size_t str_copy(char *dst, const char *src, size_t dstlen);
 /* str_trim - strip spaces and tabs at both ends of s, in place; returns s */
 char *str_trim(char *s);
 
+/* str_hexval - the value of a hexadecimal digit (either case), or -1 */
+int str_hexval(char c);
+
 /* str_is_blank - 1 when s is NULL, empty or only spaces and tabs */
 int str_is_blank(const char *s);
 

@@ -58,18 +58,6 @@ static const struct http_route http_routes[] = {
     {"/v1/changes", http_changes, HTTP_AUTH_FEED},
 };
 
-/* http_hex - value of a hex digit, or -1 */
-static int http_hex(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 long http_percent_decode(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t n = 0;
@@ -81,8 +69,8 @@ long http_percent_decode(char *dst, size_t cap, const char *src, size_t len)
             int hi, lo;
             if (i + 2 >= len)
                 return -1;
-            hi = http_hex(src[i + 1]);
-            lo = http_hex(src[i + 2]);
+            hi = str_hexval(src[i + 1]);
+            lo = str_hexval(src[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             ch = hi * 16 + lo;

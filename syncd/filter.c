@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/str.h"
 #include "common/xmalloc.h"
 
 enum filter_op {
@@ -54,17 +55,6 @@ static int filter_fail(struct filter_parser *p, const char *msg)
     return -1;
 }
 
-static int filter_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* filter_unescape - decode s[0..len) (RFC 4515 \XX escapes) into a new string */
 static char *filter_unescape(struct filter_parser *p, const char *s, size_t len, size_t *outlen)
 {
@@ -79,8 +69,8 @@ static char *filter_unescape(struct filter_parser *p, const char *s, size_t len,
                 filter_fail(p, "truncated escape");
                 return NULL;
             }
-            hi = filter_hex(s[i + 1]);
-            lo = filter_hex(s[i + 2]);
+            hi = str_hexval(s[i + 1]);
+            lo = str_hexval(s[i + 2]);
             if (hi < 0 || lo < 0) {
                 free(out);
                 filter_fail(p, "bad escape (expected \\XX)");

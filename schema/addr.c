@@ -169,6 +169,8 @@ static int addr_local_quoted(const char *in, size_t inlen, char *local, size_t *
         return ADDR_ERR_LOCAL; /* "" is an empty local part, never the catch-all "@domain" */
     if (local[0] == ' ' || local[n - 1] == ' ')
         return ADDR_ERR_LOCAL; /* the unquoted key would lose them to trimming */
+    if (local[0] == '"')
+        return ADDR_ERR_QUOTE; /* the unquoted key would read as quoted again */
     return (int)n;
 }
 
@@ -201,8 +203,11 @@ int addr_normalize(char *dst, size_t dstlen, const char *in, size_t inlen, unsig
 
     if ((rc = addr_check_input(&in, &inlen)) < 0)
         return rc;
-    n = in[0] == '"' ? addr_local_quoted(in, inlen, local, &at) : ADDR_ERR_QUOTE;
-    if (n == ADDR_ERR_QUOTE) /* not quoted, or not a well-formed quoted local part */
+    /* a quoted local part that cannot be unquoted into a key that normalizes to itself is
+     * taken as it stands, quotes and all: keys stay idempotent, and no form of quoting can
+     * turn an address into another one (or into the catch-all) */
+    n = in[0] == '"' ? addr_local_quoted(in, inlen, local, &at) : -1;
+    if (n < 0)
         n = addr_local_plain(in, inlen, local, &at);
     if (n < 0)
         return n;

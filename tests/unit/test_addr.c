@@ -96,8 +96,11 @@ static const struct ncase ncases[] = {
     OK("jo\"hn\"@example.org", 0, "jo\"hn\"@example.org"),
     OK("john\"@example.org", 0, "john\"@example.org"),
     /* a quoted '@' would give a key with two: refused */
-    ERR("\"a@b\"@example.org", 0, ADDR_ERR_LOCAL),
-    ERR("\"\"@example.org", 0, ADDR_ERR_LOCAL),
+    ERR("\"a@b\"@example.org", 0, ADDR_ERR_TWOAT),
+    /* content that starts with a quote would read as quoted again: taken as it stands */
+    OK("\"\\\"x\\\"\"@example.org", 0, "\"\\\"x\\\"\"@example.org"),
+    /* "" cannot be unquoted (empty local part): taken as it stands, never the catch-all */
+    OK("\"\"@example.org", 0, "\"\"@example.org"),
     /* a second '@' after a quoted local part is outside the quotes */
     ERR("\"john\"@b@example.org", 0, ADDR_ERR_TWOAT),
     /* specials and spaces in an unquoted local part: Postfix's internal form of a quoted

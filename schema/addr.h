@@ -10,7 +10,9 @@
  *   - the local part is lower-cased too unless ADDR_CASE_SENSITIVE;
  *   - a quoted local part ("john doe"@d) is stored unquoted: Postfix's internal form,
  *     which is what the MTA sends, so "john doe@d" is accepted as it is and finds it;
- *     a quoted '@' is refused, so every key has exactly one '@' and normalizes to itself;
+ *     one that cannot be unquoted into a key that normalizes to itself (empty, starting
+ *     with a quote, with spaces at its ends) is taken as it stands, quotes and all; a
+ *     quoted '@' is a second '@'. Every key has one '@' and normalizes to itself;
  *   - invalid: no '@', a second '@', over 254 octets, a local part over 64, control
  *     characters (NUL, CR, LF, ...), malformed UTF-8, an empty local part (unless
  *     ADDR_CATCHALL allows "@domain"), a malformed domain.

@@ -57,3 +57,13 @@ if command -v systemd-analyze >/dev/null; then
         printf '%s\n' "$bad" | sed 's/^/# /' | head -10
     fi
 fi
+
+# docs/operations.md's configuration reference is the key table, as generated
+gen=$("$BUILD/tools/confref" md)
+have=$(sed -n '/<!-- keys:begin -->/,/<!-- keys:end -->/p' docs/operations.md | sed '1d;$d')
+if [ -n "$gen" ] && [ "$gen" = "$have" ]; then
+    echo "ok - docs/operations.md configuration reference matches the key table"
+else
+    echo "not ok - docs/operations.md configuration reference differs: regenerate with build/tools/confref md"
+    diff <(printf '%s\n' "$have") <(printf '%s\n' "$gen") | head -10 | sed 's/^/# /'
+fi

@@ -105,17 +105,7 @@ check_same "re-sync, no change: dump and generation identical" "$W/d1" "$W/d1b"
 # ---------------------------------------------------------------- add, modify, rename, delete
 grace_uuid=$(uuid_of "$W/ldap" uid=grace,ou=people,dc=example,dc=org)
 frank_uuid=$(uuid_of "$W/ldap" uid=frank,ou=people,dc=example,dc=org)
-ldap_do "$W/ldap" ldapadd <<'EOF'
-dn: uid=nina,ou=people,dc=example,dc=org
-objectClass: top
-objectClass: inetOrgPerson
-objectClass: inetLocalMailRecipient
-uid: nina
-cn: Nina Lopez
-sn: Lopez
-mail: Nina@Example.ORG
-mailLocalAddress: n.lopez@example.com
-EOF
+ldap_do "$W/ldap" ldapadd <"$TOP/tests/data/syncd/add-nina.ldif"
 ok_add=$?
 ldap_do "$W/ldap" ldapmodify <<'EOF'
 dn: uid=alice,ou=people,dc=example,dc=org

@@ -79,17 +79,7 @@ dump "$C" "$W/c1"
 check_same "LDIF (ldapsearch) store equals the LDAP store" "$W/a1" "$W/c1"
 
 # ---------------------------------------------------------------- changes: LDAP and LDIF stay equal
-ldap_do "$W/ldap" ldapadd <<'EOF'
-dn: uid=nina,ou=people,dc=example,dc=org
-objectClass: top
-objectClass: inetOrgPerson
-objectClass: inetLocalMailRecipient
-uid: nina
-cn: Nina Lopez
-sn: Lopez
-mail: Nina@Example.ORG
-mailLocalAddress: n.lopez@example.com
-EOF
+ldap_do "$W/ldap" ldapadd <"$TOP/tests/data/syncd/add-nina.ldif"
 r1=$?
 ldap_do "$W/ldap" ldapmodify <<'EOF'
 dn: uid=alice,ou=people,dc=example,dc=org

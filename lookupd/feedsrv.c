@@ -13,7 +13,7 @@
 #include "schema/feed.h"
 
 /* Phases of a stream: the databases in order, then the trailer. */
-enum feed_phase { PH_ADDR, PH_ENTRY, PH_DOMAIN, PH_LOG, PH_TRAILER, PH_DONE, PH_ERROR };
+enum feed_phase { PH_ADDR, PH_DOMAIN, PH_LOG, PH_TRAILER, PH_DONE, PH_ERROR };
 
 struct feed_stream {
     struct lk_db *db;
@@ -66,8 +66,6 @@ static MDB_dbi feed_dbi(const struct feed_stream *s)
     switch (s->phase) {
     case PH_ADDR:
         return store_dbi(s->st, STORE_ADDR);
-    case PH_ENTRY:
-        return store_dbi(s->st, STORE_ENTRY);
     case PH_DOMAIN:
         return store_dbi(s->st, STORE_DOMAIN);
     default:
@@ -80,8 +78,7 @@ static void feed_next_phase(struct feed_stream *s)
 {
     s->started = 0;
     s->lastlen = 0;
-    s->phase = s->phase == PH_ADDR     ? PH_ENTRY
-               : s->phase == PH_ENTRY  ? PH_DOMAIN
+    s->phase = s->phase == PH_ADDR     ? PH_DOMAIN
                : s->phase == PH_DOMAIN ? PH_TRAILER
                : s->phase == PH_LOG    ? PH_TRAILER
                                        : PH_DONE;
@@ -100,9 +97,6 @@ static int feed_record(struct feed_stream *s, const MDB_val *k, const MDB_val *v
     switch (s->phase) {
     case PH_ADDR:
         type = 'A';
-        break;
-    case PH_ENTRY:
-        type = 'E';
         break;
     case PH_DOMAIN:
         type = 'M';
@@ -353,7 +347,7 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         return;
     if (since > gen) {
         mdb_txn_abort(txn);
-        reply->status = MHD_HTTP_BAD_REQUEST;
+        reply->status = MHD_HTTP_CONFLICT;
         snprintf(feed_msg, sizeof(feed_msg),
                  "since=%" PRIu64 " is newer than the store's generation %" PRIu64, since, gen);
         reply->error = feed_msg;

@@ -2,11 +2,13 @@
  * feedsrv - the hub's replication routes (docs/protocol.md, schema/feed.h):
  *
  *   GET /v1/snapshot         the whole store at one generation: header 'S' from 0 to G, every
- *                            'A' (addr db), 'E' (entry db) and 'M' (domain db) record, trailer.
+ *                            'A' (addr db) and 'M' (domain db) record, trailer. The entry db
+ *                            is not sent: only a directory sync needs it, an edge never does.
  *                            ETag "g<G>"; If-None-Match with that tag: 304.
  *   GET /v1/changes?since=G  header 'C' from G to the store's generation and every change-log
  *                            record after G, in order; G equal to the generation: an empty
- *                            feed; G above it: 400; G below the log floor: 410 (take a snapshot).
+ *                            feed; G above it: 409 (the reader is ahead: a hub restored
+ *                            from a backup?); G below the log floor: 410 (take a snapshot).
  *
  * Both stream (MHD_create_response_from_callback) from ONE dedicated read-only transaction,
  * not the HTTP thread's reader: it is opened in the handler and aborted in the response's

@@ -53,8 +53,7 @@ check_eq "snapshot: 37 addresses" 37 "$(grep -c '^A	' "$T/snap1.txt")"
 check_eq "snapshot: M records = the store's managed domains" \
     "$(grep '^domain	' "$T/store1.txt" | cut -f2 | sed 's/$/	d/')" \
     "$(grep '^M	' "$T/snap1.txt" | cut -f2-)"
-check_eq "snapshot: E records = the store's entry ids" \
-    "$(grep '^entry	' "$T/store1.txt" | cut -f2)" "$(grep '^E	' "$T/snap1.txt" | cut -f2)"
+check_eq "snapshot: no E records (entry ids stay on the hub)" 0 "$(grep -c '^E	' "$T/snap1.txt")"
 check_eq "snapshot: trailer counts every record" \
     "end $(grep -c '^[AEM]	' "$T/snap1.txt")" "$(tail -1 "$T/snap1.txt")"
 rm -f "$T/body"
@@ -87,7 +86,7 @@ check_eq "  ... Content-Type application/octet-stream" application/octet-stream 
     "$(header Content-Type)"
 decode "$T/c.bin" "$T/c.txt"
 check_eq "  ... an empty change feed from 1 to 1" "$(printf 'header C 1 1\nend 0')" "$(cat "$T/c.txt")"
-check_eq "since=99: 400" 400 "$(fetch '/v1/changes?since=99' "$T/body")"
+check_eq "since=99 (the reader is ahead): 409" 409 "$(fetch '/v1/changes?since=99' "$T/body")"
 check "  ... JSON error" jq -e '.error | test("newer")' "$T/body" >/dev/null
 check_eq "since=0 (below the log floor after the first sync): 410" 410 \
     "$(fetch '/v1/changes?since=0' "$T/body")"
@@ -116,7 +115,7 @@ check_eq "  ... from 1 to 2, exactly the '+' of the new address" \
 check_eq "changes since=2: 200" 200 "$(fetch '/v1/changes?since=2' "$T/c3.bin")"
 decode "$T/c3.bin" "$T/c3.txt"
 check_eq "  ... an empty change feed from 2 to 2" "$(printf 'header C 2 2\nend 0')" "$(cat "$T/c3.txt")"
-check_eq "since=3: 400" 400 "$(fetch '/v1/changes?since=3' "$T/body")"
+check_eq "since=3: 409" 409 "$(fetch '/v1/changes?since=3' "$T/body")"
 check_eq "since=0 still 410" 410 "$(fetch '/v1/changes?since=0' "$T/body")"
 check_eq "snapshot at generation 2: ETag \"g2\"" '200 "g2"' \
     "$(fetch /v1/snapshot "$T/snap2.bin" -H 'If-None-Match: "g1"') $(header ETag)"

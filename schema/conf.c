@@ -183,7 +183,7 @@ const struct cfg_key conf_keys[] = {
      "keep the case of local parts"},
     {"sync", "max_delete_ratio", CFG_RATIO, "0.10", 0, 1000, OFF(max_delete_ratio), 0, NULL,
      "largest share of addresses one sync may remove without --force"},
-    {"sync", "interval", CFG_INT, "300", 5, 86400, OFF(interval), 0, NULL,
+    {"sync", "interval", CFG_INT, "300", 1, 86400, OFF(interval), 0, NULL,
      "seconds between syncs with --watch"},
     {"sync", "changelog_max", CFG_INT, "1000000", 0, 100000000, OFF(changelog_max), 0, NULL,
      "changes kept for /v1/changes (older generations are trimmed)"},

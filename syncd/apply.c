@@ -11,30 +11,10 @@
 
 #include "common/hset.h"
 #include "common/xmalloc.h"
+#include "schema/feed.h"
+#include "syncd/apply_int.h"
 
-struct apply {
-    struct store *st;
-    struct apply_opts o;
-    MDB_txn *txn; /* the one write transaction */
-    MDB_txn *pre; /* read transaction: the store as it was before this sync */
-    struct hset seen_addr, seen_entry, domain_set;
-    char **domains; /* derived or configured managed domains */
-    size_t ndomains;
-    struct apply_stats s;
-    uint64_t gen_before;
-    uint64_t entry_changes;
-    uint64_t log_seq;
-    int logging;            /* change log enabled for this sync */
-    int fresh;              /* the store was empty: nothing to compare with or remove */
-    int log_dropped;        /* the log overflowed this sync and was emptied */
-    struct hset conflicted; /* keys two entries claimed: logged once, at the end */
-    char **ckeys;
-    size_t nckeys;
-    struct timespec start;
-};
-
-/* apply_log - append one change to the log (generation gen_before + 1) */
-static int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_val *rec)
+int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_val *rec)
 {
     unsigned char lk[12], buf[3 + ADDR_MAX + RCPT_MAX];
     MDB_val k = {sizeof(lk), lk}, v;
@@ -61,15 +41,18 @@ static int apply_log(struct apply *a, char op, const char *key, size_t klen, con
     }
     v.mv_size = n;
     v.mv_data = buf;
-    store_log_key(lk, a->gen_before + 1, (uint32_t)a->log_seq++);
+    store_log_key(lk, a->log_gen, (uint32_t)a->log_seq++);
     return mdb_put(a->txn, store_dbi(a->st, STORE_LOG), &k, &v, MDB_APPEND);
 }
 
-/* apply_domain_note - remember the domain of a key (derived managed domains) */
-static void apply_domain_note(struct apply *a, const char *dom, size_t len)
+void apply_domain_note(struct apply *a, const char *dom, size_t len, char kind)
 {
     if (hset_add(&a->domain_set, hset_hash(dom, len))) {
         a->domains = xreallocarray(a->domains, a->ndomains + 1, sizeof(*a->domains));
+        if (kind != 0) {
+            a->dkinds = xreallocarray(a->dkinds, a->ndomains + 1, 1);
+            a->dkinds[a->ndomains] = kind;
+        }
         a->domains[a->ndomains++] = xstrndup(dom, len);
     }
 }
@@ -89,6 +72,7 @@ int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
         goto fail;
     if ((rc = store_meta_get_u64(a->txn, st, STORE_META_GENERATION, &a->gen_before)) != 0)
         goto fail;
+    a->log_gen = a->gen_before + 1;
     if ((rc = mdb_stat(a->txn, store_dbi(st, STORE_ADDR), &ms)) != 0)
         goto fail;
     a->s.previous = ms.ms_entries;
@@ -107,7 +91,7 @@ int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
         char dom[ADDR_KEY_SIZE];
         int n = addr_normalize_domain(dom, sizeof(dom), o->domains->v[i], strlen(o->domains->v[i]));
         if (n > 0)
-            apply_domain_note(a, dom, (size_t)n);
+            apply_domain_note(a, dom, (size_t)n, 0);
     }
     *ap = a;
     return 0;
@@ -129,6 +113,7 @@ static void apply_free(struct apply *a)
     for (size_t i = 0; i < a->ndomains; i++)
         free(a->domains[i]);
     free(a->domains);
+    free(a->dkinds);
     free(a);
 }
 
@@ -159,7 +144,7 @@ static int apply_wins(const struct rcpt *cand, const struct rcpt *cur)
     return c != 0 ? c < 0 : cand->entry_len < cur->entry_len;
 }
 
-static int apply_val_equal(const MDB_val *x, const MDB_val *y)
+int apply_val_equal(const MDB_val *x, const MDB_val *y)
 {
     return x->mv_size == y->mv_size && memcmp(x->mv_data, y->mv_data, x->mv_size) == 0;
 }
@@ -217,7 +202,7 @@ static int apply_address(struct apply *a, const struct sync_entry *e, const stru
     want.mv_data = buf;
     dom = addr_domain(ad->key, ad->len, &domlen);
     if (a->o.domains == NULL || a->o.domains->n == 0)
-        apply_domain_note(a, dom, domlen);
+        apply_domain_note(a, dom, domlen, 0);
     if (!a->fresh && !hset_add(&a->seen_addr, hset_hash(ad->key, ad->len)))
         return apply_conflict(a, &k, &want, &r);
     v = want;
@@ -294,12 +279,8 @@ int apply_entry(struct apply *a, const struct sync_entry *e)
     return 0;
 }
 
-/*
- * apply_sweep - remove every key of db this sync did not see; log_op: the change-log
- * operation for each removal (0: not logged); *removed counts them
- */
-static int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char log_op,
-                       uint64_t *removed)
+int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char log_op,
+                uint64_t *removed)
 {
     MDB_cursor *cur;
     MDB_val k, v;
@@ -319,8 +300,7 @@ static int apply_sweep(struct apply *a, enum store_db db, const struct hset *see
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* apply_domains - make the domain database hold exactly the managed domains */
-static int apply_domains(struct apply *a)
+int apply_domains(struct apply *a)
 {
     MDB_dbi dbi = store_dbi(a->st, STORE_DOMAIN);
     char kind = (a->o.domains != NULL && a->o.domains->n > 0) ? 'c' : 'd';
@@ -328,6 +308,8 @@ static int apply_domains(struct apply *a)
 
     for (size_t i = 0; i < a->ndomains; i++) {
         MDB_val dk = {strlen(a->domains[i]), a->domains[i]}, dv = {1, &kind};
+        if (a->dkinds != NULL)
+            kind = a->dkinds[i];
         rc = mdb_put(a->txn, dbi, &dk, &dv, MDB_NOOVERWRITE);
         if (rc == 0) {
             a->s.domains_added++;
@@ -450,7 +432,7 @@ static int apply_drop_generation_log(struct apply *a)
     MDB_cursor *cur;
     int rc;
 
-    store_log_key(lk, a->gen_before + 1, 0);
+    store_log_key(lk, a->log_gen, 0);
     if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_LOG), &cur)) != 0)
         return rc;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -474,7 +456,7 @@ static int apply_log_conflicts(struct apply *a)
 
     if (a->nckeys == 0 || !a->logging)
         return 0;
-    store_log_key(lk, a->gen_before + 1, 0);
+    store_log_key(lk, a->log_gen, 0);
     if ((rc = mdb_cursor_open(a->txn, store_dbi(a->st, STORE_LOG), &cur)) != 0)
         return rc;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -513,11 +495,15 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
     MDB_stat ms;
     int rc;
 
-    if ((!a->fresh &&
-         ((rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, '-', &a->s.removed)) != 0 ||
-          (rc = apply_sweep(a, STORE_ENTRY, &a->seen_entry, 0, &a->entry_changes)) != 0)) ||
-        (rc = apply_domains(a)) != 0)
+    if (a->feed) {
+        if ((rc = apply_feed_finish(a)) != 0)
+            goto fail;
+    } else if ((!a->fresh &&
+                ((rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, '-', &a->s.removed)) != 0 ||
+                 (rc = apply_sweep(a, STORE_ENTRY, &a->seen_entry, 0, &a->entry_changes)) != 0)) ||
+               (rc = apply_domains(a)) != 0) {
         goto fail;
+    }
     if ((rc = apply_log_conflicts(a)) != 0)
         goto fail;
     if ((rc = mdb_stat(a->txn, store_dbi(a->st, STORE_ADDR), &ms)) != 0)
@@ -530,10 +516,11 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
         goto fail;
     s->domains = ms.ms_entries;
     changes = s->added + s->changed + s->removed + s->domains_added + s->domains_removed;
-    s->generation = a->gen_before + (changes > 0);
+    /* a feed brings the store to the upstream's generation, changed or not */
+    s->generation = a->feed ? a->log_gen : a->gen_before + (changes > 0);
     if ((rc = store_meta_get_u64(a->txn, a->st, STORE_META_LOG_FLOOR, &floor)) != 0)
         goto fail;
-    if (!a->logging && (changes > 0 || a->log_dropped))
+    if (a->feed == FEED_SNAPSHOT || (!a->logging && (changes > 0 || a->log_dropped)))
         floor = s->generation; /* the log lacks this generation: older readers resync */
     if (apply_check(a) == APPLY_REFUSED && !a->o.force) {
         rc = APPLY_REFUSED;

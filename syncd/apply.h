@@ -68,6 +68,36 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats);
 void apply_abort(struct apply *a);
 
 /*
+ * Feeds from an upstream hub (syncd/src_upstream.c). After apply_begin(): apply_feed_header()
+ * once with the feed's header, apply_record() for each record, and apply_commit() only when
+ * the decoder verified the trailer (else apply_abort()).
+ *   snapshot: the store becomes exactly the feed's 'A' addresses and 'M' domains ('E' records
+ *             are ignored and the entry database emptied: only a directory sync uses it).
+ *             The difference against the store is counted and the safety rules hold. The
+ *             change log is emptied and its floor set to the new generation, so readers of
+ *             this store that are behind take a snapshot.
+ *   changes:  the feed must start at the store's generation; each record is applied in
+ *             order and the effective ones appended to this store's own log under the
+ *             feed's generation, so this store can serve /v1/changes in turn (chains). The
+ *             safety rules hold too: a hub's forced sync must be forced on its edges.
+ * Either way the store's generation becomes the feed's: edge and hub can be compared.
+ * A feed older than the store is refused (APPLY_REFUSED; apply_refusal() says why) unless
+ * forced; a record that cannot be right (an address key that is not normalized, the same
+ * address twice in a snapshot) is APPLY_BADFEED.
+ */
+#define APPLY_BADFEED (-30701)
+
+struct feed_header;
+struct feed_record;
+
+int apply_feed_header(struct apply *a, const struct feed_header *h);
+int apply_record(struct apply *a, const struct feed_record *r);
+/* apply_generation - the store's generation when the sync began */
+uint64_t apply_generation(const struct apply *a);
+/* apply_refusal - why the last call returned APPLY_REFUSED (valid until commit or abort) */
+const char *apply_refusal(const struct apply *a);
+
+/*
  * apply_note_failure - record a failed or refused attempt in meta (its own small
  * transaction): last_attempt, last_result (result), last_error (why). Data untouched.
  */

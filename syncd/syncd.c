@@ -1,11 +1,13 @@
 /*
- * rcptdir-syncd - copy the recipient list from a source (LDAP, LDIF; later an upstream
- * hub) into the LMDB store: one all-or-nothing sync per run, or repeatedly with --watch.
+ * rcptdir-syncd - copy the recipient list from a source (LDAP, LDIF, or an upstream hub's
+ * feed) into the LMDB store: one all-or-nothing sync per run, or repeatedly with --watch
+ * (after a failure it retries sooner, backing off: 5 s, 10 s, ... up to the interval).
  *
  * Exit codes (sysexits): 0 done (changed or not), 65 refused by a safety rule, 75
  * temporary source failure (also: another sync holds the lock), 78 configuration error,
  * 73 the store cannot be opened or created, 74 store write error, 64 usage.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,12 +24,14 @@
 
 #include "common/log.h"
 #include "schema/conf.h"
+#include "schema/feed.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
 #include "syncd/entry.h"
 #include "syncd/filter.h"
 #include "syncd/src_ldap.h"
 #include "syncd/src_ldif.h"
+#include "syncd/src_upstream.h"
 
 #define SYNCD_NAME     "rcptdir-syncd"
 #define SYNCD_MAX_GROW 12 /* map doublings one sync may ask for */
@@ -172,7 +176,8 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
     struct syncd_sink s = {0};
     struct source_sink sink = {syncd_entry, &s};
     struct apply_opts ao = {0};
-    struct apply_stats stats;
+    struct apply_stats stats = {0};
+    struct upstream_stats us = {0};
     char source[512], err[1024] = "";
     int rc = 0;
 
@@ -204,8 +209,11 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
         case CONF_SOURCE_LDIF:
             rc = syncd_read_ldif(cf, &sink, err, sizeof(err));
             break;
+        case CONF_SOURCE_UPSTREAM:
+            rc = upstream_source_run(cf, s.apply, o->force, &us, err, sizeof(err));
+            break;
         default:
-            snprintf(err, sizeof(err), "upstream: not implemented yet");
+            snprintf(err, sizeof(err), "no source configured");
             rc = SOURCE_ERR;
         }
         if (s.progress)
@@ -234,15 +242,21 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
         return EX_TEMPFAIL;
     }
     if (rc == APPLY_REFUSED) {
-        log_warnx("sync: %s", stats.refusal);
+        const char *why = stats.refusal[0] != '\0' ? stats.refusal : err;
+        log_warnx("sync: %s", why);
         if (!o->dry_run)
-            apply_note_failure(st, source, "refused", stats.refusal);
+            apply_note_failure(st, source, "refused", why);
         return EX_DATAERR;
     }
     if (rc != 0) {
         log_warnx("sync failed, store unchanged: store: %s", store_strerror(rc));
         return EX_IOERR;
     }
+    if (us.kind != 0)
+        log_info("sync: upstream %s from generation %" PRIu64 " to %" PRIu64 ": %" PRIu64
+                 " records, %" PRIu64 " bytes%s",
+                 us.kind == FEED_SNAPSHOT ? "snapshot" : "changes", us.from, us.to, us.records,
+                 us.bytes, us.requests > 1 ? " (after a fallback to the snapshot)" : "");
     log_info("sync: %sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
              " addresses, %" PRIu64 " domains, %" PRIu64 " entries in %.1f s (%" PRIu64
              " invalid, %" PRIu64 " conflicts)",
@@ -371,15 +385,31 @@ int main(int argc, char **argv)
         conf_free(&cf);
         return EX_CANTCREAT;
     }
-    for (;;) {
+    if (conf_source(&cf) == CONF_SOURCE_UPSTREAM && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        log_warnx("upstream: cannot initialise libcurl");
+        store_close(st);
+        conf_free(&cf);
+        return EX_SOFTWARE;
+    }
+    for (long long backoff = 5;;) {
+        long long wait = cf.interval;
         rc = syncd_once(&cf, st, &o);
         if (!o.watch || syncd_stop)
             break;
-        for (long long i = 0; i < cf.interval * 10 && !syncd_stop; i++)
+        if (rc == EX_TEMPFAIL) { /* retry sooner, less often each time */
+            wait = backoff < cf.interval ? backoff : cf.interval;
+            backoff *= 2;
+            log_info("sync: next attempt in %lld s", wait);
+        } else {
+            backoff = 5;
+        }
+        for (long long i = 0; i < wait * 10 && !syncd_stop; i++)
             usleep(100000);
         if (syncd_stop)
             break;
     }
+    if (conf_source(&cf) == CONF_SOURCE_UPSTREAM)
+        curl_global_cleanup();
     if (o.watch)
         log_info("sync: stopped");
     store_close(st);

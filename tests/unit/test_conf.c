@@ -476,8 +476,8 @@ static void test_bad_values(void **state)
     assert_true(f->cf.max_delete_ratio == 1.0);
     assert_int_equal(conf_addr_flags(&f->cf), ADDR_CASE_SENSITIVE);
 
-    rc = load(f, "[sync]\ninterval = 4\n", 0);
-    EXPECT(f, rc, "(string):2: [sync] interval: 4 is out of range 5..86400");
+    rc = load(f, "[sync]\ninterval = 0\n", 0);
+    EXPECT(f, rc, "(string):2: [sync] interval: 0 is out of range 1..86400");
     rc = load(f, "[lookupd]\nidle_timeout = 10\nthreads = 0\n", 0);
     EXPECT(f, rc, "(string):2: [lookupd] idle_timeout: 10 is out of range 11..86400",
            "(string):3: [lookupd] threads: 0 is out of range 1..64");

@@ -1,0 +1,284 @@
+/*
+ * src_upstream - an upstream hub's feed over libcurl into apply; see src_upstream.h.
+ *
+ * Ownership: one CURL handle per run (reused for the snapshot after a 410, so the
+ * connection is kept), freed before returning; the decoder lives in struct pull.
+ */
+#include "syncd/src_upstream.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "schema/feed.h"
+
+#define UPSTREAM_AGENT   "rcptdir-syncd"
+#define UPSTREAM_ERRBODY 1024 /* bytes of a non-200 answer kept for its message */
+#define UPSTREAM_TOKEN   4096
+
+/* what one request needs while libcurl calls back */
+struct pull {
+    CURL *curl;
+    struct apply *apply;
+    enum feed_kind want; /* the kind asked for */
+    uint64_t since;      /* changes: the generation asked from */
+    long max_size;
+    long status; /* HTTP status, once known */
+    int rc;      /* why the transfer was stopped: a feed error, apply's code */
+    struct feed_dec dec;
+    uint64_t bytes, records;
+    char body[UPSTREAM_ERRBODY + 1]; /* a non-200 answer's start */
+    size_t bodylen;
+};
+
+/* pull_record - the decoder's callback: the header, then each record into apply */
+static int pull_record(void *ctx, const struct feed_header *h, const struct feed_record *r)
+{
+    struct pull *p = ctx;
+
+    if (r != NULL) {
+        p->records++;
+        return apply_record(p->apply, r);
+    }
+    if (h->kind != p->want || (h->kind == FEED_CHANGES && h->from != p->since))
+        return FEED_ERR_HEADER; /* not what was asked for */
+    return apply_feed_header(p->apply, h);
+}
+
+static size_t pull_write(char *data, size_t size, size_t n, void *ctx)
+{
+    struct pull *p = ctx;
+
+    n *= size;
+    if (p->status == 0)
+        curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &p->status);
+    if (p->status != 200) { /* keep the start of the answer for the message */
+        size_t k = UPSTREAM_ERRBODY - p->bodylen < n ? UPSTREAM_ERRBODY - p->bodylen : n;
+        memcpy(p->body + p->bodylen, data, k);
+        p->bodylen += k;
+        p->body[p->bodylen] = '\0';
+        return n;
+    }
+    p->bytes += n;
+    if (p->bytes > (uint64_t)p->max_size) {
+        p->rc = EFBIG;
+        return 0;
+    }
+    if ((p->rc = feed_dec_push(&p->dec, data, n, pull_record, p)) != 0)
+        return 0; /* stops the transfer: CURLE_WRITE_ERROR */
+    return n;
+}
+
+/* pull_message - the hub's JSON {"error": ...}, or the answer's first line, made printable */
+static void pull_message(const struct pull *p, char *out, size_t len)
+{
+    json_t *j = json_loadb(p->body, p->bodylen, 0, NULL);
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    size_t i = 0;
+
+    for (const char *s = msg != NULL ? msg : p->body; *s != '\0' && *s != '\n' && i + 1 < len;
+         s++)
+        out[i++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+    out[i] = '\0';
+    json_decref(j);
+}
+
+/* pull_setup - the options every request shares; 0 or -1 with err set */
+static int pull_setup(const struct conf *cf, CURL *c, struct curl_slist **hdrs, char *err,
+                      size_t errlen)
+{
+    char token[UPSTREAM_TOKEN], msg[256];
+    int ok = 1;
+
+    if (cf->up_token_file != NULL && cf->up_token_file[0] != '\0') {
+        char *line;
+        long n = fs_read_secret(cf->up_token_file, token, sizeof(token), msg, sizeof(msg));
+        if (n <= 0) {
+            snprintf(err, errlen, "upstream: token_file: %s", n == 0 ? "empty" : msg);
+            return -1;
+        }
+        line = xmalloc((size_t)n + 32);
+        snprintf(line, (size_t)n + 32, "Authorization: Bearer %s", token);
+        *hdrs = curl_slist_append(*hdrs, line);
+        explicit_bzero(line, (size_t)n + 32);
+        explicit_bzero(token, sizeof(token));
+        free(line);
+        if (*hdrs == NULL) {
+            snprintf(err, errlen, "upstream: out of memory");
+            return -1;
+        }
+    }
+    ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cf->up_timeout) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)cf->up_timeout) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, UPSTREAM_AGENT) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK; /* gzip when served */
+    ok &= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cf->up_max_size) ==
+          CURLE_OK;
+    if (*hdrs != NULL)
+        ok &= curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs) == CURLE_OK;
+    if (cf->up_ca_file != NULL && cf->up_ca_file[0] != '\0')
+        ok &= curl_easy_setopt(c, CURLOPT_CAINFO, cf->up_ca_file) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, pull_write) == CURLE_OK;
+    if (!ok) {
+        snprintf(err, errlen, "upstream: libcurl does not accept the options it needs");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * pull_once - one request (snapshot, or changes since p->since); 0 with p->status set (the
+ * feed was applied when 200), else SOURCE_ERR / APPLY_REFUSED / apply's code, err set
+ */
+static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t errlen)
+{
+    char url[2048], cerr[CURL_ERROR_SIZE] = "";
+    size_t n = strlen(cf->up_url);
+    CURLcode cc;
+
+    while (n > 0 && cf->up_url[n - 1] == '/')
+        n--;
+    if (p->want == FEED_SNAPSHOT)
+        snprintf(url, sizeof(url), "%.*s/v1/snapshot", (int)n, cf->up_url);
+    else
+        snprintf(url, sizeof(url), "%.*s/v1/changes?since=%" PRIu64, (int)n, cf->up_url,
+                 p->since);
+    feed_dec_init(&p->dec);
+    p->status = 0;
+    p->rc = 0;
+    p->bytes = p->records = 0;
+    p->bodylen = 0;
+    p->body[0] = '\0';
+    curl_easy_setopt(p->curl, CURLOPT_URL, url);
+    curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, p);
+    curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, cerr);
+    log_debug("upstream: GET %s", url);
+    cc = curl_easy_perform(p->curl);
+    curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, NULL);
+    if (p->rc == APPLY_REFUSED) {
+        snprintf(err, errlen, "%s", apply_refusal(p->apply));
+        return APPLY_REFUSED;
+    }
+    if (p->rc == EFBIG) {
+        snprintf(err, errlen, "upstream %s: the feed is larger than max_size (%lld bytes)", url,
+                 (long long)cf->up_max_size);
+        return SOURCE_ERR;
+    }
+    if (p->rc == APPLY_BADFEED) {
+        snprintf(err, errlen,
+                 "upstream %s: record %" PRIu64 " cannot be right (an address that is not "
+                 "normalized, or one sent twice)",
+                 url, p->records);
+        return SOURCE_ERR;
+    }
+    if (p->rc < 0 && p->rc >= FEED_ERR_TRUNCATED) {
+        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes", url,
+                 feed_strerror(p->rc), p->bytes);
+        return SOURCE_ERR;
+    }
+    if (p->rc != 0)
+        return p->rc; /* a store error: MDB_MAP_FULL and the like */
+    if (cc == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(err, errlen, "upstream %s: the feed is larger than max_size (%lld bytes)", url,
+                 (long long)cf->up_max_size);
+        return SOURCE_ERR;
+    }
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "upstream %s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
+        return SOURCE_ERR;
+    }
+    curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &p->status);
+    if (p->status == 200 && feed_dec_finish(&p->dec) != 0) {
+        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes (stream cut short?)", url,
+                 feed_strerror(FEED_ERR_TRUNCATED), p->bytes);
+        return SOURCE_ERR;
+    }
+    return 0;
+}
+
+int upstream_source_run(const struct conf *cf, struct apply *a, int force, struct upstream_stats *us,
+                        char *err, size_t errlen)
+{
+    struct pull *p = xcalloc(1, sizeof(*p));
+    struct curl_slist *hdrs = NULL;
+    uint64_t gen = apply_generation(a);
+    char msg[256];
+    int rc;
+
+    memset(us, 0, sizeof(*us));
+    p->apply = a;
+    p->max_size = (long)cf->up_max_size;
+    if ((p->curl = curl_easy_init()) == NULL) {
+        snprintf(err, errlen, "upstream: cannot initialise libcurl");
+        rc = SOURCE_ERR;
+        goto out;
+    }
+    if (pull_setup(cf, p->curl, &hdrs, err, errlen) != 0) {
+        rc = SOURCE_ERR;
+        goto out;
+    }
+    /* a store that never synced takes a snapshot; otherwise what changed since its generation */
+    p->want = gen == 0 ? FEED_SNAPSHOT : FEED_CHANGES;
+    p->since = gen;
+    for (;;) {
+        us->requests++;
+        if ((rc = pull_once(cf, p, err, errlen)) != 0)
+            goto out;
+        if (p->status == 200)
+            break;
+        pull_message(p, msg, sizeof(msg));
+        if (p->want == FEED_CHANGES && p->status == 410) {
+            log_info("upstream: %s; taking a snapshot", msg);
+            p->want = FEED_SNAPSHOT;
+            continue;
+        }
+        if (p->want == FEED_CHANGES && p->status == 409 && force) {
+            log_warnx("upstream: %s; taking its snapshot (--force)", msg);
+            p->want = FEED_SNAPSHOT;
+            continue;
+        }
+        if (p->status == 409) {
+            snprintf(err, errlen,
+                     "refused: this store (generation %" PRIu64 ") is ahead of the upstream "
+                     "(\"%s\"): a hub restored from an older backup? run with --force to take "
+                     "its snapshot",
+                     gen, msg);
+            rc = APPLY_REFUSED;
+        } else if (p->status == 401 || p->status == 403) {
+            snprintf(err, errlen,
+                     "upstream %s refused the feed token (HTTP %ld: %s): check [upstream] "
+                     "token_file against the hub's feed_token_file",
+                     cf->up_url, p->status, msg);
+            rc = SOURCE_ERR;
+        } else {
+            snprintf(err, errlen, "upstream %s answered HTTP %ld: %s", cf->up_url, p->status,
+                     msg[0] ? msg : "(no message)");
+            rc = SOURCE_ERR;
+        }
+        goto out;
+    }
+    us->kind = (char)p->dec.h.kind;
+    us->from = p->dec.h.from;
+    us->to = p->dec.h.to;
+    us->bytes = p->bytes;
+    us->records = p->records;
+out:
+    if (p->curl != NULL)
+        curl_easy_cleanup(p->curl);
+    curl_slist_free_all(hdrs);
+    free(p);
+    return rc;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""fakehub - a misbehaving upstream for tests/integration/edge_feed.sh.
+
+    fakehub.py PORTFILE LOG [--changes STATUS[:FILE]] [--snapshot STATUS[:FILE]] [--drip SECONDS]
+
+Listens on a free loopback port (written to PORTFILE once listening) and answers
+GET /v1/changes?... and GET /v1/snapshot with the given status and the bytes of FILE (or a
+JSON error without a file). --drip sends the body one byte per SECONDS. Every request line
+is appended to LOG, so a test can tell which routes an edge used. Stops on SIGTERM.
+"""
+import http.server
+import os
+import sys
+import time
+
+
+def parse(argv):
+    opts = {"changes": (404, None), "snapshot": (404, None), "drip": 0.0}
+    i = 0
+    while i < len(argv):
+        name, val = argv[i].lstrip("-"), argv[i + 1]
+        if name == "drip":
+            opts["drip"] = float(val)
+        else:
+            status, _, path = val.partition(":")
+            opts[name] = (int(status), path or None)
+        i += 2
+    return opts
+
+
+def main():
+    portfile, log = sys.argv[1], sys.argv[2]
+    opts = parse(sys.argv[3:])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):
+            pass
+
+        def do_GET(self):
+            with open(log, "a") as f:
+                f.write(self.path + "\n")
+            route = "changes" if self.path.startswith("/v1/changes") else "snapshot"
+            if not self.path.startswith(("/v1/changes", "/v1/snapshot")):
+                route = None
+            status, path = opts[route] if route else (404, None)
+            if path:
+                with open(path, "rb") as f:
+                    body = f.read()
+                ctype = "application/octet-stream"
+            else:
+                body = b'{"error": "fakehub: status %d"}' % status
+                ctype = "application/json"
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                if opts["drip"] > 0:
+                    for b in body:
+                        self.wfile.write(bytes([b]))
+                        self.wfile.flush()
+                        time.sleep(opts["drip"])
+                else:
+                    self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            pass  # clients that hang up early are what the tests are about
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(portfile + ".tmp", portfile)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

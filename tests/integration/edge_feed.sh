@@ -1,0 +1,263 @@
+#!/bin/bash
+# shellcheck disable=SC2154 # HTTPPORT_*, SMPORT_* are set by lookupd_start (lib.sh)
+# edge_feed.sh - edge replication end to end (issue 5, "Edge" and "Tests"), real processes
+# on loopback: slapd -> rcptdir-syncd (hub) -> rcptdir-lookupd (hub, serving the feed) ->
+# rcptdir-syncd with [upstream] (edge) -> rcptdir-lookupd (edge) -> Postfix's postmap.
+# Snapshot then changes (1000 modified entries: only /v1/changes moves, and few bytes),
+# a chain (an edge pulling from an edge), --watch; failures that must leave the edge's
+# store and generation unchanged: hub down, wrong or missing token, a stream cut short, a
+# flipped byte, garbage, a huge length field, a slow drip, an older hub (restored backup,
+# then --force); a 410 falls back to the snapshot. tests/data/edge/fakehub.py plays the
+# misbehaving upstreams. Prints TAP. Needs slapd, ldap-utils, postfix, curl, jq, python3.
+# shellcheck source=tests/data/lookupd/lib.sh
+. "$(dirname "$0")/../data/lookupd/lib.sh"
+
+DUMPSTORE=$BUILD/tools/dumpstore
+FAKEHUB=$TOP/tests/data/edge/fakehub.py
+HUB=$T/hub
+EDGE=$T/edge
+LK=$TOP/tests/data/lookupd
+
+if ! slapd_up; then
+    not_ok "slapd with schema/ldap/sample.ldif starts"
+    done_testing
+    exit 1
+fi
+printf 'feed-secret-%s\n' "$RANDOM$RANDOM" >"$T/feed.token"
+echo "not-the-token" >"$T/wrong.token"
+chmod 600 "$T/feed.token" "$T/wrong.token"
+
+# edge_conf NAME URL [[upstream] lines] - $T/NAME.sync.conf: an edge's syncd pulling from URL
+edge_conf() {
+    local name=$1 url=$2
+    shift 2
+    {
+        printf '[store]\npath = %s\n[sync]\ninterval = 1\n[lookupd]\nuser =\n' "$T/$name"
+        printf '[upstream]\nurl = %s\ntimeout = 2\n' "$url"
+        for l in "$@"; do echo "$l"; done
+    } >"$T/$name.sync.conf"
+}
+# edge_sync NAME [options] - one run of the edge's syncd; stderr in $T/NAME.last
+edge_sync() {
+    local name=$1 rc
+    shift
+    timeout --kill-after=5 60 "$SYNCD" -c "$T/$name.sync.conf" -d "$@" >"$T/$name.out" 2>"$T/$name.last"
+    rc=$?
+    cat "$T/$name.last" >>"$T/syncd.log"
+    return "$rc"
+}
+# last_has NAME TEXT - the last run of NAME logged TEXT
+last_has() {
+    grep -qF -- "$2" "$T/$1.last" || { sed 's/^/#   /' "$T/$1.last"; return 1; }
+}
+# state STORE - what must not change on a failure: every address record, the domains,
+# the generation and the address count (mdb_dump is exact to the byte)
+state() {
+    mdb_dump -s addr "$1" && mdb_dump -s domain "$1" && "$DUMPSTORE" -m "$1" | grep -v '^last_'
+}
+# records STORE - a digest of the address and domain records, byte for byte
+records() {
+    { mdb_dump -s addr "$1" && mdb_dump -s domain "$1"; } | sha256sum | cut -c1-16
+}
+# answers PORT - the golden lookups of all three maps through Postfix's client
+answers() {
+    local m
+    for m in rcpt access domain; do
+        postmap -q - "socketmap:inet:127.0.0.1:$1:$m" <"$LK/$m.in" 2>&1
+    done
+}
+# status_gen PORT - the generation /v1/status reports
+status_gen() {
+    curl -s "http://127.0.0.1:$1/v1/status" | jq -r .generation
+}
+
+check "hub: rcptdir-syncd fills its store from slapd" sync_store "$HUB"
+write_conf h "$HUB" "feed_token_file = $T/feed.token"
+check "hub: lookupd starts with a feed token" lookupd_start h
+HUBURL=http://127.0.0.1:$HTTPPORT_h
+
+# --- a new edge takes the snapshot ----------------------------------------------------------------
+edge_conf edge "$HUBURL" "token_file = $T/feed.token"
+check "edge: first pull exits 0" edge_sync edge
+check "  ... took the snapshot from generation 0 to 1" last_has edge "upstream snapshot from generation 0 to 1"
+check "  ... generation 1: +37 addresses" last_has edge "sync: generation 1: +37 ~0 -0 = 37 addresses, 3 domains"
+check_eq "edge: address and domain records identical to the hub's (mdb_dump)" \
+    "$(records "$HUB")" "$(records "$EDGE")"
+write_conf e "$EDGE"
+check "edge: lookupd starts" lookupd_start e
+check_eq "edge lookupd answers the golden sets like the hub's (rcpt, access, domain)" \
+    "$(answers "$SMPORT_h")" "$(answers "$SMPORT_e")"
+check_eq "  ... which are the golden answers" \
+    "$(cat "$LK/rcpt.ref" "$LK/access.ref" "$LK/domain.ref")" "$(answers "$SMPORT_e")"
+check_eq "/v1/status: hub and edge at generation 1" "1 1" \
+    "$(status_gen "$HTTPPORT_h") $(status_gen "$HTTPPORT_e")"
+check "edge: second pull exits 0" edge_sync edge
+check "  ... an empty change feed from 1 to 1" last_has edge "upstream changes from generation 1 to 1: 0 records"
+check "  ... nothing changed" last_has edge "sync: generation 1: +0 ~0 -0 = 37 addresses"
+
+# --- 1000 entries added, then modified: the edge moves only the change ----------------------------
+for i in $(seq 1000); do
+    printf 'dn: uid=bulk%d,ou=people,dc=example,dc=org\nobjectClass: top\nobjectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\n' "$i"
+    printf 'uid: bulk%d\ncn: Bulk %d\nsn: Bulk\nmail: bulk%d@example.org\n\n' "$i" "$i" "$i"
+done >"$T/bulk-add.ldif"
+for i in $(seq 1000); do
+    printf 'dn: uid=bulk%d,ou=people,dc=example,dc=org\nchangetype: modify\n' "$i"
+    printf 'add: mailLocalAddress\nmailLocalAddress: bulk%d.alias@example.org\n\n' "$i"
+done >"$T/bulk-mod.ldif"
+check "ldapadd of 1000 users" ldap_root ldapadd -f "$T/bulk-add.ldif"
+check "hub: re-sync, generation 2" sync_store "$HUB"
+check "edge: pull exits 0" edge_sync edge
+check "  ... changes from 1 to 2: 1000 records" last_has edge "upstream changes from generation 1 to 2: 1000 records"
+check "ldapmodify of those 1000 entries (an alias each)" ldap_root ldapmodify -f "$T/bulk-mod.ldif"
+check "hub: re-sync" sync_store "$HUB"
+check "  ... generation 3: +1000" synced "3: +1000 ~0 -0 = 2037 addresses"
+: >"$T/access.log"
+check_eq "edge: before its pull, the new alias is unknown" "550 5.1.1 User unknown" \
+    "$(postmap -q bulk7.alias@example.org "socketmap:inet:127.0.0.1:$SMPORT_e:access")"
+check "edge: pull exits 0" edge_sync edge
+check "  ... used /v1/changes from 2 to 3: 1000 records" last_has edge "upstream changes from generation 2 to 3: 1000 records"
+bytes=$(sed -n 's/.*records, \([0-9]*\) bytes.*/\1/p' "$T/edge.last")
+if [ -n "$bytes" ] && [ "$bytes" -lt 200000 ]; then
+    ok "  ... and moved $bytes bytes (< 200 kB; the hub's snapshot is larger)"
+else
+    not_ok "  ... and moved few bytes (got '$bytes')"
+fi
+check "  ... generation 3: +1000" last_has edge "sync: generation 3: +1000 ~0 -0 = 2037 addresses"
+check_eq "edge lookupd, not restarted, answers the new state" \
+    "bulk7@example.org" "$(postmap -q bulk7.alias@example.org "socketmap:inet:127.0.0.1:$SMPORT_e:rcpt")"
+check_eq "edge: address and domain records identical to the hub's again" \
+    "$(records "$HUB")" "$(records "$EDGE")"
+check_eq "/v1/status: hub and edge at generation 3" "3 3" \
+    "$(status_gen "$HTTPPORT_h") $(status_gen "$HTTPPORT_e")"
+
+# --- a chain: a second edge pulls from the first edge's lookupd ----------------------------------
+edge_conf edge2 "http://127.0.0.1:$HTTPPORT_e/"
+check "chain: edge2 pulls the snapshot from edge" edge_sync edge2
+check "  ... generation 3, 2037 addresses" last_has edge2 "sync: generation 3: +2037 ~0 -0 = 2037 addresses"
+ldap_root ldapdelete "uid=bulk1,ou=people,dc=example,dc=org"
+sync_store "$HUB"
+edge_sync edge
+check "chain: after a delete, hub -> edge -> edge2 by changes" edge_sync edge2
+check "  ... edge2 used /v1/changes from 3 to 4: 2 records" last_has edge2 "upstream changes from generation 3 to 4: 2 records"
+check_eq "  ... edge2's records = the hub's" "$(records "$HUB")" "$(records "$T/edge2")"
+
+# --- failures: the edge's store and generation stay as they were ----------------------------------
+state "$EDGE" >"$T/state.before"
+unchanged() {
+    state "$EDGE" >"$T/state.after"
+    cmp -s "$T/state.before" "$T/state.after"
+}
+# fails NAME CODE TEXT... - the edge's last run exited CODE, logged each TEXT, changed nothing
+fails() {
+    local name=$1 want=$2 rc t
+    shift 2
+    edge_sync edge
+    rc=$?
+    [ "$rc" -eq "$want" ] || { echo "#   exit $rc, want $want"; sed 's/^/#   /' "$T/edge.last"; return 1; }
+    for t in "$@"; do last_has edge "$t" || return 1; done
+    unchanged || { echo "#   the store changed"; return 1; }
+}
+
+edge_conf edge "$HUBURL" "token_file = $T/wrong.token"
+check "wrong token: exit 75, says so, store unchanged" fails edge 75 "refused the feed token (HTTP 401"
+edge_conf edge "$HUBURL"
+check "no token: exit 75, store unchanged" fails edge 75 "refused the feed token (HTTP 401"
+edge_conf edge "$HUBURL" "token_file = $T/feed.token"
+check "status shows the failure on the edge" \
+    test "$(curl -s "http://127.0.0.1:$HTTPPORT_e/v1/status" | jq -r .last_result)" = failed
+
+# fake upstreams, fed bytes from the real hub
+curl -s -H "Authorization: Bearer $(cat "$T/feed.token")" -o "$T/snap.bin" "$HUBURL/v1/snapshot"
+curl -s -H "Authorization: Bearer $(cat "$T/feed.token")" -o "$T/chg.bin" "$HUBURL/v1/changes?since=4"
+size=$(stat -c %s "$T/snap.bin")
+# fake ARGS... - start fakehub; sets FAKEURL; requests in $T/fake.log
+FAKEPID=
+fake() {
+    [ -n "$FAKEPID" ] && kill "$FAKEPID" 2>/dev/null && wait "$FAKEPID" 2>/dev/null
+    rm -f "$T/fake.port"
+    : >"$T/fake.log"
+    python3 "$FAKEHUB" "$T/fake.port" "$T/fake.log" "$@" &
+    FAKEPID=$!
+    PIDS+=("$FAKEPID")
+    for _ in $(seq 100); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
+    FAKEURL=http://127.0.0.1:$(cat "$T/fake.port")
+    edge_conf edge "$FAKEURL"
+}
+
+head -c $((size - 20)) "$T/snap.bin" >"$T/cut.bin"
+fake --changes 410 --snapshot "200:$T/cut.bin"
+check "410, then a snapshot cut short: exit 75, store unchanged" \
+    fails edge 75 "feed ended before its trailer" "stream cut short"
+check_eq "  ... it asked for the changes, then the snapshot" \
+    "$(printf '/v1/changes?since=4\n/v1/snapshot')" "$(cat "$T/fake.log")"
+
+# one letter of an address changed into another: still a valid address, so only the checksum sees it
+off=$(grep -obUaF 'alice@example.org' "$T/snap.bin" | head -1 | cut -d: -f1)
+cp "$T/snap.bin" "$T/flip.bin"
+printf 'b' | dd of="$T/flip.bin" bs=1 seek="$off" conv=notrunc status=none
+fake --changes 410 --snapshot "200:$T/flip.bin"
+check "a flipped byte: exit 75 (checksum), store unchanged" fails edge 75 "feed checksum mismatch"
+
+head -c 20000 /dev/urandom >"$T/garbage.bin"
+fake --changes "200:$T/garbage.bin"
+check "garbage: exit 75 (not a feed), store unchanged" fails edge 75 "not an rcptdir feed"
+
+# a valid change-feed header from 4, then a record claiming 4 GB
+{ head -c 32 "$T/chg.bin"; printf '+\xff\xff\xff\xff\x00\x05hello'; } >"$T/huge.bin"
+fake --changes "200:$T/huge.bin"
+check "a huge length field: exit 75, store unchanged" fails edge 75 "record length out of bounds"
+
+# a change feed claiming to start elsewhere than asked
+fake --changes "200:$T/snap.bin"
+check "a snapshot where changes were asked: exit 75, store unchanged" fails edge 75 "malformed feed header"
+
+fake --changes 410 --snapshot "200:$T/snap.bin" --drip 0.7
+start=$SECONDS
+check "a slow drip (1 byte / 0.7 s): aborted, exit 75, store unchanged" fails edge 75 "upstream"
+check "  ... within bounded time (timeout = 2 s: under 20 s)" test $((SECONDS - start)) -lt 20
+
+fake --changes 410 --snapshot "200:$T/snap.bin"
+check "410 falls back to the snapshot: exit 0" edge_sync edge
+check "  ... said so" last_has edge "(after a fallback to the snapshot)"
+check "  ... same data" unchanged
+
+fake --changes 503
+check "hub answering 503: exit 75, store unchanged" fails edge 75 "answered HTTP 503"
+kill "$FAKEPID" 2>/dev/null
+wait "$FAKEPID" 2>/dev/null
+FAKEPID=
+check "upstream down (connection refused): exit 75, store unchanged" fails edge 75 "upstream $FAKEURL"
+
+# --- an older hub: restored from a backup taken at generation 1 ------------------------------------
+edge_conf edge "$HUBURL" "token_file = $T/feed.token"
+lookupd_stop h
+cp -a "$HUB" "$T/hub-now"
+rm -rf "$HUB"
+check "hub store restored from an older state (generation 1)" sync_store "$HUB" # fresh: gen 1
+ldap_root ldapdelete "uid=bulk2,ou=people,dc=example,dc=org" # keep it different
+check "hub lookupd restarted" lookupd_start h
+HUBURL=http://127.0.0.1:$HTTPPORT_h
+edge_conf edge "$HUBURL" "token_file = $T/feed.token"
+check "edge ahead of the hub: exit 65 (refused), store unchanged" \
+    fails edge 65 "refused: this store (generation 4) is ahead of the upstream" "--force"
+check "--force takes the hub's snapshot" edge_sync edge --force
+check "  ... back to generation 1" last_has edge "sync: generation 1:"
+check_eq "  ... identical to the hub" "$(records "$HUB")" "$(records "$EDGE")"
+
+# --- --watch follows the hub, stops cleanly on SIGTERM ---------------------------------------------
+"$SYNCD" -c "$T/edge.sync.conf" -d --watch >"$T/watch.out" 2>"$T/watch.log" &
+WPID=$!
+PIDS+=("$WPID")
+check "hub: re-sync to generation 2" sync_store "$HUB"
+for _ in $(seq 100); do
+    [ "$(status_gen "$HTTPPORT_e")" = 2 ] && break
+    sleep 0.1
+done
+check_eq "--watch: the edge reaches generation 2 by itself" 2 "$(status_gen "$HTTPPORT_e")"
+kill -TERM "$WPID"
+wait "$WPID"
+check_eq "--watch: SIGTERM stops it with exit 0" 0 $?
+cat "$T/watch.log" >>"$T/syncd.log"
+
+check "no sanitizer reports from syncd" test -z "$(grep -E 'Sanitizer|runtime error:' "$T/syncd.log")"
+done_testing

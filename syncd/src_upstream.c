@@ -83,8 +83,7 @@ static void pull_message(const struct pull *p, char *out, size_t len)
     const char *msg = json_string_value(json_object_get(j, "error"));
     size_t i = 0;
 
-    for (const char *s = msg != NULL ? msg : p->body; *s != '\0' && *s != '\n' && i + 1 < len;
-         s++)
+    for (const char *s = msg != NULL ? msg : p->body; *s != '\0' && *s != '\n' && i + 1 < len; s++)
         out[i++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
     out[i] = '\0';
     json_decref(j);
@@ -125,8 +124,7 @@ static int pull_setup(const struct conf *cf, CURL *c, struct curl_slist **hdrs, 
     ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, UPSTREAM_AGENT) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK; /* gzip when served */
-    ok &= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cf->up_max_size) ==
-          CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cf->up_max_size) == CURLE_OK;
     if (*hdrs != NULL)
         ok &= curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs) == CURLE_OK;
     if (cf->up_ca_file != NULL && cf->up_ca_file[0] != '\0')
@@ -154,8 +152,7 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     if (p->want == FEED_SNAPSHOT)
         snprintf(url, sizeof(url), "%.*s/v1/snapshot", (int)n, cf->up_url);
     else
-        snprintf(url, sizeof(url), "%.*s/v1/changes?since=%" PRIu64, (int)n, cf->up_url,
-                 p->since);
+        snprintf(url, sizeof(url), "%.*s/v1/changes?since=%" PRIu64, (int)n, cf->up_url, p->since);
     feed_dec_init(&p->dec);
     p->status = 0;
     p->rc = 0;
@@ -185,8 +182,8 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
         return SOURCE_ERR;
     }
     if (p->rc < 0 && p->rc >= FEED_ERR_TRUNCATED) {
-        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes", url,
-                 feed_strerror(p->rc), p->bytes);
+        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes", url, feed_strerror(p->rc),
+                 p->bytes);
         return SOURCE_ERR;
     }
     if (p->rc != 0)
@@ -209,8 +206,8 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     return 0;
 }
 
-int upstream_source_run(const struct conf *cf, struct apply *a, int force, struct upstream_stats *us,
-                        char *err, size_t errlen)
+int upstream_source_run(const struct conf *cf, struct apply *a, int force,
+                        struct upstream_stats *us, char *err, size_t errlen)
 {
     struct pull *p = xcalloc(1, sizeof(*p));
     struct curl_slist *hdrs = NULL;

@@ -23,7 +23,7 @@
 #include "syncd/source.h"
 
 struct upstream_stats {
-    char kind;      /* 'S' snapshot or 'C' changes: what was applied */
+    char kind;         /* 'S' snapshot or 'C' changes: what was applied */
     uint64_t from, to; /* the feed's generations */
     uint64_t bytes;    /* feed bytes received (after content decoding) */
     uint64_t records;
@@ -35,7 +35,7 @@ struct upstream_stats {
  * apply_generation() is the store's). Returns 0, SOURCE_ERR (message in err), APPLY_REFUSED (the
  * reason in err), or a store error from apply (MDB_MAP_FULL: grow and run again).
  */
-int upstream_source_run(const struct conf *cf, struct apply *a, int force, struct upstream_stats *us,
-                        char *err, size_t errlen);
+int upstream_source_run(const struct conf *cf, struct apply *a, int force,
+                        struct upstream_stats *us, char *err, size_t errlen);
 
 #endif

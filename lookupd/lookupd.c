@@ -15,8 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +26,7 @@
 #include "common/fsutil.h"
 #include "common/listen.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "common/xmalloc.h"
 #include "lookupd/db.h"
 #include "lookupd/http.h"
@@ -104,32 +103,18 @@ static char *lookupd_token(const char *path)
     return xstrdup(buf);
 }
 
-/* lookupd_drop - become user: groups, gid, uid, then check that root cannot come back */
+/* lookupd_drop - become user for good, or exit */
 static void lookupd_drop(const char *user)
 {
-    struct passwd *pw;
-    uid_t ruid, euid, suid;
-    gid_t rgid, egid, sgid;
+    char err[256];
+    int rc = priv_drop(user, err, sizeof(err));
 
-    if (user == NULL || *user == '\0' || geteuid() != 0)
-        return;
-    errno = 0;
-    if ((pw = getpwnam(user)) == NULL)
-        fatal_status(EX_NOUSER, "privileges: no user %s", user);
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0)
-        fatal("privileges: initgroups %s", user);
-    if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
-        fatal("privileges: setresgid %u", (unsigned)pw->pw_gid);
-    if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-        fatal("privileges: setresuid %u", (unsigned)pw->pw_uid);
-    if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
-        fatal("privileges: getresuid");
-    if (ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid || rgid != pw->pw_gid ||
-        egid != pw->pw_gid || sgid != pw->pw_gid)
-        fatalx("privileges: dropping to %s did not take", user);
-    if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
-        fatalx("privileges: could regain root after dropping to %s", user);
-    log_info("privileges: running as %s (%u:%u)", user, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+    if (rc == -2)
+        fatal_status(EX_NOUSER, "privileges: %s", err);
+    if (rc < 0)
+        fatalx("privileges: %s", err);
+    if (rc > 0)
+        log_info("privileges: running as %s (%u:%u)", user, (unsigned)getuid(), (unsigned)getgid());
 }
 
 /* lookupd_nofile - raise the soft descriptor limit for max_connections */

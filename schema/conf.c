@@ -198,7 +198,8 @@ const struct cfg_key conf_keys[] = {
     {"lookupd", "max_age", CFG_INT, "86400", 60, 31536000, OFF(max_age), 0, NULL,
      "seconds since the last successful sync before unknown turns into a temporary failure"},
     {"lookupd", "user", CFG_STR, "rcptdir", 0, 0, OFF(user), 0, NULL,
-     "user to run as after binding (empty: stay as started)"},
+     "user both daemons run as when started as root: lookupd after binding, syncd from the start "
+     "(empty: stay as started)"},
     {"lookupd", "http_token_file", CFG_STR, "", 0, 0, OFF(http_token_file), CFG_SECRET, NULL,
      "bearer token for /v1/recipients (empty: none)"},
     {"lookupd", "feed_token_file", CFG_STR, "", 0, 0, OFF(feed_token_file), CFG_SECRET, NULL,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "schema/conf.h"
 #include "schema/feed.h"
 #include "schema/store.h"
@@ -268,6 +269,41 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
     return EX_OK;
 }
 
+/*
+ * syncd_become_user - started as root with [lookupd] user set: make the store directory and
+ * the files a sync writes that user's (lookupd, running as it, must open the store's lock
+ * file for writing), then drop to it for good. 0, or -1 with the reason logged.
+ */
+static int syncd_become_user(const struct conf *cf)
+{
+    static const char *files[] = {"", "/data.mdb", "/lock.mdb", "/sync.lock"};
+    char path[4096], err[256];
+    uid_t uid;
+    gid_t gid;
+    int rc;
+
+    if (geteuid() != 0 || cf->user == NULL || cf->user[0] == '\0')
+        return 0;
+    if (priv_lookup(cf->user, &uid, &gid, err, sizeof(err)) < 0) {
+        log_warnx("privileges: %s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s%s", cf->store_path, files[i]);
+        if (lstat(path, &sb) == 0 && sb.st_uid == 0 && lchown(path, uid, gid) < 0) {
+            log_warn("privileges: cannot give %s to %s", path, cf->user);
+            return -1;
+        }
+    }
+    if ((rc = priv_drop(cf->user, err, sizeof(err))) < 0) {
+        log_warnx("privileges: %s", err);
+        return -1;
+    }
+    log_debug("privileges: running as %s (%u:%u)", cf->user, (unsigned)uid, (unsigned)gid);
+    return 0;
+}
+
 /* syncd_lock - one sync at a time per store: wait up to lock_timeout, then give up */
 static int syncd_lock(const struct conf *cf)
 {
@@ -375,6 +411,10 @@ int main(int argc, char **argv)
         log_warn("store: cannot create %s", cf.store_path);
         conf_free(&cf);
         return EX_CANTCREAT;
+    }
+    if (syncd_become_user(&cf) < 0) {
+        conf_free(&cf);
+        return EX_NOPERM;
     }
     if (syncd_lock(&cf) < 0) {
         conf_free(&cf);

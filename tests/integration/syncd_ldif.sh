@@ -181,5 +181,29 @@ check_grep "missing LDIF file: message names it" "$ERR" 'does-not-exist\.ldif'
 dump "$B" "$W/m2"
 check_same "missing LDIF file: store unchanged" "$W/m1" "$W/m2"
 
+# ---------------------------------------------------------------- started as root: drops to user
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+    chmod 755 "$W" # nobody must reach its store; the LDIF is read after the drop too
+    chmod 644 "$W/export.ldif"
+    D=$W/store-nobody
+    mkdir -m 755 "$D" # as root, as a first run from root's cron would find it
+    mkldifconf "$W/nobody.conf" "$D" "$W/export.ldif"
+    sed -i 's/^user =$/user = nobody/' "$W/nobody.conf"
+    run_syncd "$W/nobody.conf" -v
+    check_rc "started as root with user = nobody: exit 0" 0
+    check_eq "  ... the store and its files belong to nobody" "nobody nobody nobody nobody" \
+        "$(stat -c %U "$D" "$D/data.mdb" "$D/lock.mdb" "$D/sync.lock" | tr '\n' ' ' | sed 's/ $//')"
+    check_grep "  ... and it said it runs as nobody" "$ERR" 'privileges: running as nobody'
+    chown root "$D/lock.mdb"
+    run_syncd "$W/nobody.conf"
+    check_rc "  ... a root-owned file from an earlier root run is given back: exit 0" 0
+    sed -i 's/^user = nobody$/user = no-such-user-here/' "$W/nobody.conf"
+    run_syncd "$W/nobody.conf"
+    check_rc "user that does not exist: exit 77" 77
+    check_grep "  ... says so" "$ERR" 'no user no-such-user-here'
+else
+    for _ in 1 2 3 4 5 6; do ok "# SKIP privilege drop: not root or no user nobody"; done
+fi
+
 "$TEST_SLAPD" stop "$W/ldap" >/dev/null 2>&1
 finish

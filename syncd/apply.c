@@ -531,7 +531,7 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
         apply_abort(a);
         return 0;
     }
-    if (changes == 0 && (rc = apply_drop_generation_log(a)) != 0)
+    if (changes == 0 && a->log_gen > a->gen_before && (rc = apply_drop_generation_log(a)) != 0)
         goto fail;
     if (a->logging && (rc = apply_trim_log(a, &floor)) != 0)
         goto fail;

@@ -223,3 +223,29 @@ sm_query() {
     IFS= read -r -d , -t 3 reply <&"$fd" || return 1
     printf '%s\n' "${reply#*:}"
 }
+
+# skip_all REASON - one SKIP line, then the plan, and exit (a peer that cannot be had)
+skip_all() {
+    ok "# SKIP $1"
+    echo "1..$TESTNO"
+    exit 0
+}
+
+# deb_unpack DIR PACKAGE... - unpack Debian packages that cannot be installed next to
+# postfix (Exim, Sendmail) into DIR, downloading each .deb into the cache
+# ${RCPTDIR_TEST_CACHE:-/var/cache/rcptdir-test} once; scripts/deps fills that cache
+deb_unpack() {
+    local dir=$1 cache=${RCPTDIR_TEST_CACHE:-/var/cache/rcptdir-test} p deb
+    shift
+    mkdir -p "$cache" "$dir" 2>>"$T/apt.out" || return 1
+    for p in "$@"; do
+        # shellcheck disable=SC2012 # Debian package file names: no blanks
+        deb=$(ls -t "$cache/${p}_"*.deb 2>/dev/null | head -1)
+        if [ -z "$deb" ]; then
+            (cd "$cache" && apt-get download -q "$p") >>"$T/apt.out" 2>&1 || return 1
+            # shellcheck disable=SC2012
+            deb=$(ls -t "$cache/${p}_"*.deb 2>/dev/null | head -1)
+        fi
+        [ -n "$deb" ] && dpkg -x "$deb" "$dir" || return 1
+    done
+}

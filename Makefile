@@ -35,7 +35,7 @@ WARN = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
        -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 -Wvla
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
-LIBS = $(PKG_LIBS) -lpthread
+LIBS = $(PKG_LIBS) -lz -lpthread
 
 LIB_SRCS     = $(wildcard common/*.c) $(wildcard schema/*.c)
 SYNCD_SRCS   = $(wildcard syncd/*.c)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <zlib.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -28,6 +30,9 @@ struct feed_stream {
     size_t lastlen;
     unsigned char *buf;
     size_t len, off;
+    int gzip;   /* the gzip content coding: z is live (deflateEnd in feed_free) */
+    int zend;   /* deflate returned Z_STREAM_END: the gzip trailer is out */
+    z_stream z; /* reads buf, writes straight into MHD's buffer */
 };
 
 /* feed_msg - a message that stays valid until the reply is queued (MHD's one thread) */
@@ -57,6 +62,8 @@ static void feed_free(void *cls)
     if (s->txn != NULL)
         mdb_txn_abort(s->txn);
     lk_db_reader_close(s->db, &s->lock);
+    if (s->gzip)
+        deflateEnd(&s->z);
     free(s->buf);
     free(s);
 }
@@ -210,12 +217,54 @@ static void feed_fill(struct feed_stream *s)
     }
 }
 
+/*
+ * feed_read_gz - the next bytes of the gzip coding of the feed: what deflate makes of the
+ * buffer, straight into MHD's out (no buffer of our own). The buffer is refilled only when
+ * deflate has taken all of it (it copies input into its window), at most once per call once
+ * something is ready to send, so the store's lock is taken as often as for identity.
+ * Never 0 (MHD would call again at once): bytes, end of stream or error.
+ */
+static ssize_t feed_read_gz(struct feed_stream *s, char *out, size_t max)
+{
+    z_stream *z = &s->z;
+    uInt room = max > 1024 * 1024 ? 1024 * 1024 : (uInt)max;
+    int rc, flush;
+
+    z->next_out = (Bytef *)out;
+    z->avail_out = room;
+    while (z->avail_out > 0 && !s->zend) {
+        if (z->avail_in == 0 && s->phase < PH_DONE) {
+            if (z->avail_out < room)
+                break; /* send what is ready before taking the lock again */
+            s->off = s->len = 0;
+            feed_fill(s);
+            if (s->phase == PH_ERROR || (s->len == 0 && s->phase != PH_DONE))
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            z->next_in = s->buf;
+            z->avail_in = (uInt)s->len;
+        }
+        flush = s->phase == PH_DONE && z->avail_in == 0 ? Z_FINISH : Z_NO_FLUSH;
+        rc = deflate(z, flush);
+        if (rc == Z_STREAM_END) {
+            s->zend = 1;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            log_warnx("feed: deflate: %s", z->msg != NULL ? z->msg : "error");
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    if (z->avail_out == room)
+        return s->zend ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    return (ssize_t)(room - z->avail_out);
+}
+
 static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     struct feed_stream *s = cls;
     size_t n;
 
     (void)pos;
+    if (s->gzip)
+        return feed_read_gz(s, out, max);
     if (s->off == s->len) {
         s->off = s->len = 0;
         if (s->phase == PH_ERROR)
@@ -235,7 +284,7 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
 
 /* feed_start - the stream of one feed from txn (taken over) as the reply */
 static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, enum feed_kind kind,
-                       uint64_t from, uint64_t to, struct http_reply *reply)
+                       uint64_t from, uint64_t to, int gzip, struct http_reply *reply)
 {
     struct feed_stream *s = xcalloc(1, sizeof(*s));
     struct feed_header h = {kind, from, to};
@@ -249,6 +298,20 @@ static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, e
     s->buf = xmalloc(FEEDSRV_BUFFER);
     feed_enc_header(&s->enc, s->buf, &h);
     s->len = FEED_HEADER;
+    if (gzip) {
+        /* 15 + 16: a 32 kB window in a gzip wrapper (no name, mtime 0: the same bytes for
+         * the same feed); memLevel 8 (zlib's default): about 268 kB of state */
+        if (deflateInit2(&s->z, FEEDSRV_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+            Z_OK) {
+            feed_free(s);
+            reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+            reply->error = "out of memory";
+            return;
+        }
+        s->gzip = 1;
+        s->z.next_in = s->buf;
+        s->z.avail_in = FEED_HEADER;
+    }
     reply->response =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, feed_read, s, feed_free);
     if (reply->response == NULL) {
@@ -260,6 +323,225 @@ static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, e
     reply->status = MHD_HTTP_OK;
     MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "application/octet-stream");
+    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (gzip)
+        MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+}
+
+/* Accept-Encoding: the weights (0..1000) given to the codings that matter; -1 not listed */
+struct feed_accept {
+    int present; /* the request has the field (maybe empty: identity only) */
+    int gzip, xgzip, identity, star;
+};
+
+static int feed_ows(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* feed_tchar - a token character (RFC 9110 5.6.2) */
+static int feed_tchar(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* feed_qvalue - a qvalue ("0", "0.5", "1.000"; RFC 9110 12.4.2) in thousandths, or -1 */
+static int feed_qvalue(const char *p, size_t len)
+{
+    int q, scale = 100;
+
+    if (len == 0 || (p[0] != '0' && p[0] != '1'))
+        return -1;
+    q = (p[0] - '0') * 1000;
+    if (len == 1)
+        return q;
+    if (p[1] != '.' || len > 5)
+        return -1;
+    for (size_t i = 2; i < len; i++, scale /= 10) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        q += (p[i] - '0') * scale;
+    }
+    return q > 1000 ? -1 : q;
+}
+
+/* feed_coding - is the token tok[0..len) the coding name (any case)? */
+static int feed_coding(const char *tok, size_t len, const char *name)
+{
+    return len == strlen(name) && strncasecmp(tok, name, len) == 0;
+}
+
+/*
+ * feed_accept_parse - one Accept-Encoding field value into a: a list of codings, each with
+ * optional parameters of which only q counts (RFC 9110 12.5.3). Empty elements are skipped;
+ * an element that does not parse (bad token, bad qvalue) is ignored; the first mention of a
+ * coding wins.
+ */
+static void feed_accept_parse(struct feed_accept *a, const char *v)
+{
+    while (*v != '\0') {
+        const char *tok;
+        size_t toklen;
+        int q = 1000, bad = 0;
+        int *w;
+
+        while (*v == ',' || feed_ows(*v))
+            v++;
+        if (*v == '\0')
+            break;
+        tok = v;
+        while (feed_tchar(*v))
+            v++;
+        toklen = (size_t)(v - tok);
+        for (;;) { /* parameters: OWS ";" OWS name "=" value */
+            const char *name, *val;
+            size_t namelen;
+
+            while (feed_ows(*v))
+                v++;
+            if (*v != ';')
+                break;
+            v++;
+            while (feed_ows(*v))
+                v++;
+            name = v;
+            while (feed_tchar(*v))
+                v++;
+            namelen = (size_t)(v - name);
+            while (feed_ows(*v))
+                v++;
+            if (namelen == 0 || *v != '=') {
+                bad = 1;
+                break;
+            }
+            v++;
+            while (feed_ows(*v))
+                v++;
+            val = v;
+            if (*v == '"') { /* a quoted-string: only q matters, and q is never quoted */
+                for (v++; *v != '\0' && *v != '"'; v++)
+                    if (*v == '\\' && v[1] != '\0')
+                        v++;
+                if (*v == '"')
+                    v++;
+            } else {
+                while (feed_tchar(*v))
+                    v++;
+            }
+            if (namelen == 1 && (*name == 'q' || *name == 'Q') &&
+                (q = feed_qvalue(val, (size_t)(v - val))) < 0)
+                bad = 1;
+        }
+        if (*v != ',' && *v != '\0')
+            bad = 1;
+        while (*v != '\0' && *v != ',')
+            v++;
+        if (bad || toklen == 0)
+            continue;
+        w = feed_coding(tok, toklen, "gzip")       ? &a->gzip
+            : feed_coding(tok, toklen, "x-gzip")   ? &a->xgzip
+            : feed_coding(tok, toklen, "identity") ? &a->identity
+            : feed_coding(tok, toklen, "*")        ? &a->star
+                                                   : NULL;
+        if (w != NULL && *w < 0)
+            *w = q;
+    }
+}
+
+static enum MHD_Result feed_accept_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    struct feed_accept *a = cls;
+
+    (void)kind;
+    if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0) {
+        a->present = 1;
+        feed_accept_parse(a, value);
+    }
+    return MHD_YES;
+}
+
+/*
+ * feed_want_gzip - does the request accept gzip, and not prefer identity to it? Every
+ * Accept-Encoding field counts. gzip's weight is that of "gzip", else "x-gzip" (RFC 9110
+ * 8.4.1.3), else "*"; q=0 refuses it. identity is preferred only when listed ("identity",
+ * else "*") with a higher weight. No Accept-Encoding field: identity.
+ */
+static int feed_want_gzip(struct MHD_Connection *c)
+{
+    struct feed_accept a = {0, -1, -1, -1, -1};
+    int qg, qi;
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, feed_accept_field, &a);
+    if (!a.present)
+        return 0;
+    qg = a.gzip >= 0 ? a.gzip : a.xgzip >= 0 ? a.xgzip : a.star >= 0 ? a.star : 0;
+    qi = a.identity >= 0 ? a.identity : a.star;
+    return qg > 0 && qg >= qi;
+}
+
+/* If-None-Match against one entity tag (with its quotes) */
+struct feed_inm {
+    const char *etag;
+    int match;
+};
+
+/*
+ * feed_inm_parse - one If-None-Match field value: "*", or a list of entity tags compared
+ * weakly (RFC 9110 13.1.2: W/ is ignored); parsing stops at the first malformed element
+ */
+static void feed_inm_parse(struct feed_inm *m, const char *v)
+{
+    size_t elen = strlen(m->etag);
+
+    for (;;) {
+        const char *tag = NULL; /* NULL: "*" */
+        size_t taglen = 0;
+
+        while (*v == ',' || feed_ows(*v))
+            v++;
+        if (*v == '\0')
+            return;
+        if (*v == '*') {
+            v++;
+        } else {
+            if (v[0] == 'W' && v[1] == '/')
+                v += 2;
+            if (*v != '"')
+                return;
+            tag = v;
+            for (v++; *v != '"'; v++)
+                if (*v == '\0')
+                    return;
+            v++;
+            taglen = (size_t)(v - tag);
+        }
+        while (feed_ows(*v))
+            v++;
+        if (*v != ',' && *v != '\0')
+            return;
+        if (tag == NULL || (taglen == elen && memcmp(tag, m->etag, elen) == 0))
+            m->match = 1;
+    }
+}
+
+static enum MHD_Result feed_inm_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0)
+        feed_inm_parse(cls, value);
+    return MHD_YES;
+}
+
+/* feed_not_modified - does If-None-Match hold etag (or "*")? */
+static int feed_not_modified(struct MHD_Connection *c, const char *etag)
+{
+    struct feed_inm m = {etag, 0};
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, feed_inm_field, &m);
+    return m.match;
 }
 
 /* feed_open - the transaction and the generation, log floor; 0 or an error already in reply */
@@ -292,13 +574,13 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
     MDB_txn *txn;
     uint64_t gen, floor;
     char etag[32];
-    const char *inm;
+    int gzip = feed_want_gzip(c);
 
     if (feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
-    snprintf(etag, sizeof(etag), "\"g%" PRIu64 "\"", gen);
-    inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (inm != NULL && strcmp(inm, etag) == 0) {
+    /* one strong tag per representation (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip */
+    snprintf(etag, sizeof(etag), "\"g%" PRIu64 "%s\"", gen, gzip ? "-gz" : "");
+    if (feed_not_modified(c, etag)) {
         mdb_txn_abort(txn);
         reply->response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (reply->response == NULL) {
@@ -307,8 +589,10 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
             return;
         }
         reply->status = MHD_HTTP_NOT_MODIFIED;
+        MHD_add_response_header(reply->response, MHD_HTTP_HEADER_VARY,
+                                MHD_HTTP_HEADER_ACCEPT_ENCODING);
     } else {
-        feed_start(db, txn, st, FEED_SNAPSHOT, 0, gen, reply);
+        feed_start(db, txn, st, FEED_SNAPSHOT, 0, gen, gzip, reply);
         if (reply->response == NULL)
             return;
     }
@@ -363,5 +647,6 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         reply->error = feed_msg;
         return;
     }
-    feed_start(db, txn, st, FEED_CHANGES, since, gen, reply);
+    /* an up-to-date poll (77 bytes) is not worth a deflate state: sent as it is */
+    feed_start(db, txn, st, FEED_CHANGES, since, gen, since < gen && feed_want_gzip(c), reply);
 }

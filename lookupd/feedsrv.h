@@ -4,7 +4,7 @@
  *   GET /v1/snapshot         the whole store at one generation: header 'S' from 0 to G, every
  *                            'A' (addr db) and 'M' (domain db) record, trailer. The entry db
  *                            is not sent: only a directory sync needs it, an edge never does.
- *                            ETag "g<G>"; If-None-Match with that tag: 304.
+ *                            ETag "g<G>" ("g<G>-gz" gzip); If-None-Match with it: 304.
  *   GET /v1/changes?since=G  header 'C' from G to the store's generation and every change-log
  *                            record after G, in order; G equal to the generation: an empty
  *                            feed; G above it: 409 (the reader is ahead: a hub restored
@@ -15,8 +15,21 @@
  * free callback, so the whole answer is one generation however long the transfer takes.
  * The store's shared lock (db.h) is held only while a chunk is encoded, never between
  * chunks, and cursors are reopened per chunk (positioned after the last key sent), so a map
- * grown by another process can be adopted mid-transfer. Bodies are application/octet-stream,
- * never compressed (no gzip).
+ * grown by another process can be adopted mid-transfer. Bodies are application/octet-stream.
+ *
+ * Content coding: gzip (zlib, level FEEDSRV_GZIP_LEVEL) when the request's Accept-Encoding
+ * allows it (RFC 9110 12.5.3: comma-separated codings, any case, optional ;q=, q=0 refuses;
+ * "x-gzip" is gzip; "*" stands for any coding not listed; identity wins only when listed with
+ * a higher weight), else identity; an empty change feed is always identity. gzip is streamed: each
+ * chunk the feed encodes into the buffer goes through deflate straight into MHD's output buffer,
+ * Z_FINISH after the trailer, so a gzip stream holds the buffer plus zlib's state (about 268 kB),
+ * never the body. 200 and 304 answers carry "Vary: Accept-Encoding", gzip ones "Content-Encoding:
+ * gzip"; errors are JSON from http.c, never compressed. Each representation of a snapshot has its
+ * own strong ETag (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip (mtime 0 and a fixed
+ * level make the gzip bytes a function of the feed, for one zlib build). If-None-Match is
+ * compared (weakly, RFC 9110 13.1.2; a list or "*") with the tag of the representation the
+ * request would get: "g<G>-gz" is 304 only for a request that accepts gzip, "g<G>" only for
+ * one that does not.
  *
  * Ownership: the stream owns its transaction and buffer; MHD frees them with the response.
  */
@@ -29,6 +42,9 @@
 #include "lookupd/http.h"
 
 #define FEEDSRV_BUFFER (256 * 1024) /* bytes encoded per chunk, at least one whole record */
+#ifndef FEEDSRV_GZIP_LEVEL
+#define FEEDSRV_GZIP_LEVEL 1 /* zlib level: the hub pays the CPU per edge pull */
+#endif
 
 /* feedsrv_snapshot - GET /v1/snapshot */
 void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply);

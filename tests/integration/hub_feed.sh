@@ -4,8 +4,9 @@
 # /v1/snapshot and /v1/changes with curl, decoded by build/tools/feeddump. The store is
 # filled by the real rcptdir-syncd from a throwaway slapd (schema/ldap/sample.ldif); the
 # snapshot must hold exactly what build/tools/dumpstore shows; ETag / If-None-Match; a change
-# feed after an ldapadd + re-sync; empty feed, 400, 410; the feed token; a flipped byte.
-# Prints TAP. Needs slapd, ldap-utils, curl (`make tests` first).
+# feed after an ldapadd + re-sync; empty feed, 400, 410; the feed token; a flipped byte;
+# gzip content coding (Accept-Encoding negotiation, Vary, per-representation ETags).
+# Prints TAP. Needs slapd, ldap-utils, curl, gzip (`make tests` first).
 # shellcheck source=tests/data/lookupd/lib.sh
 . "$(dirname "$0")/../data/lookupd/lib.sh"
 
@@ -43,6 +44,8 @@ check_eq "snapshot: 200" 200 "$(fetch /v1/snapshot "$T/snap1.bin")"
 check_eq "snapshot: ETag \"g1\"" '"g1"' "$(header ETag)"
 check_eq "snapshot: Content-Type application/octet-stream" application/octet-stream \
     "$(header Content-Type)"
+check_eq "snapshot without Accept-Encoding: no Content-Encoding, Vary: Accept-Encoding" \
+    "/Accept-Encoding" "$(header Content-Encoding)/$(header Vary)"
 check "snapshot: decodes (count and checksum verify)" decode "$T/snap1.bin" "$T/snap1.txt"
 check_eq "snapshot: header S from 0 to 1" "header S 0 1" "$(head -1 "$T/snap1.txt")"
 "$DUMPSTORE" -e "$STORE" >"$T/store1.txt"
@@ -62,6 +65,79 @@ check_eq "If-None-Match \"g1\": 304" 304 \
 check_eq "304: empty body, ETag \"g1\"" '0 "g1"' "$(stat -c %s "$T/body" 2>/dev/null || echo 0) $(header ETag)"
 check_eq "If-None-Match \"g0\": 200" 200 "$(fetch /v1/snapshot "$T/body" -H 'If-None-Match: "g0"')"
 check "HEAD /v1/snapshot: 200" test "$(curl -s -o /dev/null -w '%{http_code}' -I "$URL/v1/snapshot")" = 200
+
+# --- gzip content coding -------------------------------------------------------------------------
+# gzip is chosen by the request's Accept-Encoding; each representation has its own ETag
+check_eq "snapshot, curl --compressed: 200" 200 "$(fetch /v1/snapshot "$T/snapz.bin" --compressed)"
+check_eq "  ... Content-Encoding: gzip, Vary: Accept-Encoding, ETag \"g1-gz\"" \
+    'gzip/Accept-Encoding/"g1-gz"' "$(header Content-Encoding)/$(header Vary)/$(header ETag)"
+check "  ... decompressed: byte-identical to the identity body" cmp "$T/snapz.bin" "$T/snap1.bin"
+check "  ... decompressed: decodes" decode "$T/snapz.bin" "$T/snapz.txt"
+check_eq "Accept-Encoding: gzip: 200" 200 \
+    "$(fetch /v1/snapshot "$T/snap1.gz" -H 'Accept-Encoding: gzip')"
+check "  ... a gzip stream (gzip -t)" gzip -t "$T/snap1.gz"
+check "  ... gunzip gives the identity body" cmp <(gzip -dc "$T/snap1.gz") "$T/snap1.bin"
+check "  ... smaller: $(wc -c <"$T/snap1.gz") < $(wc -c <"$T/snap1.bin") bytes" \
+    test "$(wc -c <"$T/snap1.gz")" -lt "$(wc -c <"$T/snap1.bin")"
+check "  ... the same bytes every time" cmp <(curl -s -H 'Accept-Encoding: gzip' "$URL/v1/snapshot") \
+    "$T/snap1.gz"
+# coding AE - the Content-Encoding (or "identity") and ETag the snapshot gets with Accept-Encoding AE
+coding() {
+    local st ce ae
+    # curl drops a header given as "Name:" with no value; "Name;" sends it empty
+    if [ -n "$1" ]; then ae="Accept-Encoding: $1"; else ae="Accept-Encoding;"; fi
+    st=$(fetch /v1/snapshot "$T/neg.bin" -H "$ae" "${@:2}")
+    ce=$(header Content-Encoding)
+    echo "$st ${ce:-identity} $(header ETag)"
+}
+check_eq "Accept-Encoding: gzip;q=0: identity" '200 identity "g1"' "$(coding 'gzip;q=0')"
+check "  ... the identity body" cmp "$T/neg.bin" "$T/snap1.bin"
+check_eq "Accept-Encoding: gzip ; Q=0.000, br: identity" '200 identity "g1"' \
+    "$(coding 'gzip ; Q=0.000, br')"
+check_eq "Accept-Encoding: br, GZip;q=0.5: gzip" '200 gzip "g1-gz"' "$(coding 'br, GZip;q=0.5')"
+check_eq "Accept-Encoding: x-gzip: gzip" '200 gzip "g1-gz"' "$(coding 'x-gzip')"
+check_eq "Accept-Encoding: *: gzip" '200 gzip "g1-gz"' "$(coding '*')"
+check_eq "Accept-Encoding: *;q=0: identity" '200 identity "g1"' "$(coding '*;q=0')"
+check_eq "Accept-Encoding: gzip;q=0, *: identity (gzip named, so * does not cover it)" \
+    '200 identity "g1"' "$(coding 'gzip;q=0, *')"
+check_eq "Accept-Encoding: identity, gzip;q=0.5: identity (preferred)" '200 identity "g1"' \
+    "$(coding 'identity, gzip;q=0.5')"
+check_eq "Accept-Encoding: identity;q=0.5, gzip: gzip" '200 gzip "g1-gz"' \
+    "$(coding 'identity;q=0.5, gzip')"
+check_eq "Accept-Encoding: gzip;q=2 (not a qvalue): identity" '200 identity "g1"' \
+    "$(coding 'gzip;q=2')"
+check_eq "Accept-Encoding: gzipped, deflate: identity" '200 identity "g1"' \
+    "$(coding 'gzipped, deflate')"
+check_eq "Accept-Encoding empty: identity" '200 identity "g1"' "$(coding '')"
+check_eq "two Accept-Encoding fields (br, then gzip): gzip" '200 gzip "g1-gz"' \
+    "$(coding br -H 'Accept-Encoding: gzip')"
+rm -f "$T/body"
+check_eq "--compressed, If-None-Match \"g1-gz\": 304" 304 \
+    "$(fetch /v1/snapshot "$T/body" --compressed -H 'If-None-Match: "g1-gz"')"
+check_eq "  ... empty body, ETag \"g1-gz\", Vary, not compressed" \
+    '0 "g1-gz" Accept-Encoding /' \
+    "$(stat -c %s "$T/body" 2>/dev/null || echo 0) $(header ETag) $(header Vary) /$(header Content-Encoding)"
+check_eq "--compressed, If-None-Match \"g1\" (the identity tag): 200 gzip" '200 gzip' \
+    "$(fetch /v1/snapshot "$T/body" --compressed -H 'If-None-Match: "g1"') $(header Content-Encoding)"
+check_eq "no gzip, If-None-Match \"g1-gz\" (the gzip tag): 200" 200 \
+    "$(fetch /v1/snapshot "$T/body" -H 'If-None-Match: "g1-gz"')"
+check_eq "--compressed, If-None-Match \"g0\", W/\"g1-gz\": 304 (a list, weak comparison)" 304 \
+    "$(fetch /v1/snapshot "$T/body" --compressed -H 'If-None-Match: "g0", W/"g1-gz"')"
+check_eq "If-None-Match \"g1-gz\", \"g1\": 304 either way" "304 304" \
+    "$(fetch /v1/snapshot "$T/body" -H 'If-None-Match: "g1-gz", "g1"') $(fetch /v1/snapshot \
+        "$T/body" --compressed -H 'If-None-Match: "g1-gz", "g1"')"
+check_eq "If-None-Match *: 304" 304 "$(fetch /v1/snapshot "$T/body" -H 'If-None-Match: *')"
+check_eq "HEAD --compressed: 200, Content-Encoding gzip, ETag \"g1-gz\"" '200 gzip "g1-gz"' \
+    "$(fetch /v1/snapshot /dev/null -I --compressed) $(header Content-Encoding) $(header ETag)"
+check_eq "changes since=1 (up to date), --compressed: 200, not compressed (77 bytes), Vary" \
+    "200  Accept-Encoding" \
+    "$(fetch '/v1/changes?since=1' "$T/cz.bin" --compressed) $(header Content-Encoding) $(header Vary)"
+decode "$T/cz.bin" "$T/cz.txt"
+check_eq "  ... an empty change feed from 1 to 1" "$(printf 'header C 1 1\nend 0')" \
+    "$(cat "$T/cz.txt")"
+check_eq "since=99, --compressed: 409, not compressed" "409 /" \
+    "$(fetch '/v1/changes?since=99' "$T/body" -H 'Accept-Encoding: gzip') /$(header Content-Encoding)"
+check "  ... JSON error" jq -e '.error | test("newer")' "$T/body" >/dev/null
 
 # --- flipped byte --------------------------------------------------------------------------------
 cp "$T/snap1.bin" "$T/flip.bin"
@@ -123,6 +199,11 @@ decode "$T/snap2.bin" "$T/snap2.txt"
 check_eq "  ... from 0 to 2 with 38 addresses" "header S 0 2 38" \
     "$(head -1 "$T/snap2.txt") $(grep -c '^A	' "$T/snap2.txt")"
 check "  ... holds the new address" grep -q '^A	nina@example.org	user	active	nina@example.org$' "$T/snap2.txt"
+check_eq "changes since=1 at 2, gzip: 200 gzip" "200 gzip" \
+    "$(fetch '/v1/changes?since=1' "$T/c2z.bin" --compressed) $(header Content-Encoding)"
+check "  ... the same bytes as identity" cmp "$T/c2z.bin" "$T/c2.bin"
+check_eq "snapshot at 2, If-None-Match \"g1-gz\", gzip: 200, ETag \"g2-gz\"" '200 "g2-gz"' \
+    "$(fetch /v1/snapshot "$T/body" --compressed -H 'If-None-Match: "g1-gz"') $(header ETag)"
 
 # --- a snapshot of many chunks (the stream resumes after the last key it sent) ---------------
 for i in $(seq 30000); do
@@ -136,6 +217,15 @@ check_eq "30000 addresses: 200" 200 \
 check "  ... decodes" decode "$T/big.bin" "$T/big.dump"
 check_eq "  ... $(wc -c <"$T/big.bin" | tr -d ' ') bytes, exactly the store's addresses, in order" \
     "$("$DUMPSTORE" "$T/big" | grep -v '^domain	')" "$(grep '^A	' "$T/big.dump" | cut -f2-)"
+check_eq "30000 addresses, gzip: 200 gzip" "200 gzip" \
+    "$(curl -s -o "$T/big.gz" -D "$T/headers" -w '%{http_code}' -H 'Accept-Encoding: gzip' \
+        "http://127.0.0.1:$HTTPPORT_b/v1/snapshot") $(header Content-Encoding)"
+check "  ... $(wc -c <"$T/big.gz" | tr -d ' ') bytes, gunzip gives the identity body (many chunks)" \
+    cmp <(gzip -dc "$T/big.gz") "$T/big.bin"
+check "  ... less than a quarter of the identity size" \
+    test $(($(wc -c <"$T/big.gz") * 4)) -lt "$(wc -c <"$T/big.bin")"
+check_eq "  ... curl --compressed: byte-identical to the identity body" "" \
+    "$(curl -s --compressed "http://127.0.0.1:$HTTPPORT_b/v1/snapshot" | cmp - "$T/big.bin" 2>&1)"
 check "lookupd on the big store stops" lookupd_stop b
 
 # --- feed token ----------------------------------------------------------------------------------

@@ -272,6 +272,11 @@ int upstream_source_run(const struct conf *cf, struct apply *a, int force,
     us->to = p->dec.h.to;
     us->bytes = p->bytes;
     us->records = p->records;
+    {
+        curl_off_t wire = 0;
+        if (curl_easy_getinfo(p->curl, CURLINFO_SIZE_DOWNLOAD_T, &wire) == CURLE_OK && wire > 0)
+            us->wire = (uint64_t)wire;
+    }
 out:
     if (p->curl != NULL)
         curl_easy_cleanup(p->curl);

@@ -26,6 +26,7 @@ struct upstream_stats {
     char kind;         /* 'S' snapshot or 'C' changes: what was applied */
     uint64_t from, to; /* the feed's generations */
     uint64_t bytes;    /* feed bytes received (after content decoding) */
+    uint64_t wire;     /* body bytes on the wire (gzip, when the hub compressed) */
     uint64_t records;
     int requests; /* HTTP requests made (2 after a 410 fallback) */
 };

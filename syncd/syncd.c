@@ -255,9 +255,9 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
     }
     if (us.kind != 0)
         log_info("sync: upstream %s from generation %" PRIu64 " to %" PRIu64 ": %" PRIu64
-                 " records, %" PRIu64 " bytes%s",
+                 " records, %" PRIu64 " bytes, %" PRIu64 " on the wire%s",
                  us.kind == FEED_SNAPSHOT ? "snapshot" : "changes", us.from, us.to, us.records,
-                 us.bytes, us.requests > 1 ? " (after a fallback to the snapshot)" : "");
+                 us.bytes, us.wire, us.requests > 1 ? " (after a fallback to the snapshot)" : "");
     log_info("sync: %sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
              " addresses, %" PRIu64 " domains, %" PRIu64 " entries in %.1f s (%" PRIu64
              " invalid, %" PRIu64 " conflicts)",

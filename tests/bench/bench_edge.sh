@@ -84,6 +84,7 @@ for r in $(seq "$RUNS"); do
     t1=$(now)
     awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }" >>"$work/snap"
     sed -n 's/.*records, \([0-9]*\) bytes.*/\1/p' "$work/edge.log" >>"$work/snapbytes"
+    sed -n 's/.* bytes, \([0-9]*\) on the wire.*/\1/p' "$work/edge.log" >>"$work/snapwire"
     curl -s -o /dev/null -w '%{time_total} %{size_download}\n' "$hub/v1/snapshot" >>"$work/curl"
     curl -s --compressed -o /dev/null -w '%{time_total} %{size_download}\n' \
         "$hub/v1/snapshot" >>"$work/curlgz"
@@ -111,20 +112,22 @@ for r in $(seq "$RUNS"); do
     t1=$(now)
     awk -v a="$t0" -v b="$t1" "BEGIN { print b - a }" >>"$work/delta"
     sed -n 's/.*upstream changes.*records, \([0-9]*\) bytes.*/\1/p' "$work/edge.log" >>"$work/deltabytes"
+    sed -n 's/.*upstream changes.* bytes, \([0-9]*\) on the wire.*/\1/p' "$work/edge.log" >>"$work/deltawire"
     grep -q "upstream changes" "$work/edge.log" || echo "bench: the delta was not a change feed" >&2
 done
 
 snap=$(median <"$work/snap")
 sb=$(median <"$work/snapbytes")
+sw=$(median <"$work/snapwire")
 ct=$(cut -d' ' -f1 "$work/curl" | median)
 cgz=$(cut -d' ' -f1 "$work/curlgz" | median)
-cgzb=$(cut -d' ' -f2 "$work/curlgz" | median)
 cp=$(median <"$work/copytime")
 dl=$(median <"$work/delta")
 db=$(median <"$work/deltabytes")
-echo "| addresses | snapshot: edge pull + apply | bytes | curl alone (identity / gzip bytes) | mdb_copy of the hub store (size) | 1000-entry delta: hub commit to edge answer | delta bytes |"
+dw=$(median <"$work/deltawire")
+echo "| addresses | snapshot: edge pull + apply | feed bytes (on the wire) | curl alone: identity / gzip | mdb_copy of the hub store (size) | 1000-entry delta: hub commit to edge answer | delta bytes (on the wire) |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-awk -v a="$addrs" -v s="$snap" -v sb="$sb" -v ct="$ct" -v cgz="$cgz" -v cgzb="$cgzb" -v cp="$cp" \
+awk -v a="$addrs" -v s="$snap" -v sb="$sb" -v sw="$sw" -v dw="$dw" -v ct="$ct" -v cgz="$cgz" -v cp="$cp" \
     -v hs="$hubsize" -v dl="$dl" -v db="$db" 'BEGIN {
-    printf "| %d | %.2f s | %.1f MB | %.2f s / %.2f s (%.1f MB) | %.2f s (%.0f MB) | %.3f s | %.0f kB |\n",
-        a, s, sb / 1e6, ct, cgz, cgzb / 1e6, cp, hs / 1024, dl, db / 1000 }'
+    printf "| %d | %.2f s | %.1f MB (%.1f MB) | %.2f s / %.2f s | %.2f s (%.0f MB) | %.3f s | %.0f kB (%.0f kB) |\n",
+        a, s, sb / 1e6, sw / 1e6, ct, cgz, cp, hs / 1024, dl, db / 1000, dw / 1000 }'

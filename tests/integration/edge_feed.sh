@@ -117,10 +117,16 @@ check_eq "edge: before its pull, the new alias is unknown" "550 5.1.1 User unkno
 check "edge: pull exits 0" edge_sync edge
 check "  ... used /v1/changes from 2 to 3: 1000 records" last_has edge "upstream changes from generation 2 to 3: 1000 records"
 bytes=$(sed -n 's/.*records, \([0-9]*\) bytes.*/\1/p' "$T/edge.last")
+wire=$(sed -n 's/.* bytes, \([0-9]*\) on the wire.*/\1/p' "$T/edge.last")
 if [ -n "$bytes" ] && [ "$bytes" -lt 200000 ]; then
-    ok "  ... and moved $bytes bytes (< 200 kB; the hub's snapshot is larger)"
+    ok "  ... a feed of $bytes bytes (< 200 kB; the hub's snapshot is larger)"
 else
-    not_ok "  ... and moved few bytes (got '$bytes')"
+    not_ok "  ... a feed of few bytes (got '$bytes')"
+fi
+if [ -n "$wire" ] && [ -n "$bytes" ] && [ "$wire" -gt 0 ] && [ "$wire" -lt $((bytes / 2)) ]; then
+    ok "  ... gzip: $wire bytes on the wire"
+else
+    not_ok "  ... gzip: under half the bytes on the wire (got '$wire' of '$bytes')"
 fi
 check "  ... generation 3: +1000" last_has edge "sync: generation 3: +1000 ~0 -0 = 2037 addresses"
 check_eq "edge lookupd, not restarted, answers the new state" \

@@ -4,10 +4,11 @@
 # on loopback: slapd -> rcptdir-syncd (hub) -> rcptdir-lookupd (hub, serving the feed) ->
 # rcptdir-syncd with [upstream] (edge) -> rcptdir-lookupd (edge) -> Postfix's postmap.
 # Snapshot then changes (1000 modified entries: only /v1/changes moves, and few bytes),
-# a chain (an edge pulling from an edge), --watch; failures that must leave the edge's
-# store and generation unchanged: hub down, wrong or missing token, a stream cut short, a
-# flipped byte, garbage, a huge length field, a slow drip, an older hub (restored backup,
-# then --force); a 410 falls back to the snapshot. tests/data/edge/fakehub.py plays the
+# a chain (an edge pulling from an edge), --watch and its backoff; failures that must leave
+# the edge's store and generation unchanged: hub down, wrong or missing token, a stream cut
+# short, a flipped byte, garbage, a huge length field, a slow drip, a redirect, max_size,
+# HTTPS with a wrong CA, the system's CAs or another host name, an older hub (restored
+# backup, then --force); a 410 falls back to the snapshot. tests/data/edge/fakehub.py plays the
 # misbehaving upstreams. Prints TAP. Needs slapd, ldap-utils, postfix, curl, jq, python3.
 # shellcheck source=tests/data/lookupd/lib.sh
 . "$(dirname "$0")/../data/lookupd/lib.sh"
@@ -229,9 +230,59 @@ check "  ... same data" unchanged
 
 fake --changes 503
 check "hub answering 503: exit 75, store unchanged" fails edge 75 "answered HTTP 503"
+fake --changes 302
+check "a redirect is not followed: exit 75, store unchanged" fails edge 75 "answered HTTP 302"
+check_eq "  ... and nothing else was asked" "/v1/changes?since=4" "$(cat "$T/fake.log")"
+fake --changes 410 --snapshot "200:$T/snap.bin"
+edge_conf edge "$FAKEURL" "max_size = 1024"
+check "a snapshot larger than max_size (length announced): exit 75, store unchanged" \
+    fails edge 75 "larger than max_size (1024 bytes)"
+edge_conf edge3 "$HUBURL" "token_file = $T/feed.token" "max_size = 1024"
+edge_sync edge3
+check_eq "max_size against the real hub (chunked, gzip: counted after decoding): exit 75" \
+    "75" "$?"
+check "  ... says so" last_has edge3 "larger than max_size (1024 bytes)"
+
+# HTTPS: verification is on; a CA of our own (ca_file), the system's CAs, a wrong host name
+mkdir "$T/tls"
+printf '[good]\nsubjectAltName = IP:127.0.0.1,DNS:localhost\n[other]\nsubjectAltName = DNS:other.example\n' \
+    >"$T/tls/ext.cnf"
+# mkcert - a CA, a CA that signs nothing, and certificates for 127.0.0.1 and other.example
+mkcert() {
+    local d=$T/tls n
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
+        -subj '/CN=rcptdir edge test CA' -days 2 -out "$d/ca.pem" || return 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$d/wrongca.key" -subj '/CN=rcptdir wrong CA' -days 2 -out "$d/wrongca.pem" ||
+        return 1
+    for n in good other; do
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -keyout "$d/$n.key" -subj "/CN=$n" -out "$d/$n.csr" || return 1
+        openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+            -set_serial "$RANDOM" -days 2 -extfile "$d/ext.cnf" -extensions "$n" \
+            -out "$d/$n.pem" || return 1
+    done
+}
+check "a throwaway CA and server certificates (openssl)" mkcert >"$T/tls/mkcert.log" 2>&1
+fake --changes 410 --snapshot "200:$T/snap.bin" --tls "$T/tls/good.pem:$T/tls/good.key"
+TLSURL=https://127.0.0.1:$(cat "$T/fake.port")
+edge_conf edge "$TLSURL" "ca_file = $T/tls/ca.pem"
+check "https with ca_file: the snapshot is taken" edge_sync edge
+check "  ... by the 410 fallback, over TLS" last_has edge "(after a fallback to the snapshot)"
+edge_conf edge "$TLSURL" "ca_file = $T/tls/wrongca.pem"
+check "https, a CA that did not sign the hub's certificate: exit 75, store unchanged" \
+    fails edge 75 "upstream $TLSURL"
+edge_conf edge "$TLSURL"
+check "https, the system's CAs (which do not know ours): exit 75, store unchanged" \
+    fails edge 75 "certificate"
+fake --changes 410 --snapshot "200:$T/snap.bin" --tls "$T/tls/other.pem:$T/tls/other.key"
+edge_conf edge "https://127.0.0.1:$(cat "$T/fake.port")" "ca_file = $T/tls/ca.pem"
+check "https, a certificate for another host name: exit 75, store unchanged" \
+    fails edge 75 "127.0.0.1"
 kill "$FAKEPID" 2>/dev/null
 wait "$FAKEPID" 2>/dev/null
 FAKEPID=
+edge_conf edge "$FAKEURL"
 check "upstream down (connection refused): exit 75, store unchanged" fails edge 75 "upstream $FAKEURL"
 
 # --- an older hub: restored from a backup taken at generation 1 ------------------------------------
@@ -263,6 +314,22 @@ check_eq "--watch: the edge reaches generation 2 by itself" 2 "$(status_gen "$HT
 kill -TERM "$WPID"
 wait "$WPID"
 check_eq "--watch: SIGTERM stops it with exit 0" 0 $?
+cat "$T/watch.log" >>"$T/syncd.log"
+# with the upstream unreachable, --watch retries sooner than its interval
+edge_conf edge "http://127.0.0.1:$(free_port)"
+sed -i 's/^interval = 1$/interval = 300/' "$T/edge.sync.conf"
+"$SYNCD" -c "$T/edge.sync.conf" -d --watch >"$T/watch.out" 2>"$T/watch.log" &
+WPID=$!
+PIDS+=("$WPID")
+for _ in $(seq 100); do
+    grep -q "next attempt" "$T/watch.log" && break
+    sleep 0.1
+done
+check "--watch, upstream down: the next attempt in 5 s, not the 300 s interval" \
+    grep -q "sync: next attempt in 5 s" "$T/watch.log"
+kill -TERM "$WPID"
+wait "$WPID"
+check_eq "  ... SIGTERM during the wait: exit 0" 0 $?
 cat "$T/watch.log" >>"$T/syncd.log"
 
 check "no sanitizer reports from syncd" test -z "$(grep -E 'Sanitizer|runtime error:' "$T/syncd.log")"

@@ -1,26 +1,31 @@
 #!/usr/bin/env python3
 """fakehub - a misbehaving upstream for tests/integration/edge_feed.sh.
 
-    fakehub.py PORTFILE LOG [--changes STATUS[:FILE]] [--snapshot STATUS[:FILE]] [--drip SECONDS]
+    fakehub.py PORTFILE LOG [--changes STATUS[:FILE]] [--snapshot STATUS[:FILE]]
+               [--drip SECONDS] [--tls CERT:KEY]
 
 Listens on a free loopback port (written to PORTFILE once listening) and answers
 GET /v1/changes?... and GET /v1/snapshot with the given status and the bytes of FILE (or a
-JSON error without a file). --drip sends the body one byte per SECONDS. Every request line
-is appended to LOG, so a test can tell which routes an edge used. Stops on SIGTERM.
+JSON error without a file; a 3xx names another place in Location). --drip sends the body
+one byte per SECONDS. --tls serves HTTPS with that certificate chain and key. Every request
+line is appended to LOG, so a test can tell which routes an edge used. Stops on SIGTERM.
 """
 import http.server
 import os
+import ssl
 import sys
 import time
 
 
 def parse(argv):
-    opts = {"changes": (404, None), "snapshot": (404, None), "drip": 0.0}
+    opts = {"changes": (404, None), "snapshot": (404, None), "drip": 0.0, "tls": None}
     i = 0
     while i < len(argv):
         name, val = argv[i].lstrip("-"), argv[i + 1]
         if name == "drip":
             opts["drip"] = float(val)
+        elif name == "tls":
+            opts["tls"] = val.split(":", 1)
         else:
             status, _, path = val.partition(":")
             opts[name] = (int(status), path or None)
@@ -55,6 +60,8 @@ def main():
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            if 300 <= status < 400:
+                self.send_header("Location", "http://127.0.0.1:9/elsewhere")
             self.end_headers()
             try:
                 if opts["drip"] > 0:
@@ -74,6 +81,10 @@ def main():
             pass  # clients that hang up early are what the tests are about
 
     srv = Server(("127.0.0.1", 0), Handler)
+    if opts["tls"]:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts["tls"][0], opts["tls"][1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(portfile + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])
     os.rename(portfile + ".tmp", portfile)

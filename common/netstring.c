@@ -3,7 +3,6 @@
  */
 #include "common/netstring.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* ns_decode - parse one netstring, or say what is missing or wrong */
@@ -68,13 +67,14 @@ size_t ns_encoded_len(size_t plen)
 /* ns_encode - "len:data," into dst */
 size_t ns_encode(char *dst, size_t dstlen, const char *data, size_t plen)
 {
-    size_t need = ns_encoded_len(plen);
-    int hdr;
+    size_t need = ns_encoded_len(plen), hdr = need - plen - 1; /* digits and ':' */
 
     if (dstlen < need)
         return 0;
-    hdr = snprintf(dst, dstlen, "%zu:", plen);
-    memcpy(dst + hdr, data, plen);
+    dst[hdr - 1] = ':';
+    for (size_t i = hdr - 1, v = plen; i-- > 0; v /= 10) /* digits, last first */
+        dst[i] = (char)('0' + v % 10);
+    memmove(dst + hdr, data, plen);
     dst[hdr + plen] = ',';
     return need;
 }

@@ -3,7 +3,6 @@
  */
 #include "lookupd/sockmap_proto.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "common/netstring.h"
@@ -71,38 +70,41 @@ enum sockmap_status sockmap_parse(const char *buf, size_t len, struct sockmap_re
     return SOCKMAP_PERM;
 }
 
+/* answer_put - prefix and text into dst (dstlen bytes, NUL-terminated); the length, or 0
+ * when it does not fit. On every lookup's path: no printf. */
+static size_t answer_put(char *dst, size_t dstlen, const char *prefix, const char *text)
+{
+    size_t a = strlen(prefix), b = strlen(text);
+
+    if (a + b >= dstlen)
+        return 0;
+    memcpy(dst, prefix, a);
+    memcpy(dst + a, text, b);
+    dst[a + b] = '\0';
+    return a + b;
+}
+
 size_t sockmap_answer_text(enum sockmap_map map, const struct lookup_answer *ans, char *dst,
                            size_t dstlen)
 {
-    int n;
+    int access = map == SOCKMAP_ACCESS;
 
     switch (ans->result) {
     case LOOKUP_TEMPFAIL:
-        n = snprintf(dst, dstlen, "TEMP %s", ans->reason != NULL ? ans->reason : "lookup failed");
-        break;
+        return answer_put(dst, dstlen, "TEMP ",
+                          ans->reason != NULL ? ans->reason : "lookup failed");
     case LOOKUP_VALID:
-        if (map == SOCKMAP_ACCESS)
-            n = snprintf(dst, dstlen, "OK DUNNO");
-        else
-            n = snprintf(dst, dstlen, "OK %s", ans->primary);
-        break;
+        return access ? answer_put(dst, dstlen, "OK DUNNO", "")
+                      : answer_put(dst, dstlen, "OK ", ans->primary);
     case LOOKUP_DISABLED:
-        if (map == SOCKMAP_ACCESS)
-            n = snprintf(dst, dstlen, "OK 550 5.2.1 %s", SOCKMAP_TEXT_DISABLED);
-        else
-            n = snprintf(dst, dstlen, "NOTFOUND ");
-        break;
+        return access ? answer_put(dst, dstlen, "OK 550 5.2.1 ", SOCKMAP_TEXT_DISABLED)
+                      : answer_put(dst, dstlen, "NOTFOUND ", "");
     case LOOKUP_UNKNOWN:
-        if (map == SOCKMAP_ACCESS)
-            n = snprintf(dst, dstlen, "OK 550 5.1.1 %s", SOCKMAP_TEXT_UNKNOWN);
-        else
-            n = snprintf(dst, dstlen, "NOTFOUND ");
-        break;
+        return access ? answer_put(dst, dstlen, "OK 550 5.1.1 ", SOCKMAP_TEXT_UNKNOWN)
+                      : answer_put(dst, dstlen, "NOTFOUND ", "");
     default: /* foreign, invalid */
-        n = snprintf(dst, dstlen, "NOTFOUND ");
-        break;
+        return answer_put(dst, dstlen, "NOTFOUND ", "");
     }
-    return n < 0 || (size_t)n >= dstlen ? 0 : (size_t)n;
 }
 
 size_t sockmap_reply_text(const char *text, char *dst, size_t dstlen)

@@ -167,8 +167,17 @@ int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opt
     const struct store *st;
     MDB_txn *txn;
     time_t now = time(NULL);
-    int err = lk_db_begin(db, rd, &txn, &st), rc;
+    int err, rc;
 
+    if (rd->held && rd->active) { /* the batch's read, begun by an earlier lookup */
+        err = rd->held_err;
+        txn = err == 0 ? rd->txn : NULL;
+        st = rd->held_st;
+    } else {
+        err = lk_db_begin(db, rd, &txn, &st);
+        rd->held_err = err;
+        rd->held_st = st;
+    }
     if (err != 0 && err != STORE_ERR_NOSTORE) {
         log_warnx("store: cannot read: %s", store_strerror(err));
         /* the key is still checked, so a malformed one stays "not found" */
@@ -178,11 +187,24 @@ int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opt
             ans->reason = LOOKUP_REASON_ERROR;
             ans->store_err = err;
         }
-        lk_db_end(db, rd);
+        if (!rd->held)
+            lk_db_end(db, rd);
         return rc;
     }
     rc = domain ? lookup_domain(txn, st, opts, now, key, len, ans)
                 : lookup_rcpt(txn, st, opts, now, key, len, ans);
-    lk_db_end(db, rd);
+    if (!rd->held)
+        lk_db_end(db, rd);
     return rc;
+}
+
+void lk_db_hold(struct lk_reader *rd)
+{
+    rd->held = 1;
+}
+
+void lk_db_release(struct lk_db *db, struct lk_reader *rd)
+{
+    rd->held = 0;
+    lk_db_end(db, rd); /* nothing when no lookup began a read */
 }

@@ -31,6 +31,9 @@ struct lk_db;
 struct lk_reader {
     MDB_txn *txn; /* reset between requests; NULL before the first */
     int active;
+    int held;     /* lk_db_hold(): lookups share one read until released */
+    int held_err; /* what lk_db_begin() said for the held read */
+    const struct store *held_st;
 };
 
 /* lk_db_new - a handle on the store at path; tries to open it once, now */
@@ -56,6 +59,16 @@ void lk_db_reader_close(struct lk_db *db, struct lk_reader *rd);
  */
 int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,
                  const char *key, size_t len, struct lookup_answer *ans);
+
+/*
+ * lk_db_hold - let the next lk_db_lookup()s on rd share one read (lock, transaction) until
+ * lk_db_release(): a socketmap worker holds it over one batch of ready connections, which
+ * takes microseconds, so the lock and mdb_txn_renew/reset are paid per batch, not per
+ * lookup. A sync committed meanwhile is seen from the next batch on. Nothing is taken
+ * until the first lookup.
+ */
+void lk_db_hold(struct lk_reader *rd);
+void lk_db_release(struct lk_db *db, struct lk_reader *rd);
 
 /* lk_db_is_open - 1 once the store has been opened */
 int lk_db_is_open(struct lk_db *db);

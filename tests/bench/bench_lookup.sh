@@ -222,3 +222,44 @@ ratio "ratio lookupd / direct LDAP, 1 active" "${R[lk_1]}" "${R[ldap_1]}"
 ratio "ratio lookupd / baseline, 1 active" "${R[lk_1]}" "${R[bl_1]}"
 ratio "ratio lookupd / baseline, 16 active" "${R[lk_16]}" "${R[bl_16]}"
 ratio "ratio lookupd / baseline, 16 active + 1000 idle" "${R[lk_idle]}" "${R[bl_idle]}"
+
+# ---- paired runs: the machine's speed drifts between figures, so compare in pairs ----------
+# BENCH_PAIRS times (5): lookupd and the baseline back to back (alternating which goes
+# first), 16 active, then 16 active + 1000 idle; the median of the per-pair ratios, and
+# lookupd's p99 with 1000 idle in every pair.
+PAIRS=${BENCH_PAIRS:-5}
+RUNSECS=${BENCH_PAIR_SECONDS:-3}
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# pair ORDER IDLE - one pair (ORDER: "lk bl" or "bl lk") at 16 active + IDLE idle; prints "ratio p99_lookupd"
+pair() {
+    local order=$1 idle=$2 lk bl who
+    for who in $order; do
+        if [ "$who" = lk ]; then
+            lk=$("$BUILD/bench/loadclient" -t "$RUNSECS" -c 16 -i "$idle" "$SM_LOOKUPD" "$T/keys")
+        else
+            bl=$("$BUILD/bench/loadclient" -t "$RUNSECS" -c 16 -i "$idle" "$SM_BASELINE" "$T/keys")
+        fi
+    done
+    awk -v a="$(field rate "$lk")" -v b="$(field rate "$bl")" -v p="$(field p99_us "$lk")" \
+        'BEGIN { printf "%.3f %d %d %d\n", (b > 0 ? a / b : 0), p, a, b }'
+}
+ratios16="" ratiosidle="" p99idle=""
+for i in $(seq "$PAIRS"); do
+    say "pair $i of $PAIRS"
+    order="lk bl"
+    [ $((i % 2)) -eq 0 ] && order="bl lk"
+    read -r r _ a b <<<"$(pair "$order" 0)"
+    ratios16="$ratios16 $r"
+    echo "$a $b" >>"$T/pairs16"
+    read -r r p a b <<<"$(pair "$order" 1000)"
+    ratiosidle="$ratiosidle $r"
+    p99idle="$p99idle $p"
+    echo "$a $b $p" >>"$T/pairsidle"
+done
+echo
+echo "Paired runs ($PAIRS pairs of ${RUNSECS} s, lookupd and baseline back to back):"
+echo
+echo "| figure | lookupd / baseline, each pair | median ratio | lookupd p99 µs with 1000 idle, each pair | median p99 µs |"
+echo "| --- | --- | ---: | --- | ---: |"
+echo "| 16 active | $(echo "$ratios16" | sed 's/^ //') | $(echo "$ratios16" | median) | | |"
+echo "| 16 active + 1000 idle | $(echo "$ratiosidle" | sed 's/^ //') | $(echo "$ratiosidle" | median) | $(echo "$p99idle" | sed 's/^ //') | $(echo "$p99idle" | median) |"

@@ -7,7 +7,8 @@
  * committed by another process to the next transaction.
  *
  * Each thread owns one struct lk_reader with one read-only transaction, renewed before and
- * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h). A map grown by another
+ * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h), or each batch of requests
+ * (lk_db_hold). A map grown by another
  * process (MDB_MAP_RESIZED) is adopted under an exclusive lock, because
  * mdb_env_set_mapsize() may not run while any transaction of this process is active:
  * readers hold the shared side of that lock from lk_db_begin() to lk_db_end().

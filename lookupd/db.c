@@ -167,17 +167,8 @@ int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opt
     const struct store *st;
     MDB_txn *txn;
     time_t now = time(NULL);
-    int err, rc;
+    int err = lk_db_begin(db, rd, &txn, &st), rc;
 
-    if (rd->held && rd->active) { /* the batch's read, begun by an earlier lookup */
-        err = rd->held_err;
-        txn = err == 0 ? rd->txn : NULL;
-        st = rd->held_st;
-    } else {
-        err = lk_db_begin(db, rd, &txn, &st);
-        rd->held_err = err;
-        rd->held_st = st;
-    }
     if (err != 0 && err != STORE_ERR_NOSTORE) {
         log_warnx("store: cannot read: %s", store_strerror(err));
         /* the key is still checked, so a malformed one stays "not found" */
@@ -187,24 +178,11 @@ int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opt
             ans->reason = LOOKUP_REASON_ERROR;
             ans->store_err = err;
         }
-        if (!rd->held)
-            lk_db_end(db, rd);
+        lk_db_end(db, rd);
         return rc;
     }
     rc = domain ? lookup_domain(txn, st, opts, now, key, len, ans)
                 : lookup_rcpt(txn, st, opts, now, key, len, ans);
-    if (!rd->held)
-        lk_db_end(db, rd);
+    lk_db_end(db, rd);
     return rc;
-}
-
-void lk_db_hold(struct lk_reader *rd)
-{
-    rd->held = 1;
-}
-
-void lk_db_release(struct lk_db *db, struct lk_reader *rd)
-{
-    rd->held = 0;
-    lk_db_end(db, rd); /* nothing when no lookup began a read */
 }

@@ -7,8 +7,7 @@
  * committed by another process to the next transaction.
  *
  * Each thread owns one struct lk_reader with one read-only transaction, renewed before and
- * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h), or each batch of requests
- * (lk_db_hold). A map grown by another
+ * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h). A map grown by another
  * process (MDB_MAP_RESIZED) is adopted under an exclusive lock, because
  * mdb_env_set_mapsize() may not run while any transaction of this process is active:
  * readers hold the shared side of that lock from lk_db_begin() to lk_db_end().
@@ -32,9 +31,6 @@ struct lk_db;
 struct lk_reader {
     MDB_txn *txn; /* reset between requests; NULL before the first */
     int active;
-    int held;     /* lk_db_hold(): lookups share one read until released */
-    int held_err; /* what lk_db_begin() said for the held read */
-    const struct store *held_st;
 };
 
 /* lk_db_new - a handle on the store at path; tries to open it once, now */
@@ -60,16 +56,6 @@ void lk_db_reader_close(struct lk_db *db, struct lk_reader *rd);
  */
 int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,
                  const char *key, size_t len, struct lookup_answer *ans);
-
-/*
- * lk_db_hold - let the next lk_db_lookup()s on rd share one read (lock, transaction) until
- * lk_db_release(): a socketmap worker holds it over one batch of ready connections, which
- * takes microseconds, so the lock and mdb_txn_renew/reset are paid per batch, not per
- * lookup. A sync committed meanwhile is seen from the next batch on. Nothing is taken
- * until the first lookup.
- */
-void lk_db_hold(struct lk_reader *rd);
-void lk_db_release(struct lk_db *db, struct lk_reader *rd);
 
 /* lk_db_is_open - 1 once the store has been opened */
 int lk_db_is_open(struct lk_db *db);

@@ -453,7 +453,6 @@ static void *sm_worker_main(void *arg)
                 continue;
             fatal("sockmap: epoll_wait");
         }
-        lk_db_hold(&w->rd); /* one read for the whole batch */
         for (int i = 0; i < n; i++) {
             struct sm_handle *h = ev[i].data.ptr;
 
@@ -468,7 +467,6 @@ static void *sm_worker_main(void *arg)
                     sm_conn_close(w, c);
             }
         }
-        lk_db_release(w->sm->db, &w->rd); /* never held while waiting: a map resize may come */
         if (now != last_scan) {
             last_scan = now;
             sm_scan(w, now);

@@ -224,11 +224,11 @@ ratio "ratio lookupd / baseline, 16 active" "${R[lk_16]}" "${R[bl_16]}"
 ratio "ratio lookupd / baseline, 16 active + 1000 idle" "${R[lk_idle]}" "${R[bl_idle]}"
 
 # ---- paired runs: the machine's speed drifts between figures, so compare in pairs ----------
-# BENCH_PAIRS times (5): lookupd and the baseline back to back (alternating which goes
+# BENCH_PAIRS times (10, of BENCH_PAIR_SECONDS = 2 s): lookupd and the baseline back to back (alternating which goes
 # first), 16 active, then 16 active + 1000 idle; the median of the per-pair ratios, and
 # lookupd's p99 with 1000 idle in every pair.
-PAIRS=${BENCH_PAIRS:-5}
-RUNSECS=${BENCH_PAIR_SECONDS:-3}
+PAIRS=${BENCH_PAIRS:-10}
+RUNSECS=${BENCH_PAIR_SECONDS:-2}
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # pair ORDER IDLE - one pair (ORDER: "lk bl" or "bl lk") at 16 active + IDLE idle; prints "ratio p99_lookupd"
 pair() {

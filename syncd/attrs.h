@@ -14,6 +14,7 @@
 struct attr_value {
     const char *name;
     size_t name_len; /* without ";options" */
+    size_t full_len; /* with them */
     const char *val;
     size_t len;
 };
@@ -30,5 +31,12 @@ void attrs_free(struct attrs *a);
 
 /* attrs_name_is - 1 when an attribute name (as stored) equals name, ignoring case */
 int attrs_name_is(const struct attr_value *v, const char *name);
+
+/*
+ * attrs_range_cut - 1 when the value came under Active Directory's ";range=LOW-HIGH" option
+ * with HIGH other than "*": the directory sent only part of the attribute's values (range
+ * retrieval, beyond MaxValRange, 1500 by default) and the rest would have to be asked for.
+ */
+int attrs_range_cut(const struct attr_value *v);
 
 #endif

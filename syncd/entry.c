@@ -111,7 +111,7 @@ size_t entry_map(const struct mapping *m, const struct attrs *a, const char *dn,
 {
     char key[ADDR_KEY_SIZE], ad_key[ADDR_KEY_SIZE] = "";
     size_t ad_len = 0;
-    int n, ad;
+    int n, ad, cut = 0;
 
     st->entries++;
     e->naddrs = 0;
@@ -126,6 +126,7 @@ size_t entry_map(const struct mapping *m, const struct attrs *a, const char *dn,
         int is_primary_attr = attrs_name_is(v, m->primary_attr);
         if (!is_primary_attr && !entry_is_address_attr(m, v))
             continue;
+        cut |= attrs_range_cut(v);
         if ((n = entry_normalize(m, v, key, &ad, st)) <= 0)
             continue;
         if (is_primary_attr && e->primary_len == 0) {
@@ -138,6 +139,7 @@ size_t entry_map(const struct mapping *m, const struct attrs *a, const char *dn,
         }
         entry_add(e, key, (size_t)n, RCPT_ALIAS);
     }
+    st->range_cut += cut;
     if (e->primary_len == 0 && ad_len > 0) {
         memcpy(e->primary, ad_key, ad_len + 1);
         e->primary_len = ad_len;

@@ -49,9 +49,10 @@ struct sync_entry {
 };
 
 struct map_stats {
-    uint64_t entries;  /* entries mapped */
-    uint64_t invalid;  /* values skipped as invalid addresses */
-    uint64_t no_addrs; /* entries without any valid address */
+    uint64_t entries;   /* entries mapped */
+    uint64_t invalid;   /* values skipped as invalid addresses */
+    uint64_t no_addrs;  /* entries without any valid address */
+    uint64_t range_cut; /* entries with an address attribute cut short (attrs_range_cut) */
 };
 
 /* Invalid values logged per sync, as samples. */

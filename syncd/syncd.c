@@ -47,7 +47,8 @@ struct syncd_sink {
     struct mapping map;
     struct sync_entry entry;
     struct map_stats stats;
-    int progress; /* print a progress line (on a terminal) */
+    int progress;  /* print a progress line (on a terminal) */
+    char why[512]; /* why the sink stopped the source */
     struct timespec start, last;
 };
 
@@ -90,12 +91,24 @@ static int syncd_entry(void *ctx, const struct attrs *a, const char *dn, size_t 
 {
     struct syncd_sink *s = ctx;
 
+    uint64_t cut = s->stats.range_cut;
+
     if (syncd_stop)
         return SOURCE_ERR;
-    if (entry_map(&s->map, a, dn, dnlen, is_group, is_disabled, &s->entry, &s->stats) > 0) {
+    if (entry_map(&s->map, a, dn, dnlen, is_group, is_disabled, &s->entry, &s->stats) > 0 &&
+        s->stats.range_cut == cut) {
         int rc = apply_entry(s->apply, &s->entry);
         if (rc != 0)
             return rc;
+    }
+    if (s->stats.range_cut != cut) { /* a partial entry must not be applied: stop */
+        char safe[LOG_SAFE_MAX + 4];
+        snprintf(s->why, sizeof(s->why),
+                 "entry %s: an address attribute has more values than the directory sends in "
+                 "one answer (Active Directory range retrieval, ;range=), which rcptdir does not "
+                 "fetch; the sync is stopped so that no address goes missing",
+                 log_safe(safe, sizeof(safe), dn, dnlen));
+        return SOURCE_ERR;
     }
     if (s->progress && (s->stats.entries & 4095) == 0 && syncd_elapsed(&s->last) >= 1.0) {
         double t = syncd_elapsed(&s->start);
@@ -217,6 +230,8 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
             snprintf(err, sizeof(err), "no source configured");
             rc = SOURCE_ERR;
         }
+        if (rc == SOURCE_ERR && err[0] == '\0' && s.why[0] != '\0')
+            snprintf(err, sizeof(err), "%s", s.why);
         if (s.progress)
             fprintf(stderr, "\r%60s\r", "");
         if (rc == 0) {

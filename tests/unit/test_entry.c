@@ -541,6 +541,45 @@ static void test_entry_id(void **state)
     assert_string_equal(buf, "abc-123");
 }
 
+/* AD range retrieval: ";range=0-1499" cuts the values short and is counted; "-*" is whole */
+static void test_range_cut(void **state)
+{
+    struct ctx *c = *state;
+    const struct kv whole[] = {
+        {"mail", "a@example.org", 0},
+        {"proxyAddresses;range=0-*", "smtp:b@example.org", 0},
+        {"proxyAddresses;Range=1500-*", "smtp:c@example.org", 0},
+        {NULL, NULL, 0},
+    };
+    const struct kv cut[] = {
+        {"mail", "a@example.org", 0},
+        {"proxyAddresses;range=0-1499", "smtp:b@example.org", 0},
+        {NULL, NULL, 0},
+    };
+    const struct kv cut_other_option[] = {
+        {"mail", "a@example.org", 0},
+        {"proxyAddresses;lang-en;RANGE=0-1499", "smtp:b@example.org", 0},
+        {NULL, NULL, 0},
+    };
+    const struct kv not_an_address_attr[] = {
+        {"mail", "a@example.org", 0},
+        {"member;range=0-1499", "cn=x", 0},
+        {NULL, NULL, 0},
+    };
+    const char *const keys[] = {"a@example.org", "b@example.org", "c@example.org"};
+    const enum rcpt_kind kinds[] = {RCPT_USER, RCPT_ALIAS, RCPT_ALIAS};
+
+    assert_int_equal(map(c, whole, 0, 0), 3);
+    expect_addrs(&c->e, keys, kinds, 3);
+    assert_int_equal(c->st.range_cut, 0);
+    map(c, cut, 0, 0);
+    assert_int_equal(c->st.range_cut, 1);
+    map(c, cut_other_option, 0, 0);
+    assert_int_equal(c->st.range_cut, 2);
+    map(c, not_an_address_attr, 0, 0);
+    assert_int_equal(c->st.range_cut, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +604,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_id_long_dn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_id_too_long_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_range_cut, setup, teardown),
     };
 
     log_init("test_entry", 1, LOG_LEVEL_ERR); /* invalid-address samples are warnings */

@@ -38,59 +38,16 @@
 #include "schema/rcpt.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
-
-#define MAPSIZE ((size_t)64 << 20)
-#define MAXA    8
-
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(p);
-}
+#include "tests/unit/apply_helpers.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    if (f == NULL)
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/test_apply_feed.XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/store", f->dir);
-    if (store_open(&f->st, f->path, 0, MAPSIZE) != 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    store_close(f->st);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return 0;
+    return fixture_setup(state, "/tmp/test_apply_feed.XXXXXX");
 }
 
 static struct apply_opts opts(void)
 {
-    struct apply_opts o;
-
-    memset(&o, 0, sizeof(o));
-    o.source = "https://hub.example";
-    o.max_delete_ratio = 0.10;
-    o.changelog_max = 1000;
-    return o;
+    return base_opts("https://hub.example");
 }
 
 /* ---- feed records ------------------------------------------------------------------- */
@@ -206,124 +163,7 @@ static void feed_ok(struct store *st, const struct apply_opts *o, enum feed_kind
 
 #define NREC(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- directory entries (to fill a store the way a directory sync does) ------------- */
-
-struct spec {
-    const char *id;
-    int disabled, group;
-    const char *addrs[MAXA];
-};
-
-static void build(struct sync_entry *e, const struct spec *s)
-{
-    e->naddrs = 0;
-    e->id_len = strlen(s->id);
-    memcpy(e->id, s->id, e->id_len + 1);
-    e->state = s->disabled ? RCPT_DISABLED : RCPT_ACTIVE;
-    for (size_t i = 0; i < MAXA && s->addrs[i] != NULL; i++) {
-        if (e->naddrs == e->cap) {
-            e->cap = e->cap ? e->cap * 2 : 4;
-            e->addrs = realloc(e->addrs, e->cap * sizeof(*e->addrs));
-            assert_non_null(e->addrs);
-        }
-        e->addrs[e->naddrs].len = strlen(s->addrs[i]);
-        memcpy(e->addrs[e->naddrs].key, s->addrs[i], e->addrs[e->naddrs].len + 1);
-        e->addrs[e->naddrs].kind = i > 0 ? RCPT_ALIAS : s->group ? RCPT_GROUP : RCPT_USER;
-        e->naddrs++;
-    }
-    e->primary_len = e->addrs[0].len;
-    memcpy(e->primary, e->addrs[0].key, e->primary_len + 1);
-}
-
-static void sync_ok(struct store *st, const struct spec *specs, size_t n,
-                    const struct apply_opts *o, struct apply_stats *stats)
-{
-    struct sync_entry e;
-    struct apply *a;
-    int rc;
-
-    memset(&e, 0, sizeof(e));
-    assert_int_equal(apply_begin(&a, st, o), 0);
-    for (size_t i = 0; i < n; i++) {
-        build(&e, &specs[i]);
-        assert_int_equal(apply_entry(a, &e), 0);
-    }
-    entry_free(&e);
-    rc = apply_commit(a, 0, stats);
-    if (rc != 0)
-        fail_msg("sync failed: %d (%s)", rc, stats->refusal);
-}
-
-/* ---- reading the store back ---------------------------------------------------------- */
-
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-static void text_add(struct text *t, const void *s, size_t len)
-{
-    if (t->len + len + 1 > t->cap) {
-        t->cap = (t->len + len + 1) * 2;
-        t->p = realloc(t->p, t->cap);
-        assert_non_null(t->p);
-    }
-    memcpy(t->p + t->len, s, len);
-    t->len += len;
-    t->p[t->len] = '\0';
-}
-
-static void text_hex(struct text *t, const void *data, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = data;
-
-    for (size_t i = 0; i < len; i++) {
-        char two[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
-        text_add(t, two, 2);
-    }
-}
-
-/* dump - every record of one database as "key=value\n" (key as text, value in hex) */
-static char *dump(struct store *st, enum store_db db)
-{
-    struct text t = {0};
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc;
-
-    text_add(&t, "", 0);
-    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, store_dbi(st, db), &cur), 0);
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        text_hex(&t, k.mv_data, k.mv_size);
-        text_add(&t, "=", 1);
-        text_hex(&t, v.mv_data, v.mv_size);
-        text_add(&t, "\n", 1);
-    }
-    assert_int_equal(rc, MDB_NOTFOUND);
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return t.p;
-}
-
-/* dump_all - every database, meta included (a refused or aborted feed changes none) */
-static char *dump_all(struct store *st)
-{
-    static const enum store_db dbs[] = {STORE_ADDR, STORE_DOMAIN, STORE_ENTRY, STORE_LOG,
-                                        STORE_META};
-    struct text t = {0};
-
-    text_add(&t, "", 0);
-    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-        char *d = dump(st, dbs[i]);
-        text_add(&t, "--\n", 3);
-        text_add(&t, d, strlen(d));
-        free(d);
-    }
-    return t.p;
-}
+/* ---- reading the store back (more in apply_helpers.h) ------------------------------- */
 
 static void expect_unchanged(struct store *st, const char *before, const char *what)
 {
@@ -332,28 +172,6 @@ static void expect_unchanged(struct store *st, const char *before, const char *w
     if (strcmp(before, after) != 0)
         fail_msg("%s: the store changed\nbefore:\n%s\nafter:\n%s", what, before, after);
     free(after);
-}
-
-static uint64_t meta_u64(struct store *st, const char *name)
-{
-    MDB_txn *txn;
-    uint64_t v;
-
-    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
-    assert_int_equal(store_meta_get_u64(txn, st, name, &v), 0);
-    mdb_txn_abort(txn);
-    return v;
-}
-
-static uint64_t db_count(struct store *st, enum store_db db)
-{
-    MDB_txn *txn;
-    MDB_stat ms;
-
-    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_stat(txn, store_dbi(st, db), &ms), 0);
-    mdb_txn_abort(txn);
-    return ms.ms_entries;
 }
 
 /*
@@ -382,74 +200,6 @@ static void expect_addrs(struct store *st, const struct frec *recs, size_t n)
         fail_msg("addr database:\nexpected\n%s\ngot\n%s", want.p, got);
     free(got);
     free(want.p);
-}
-
-/* expect_domains - the domain database is exactly "dom:kind dom:kind ..." in key order */
-static void expect_domains(struct store *st, const char *want)
-{
-    struct text t = {0};
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v;
-
-    text_add(&t, "", 0);
-    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, store_dbi(st, STORE_DOMAIN), &cur), 0);
-    while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-        if (t.len > 0)
-            text_add(&t, " ", 1);
-        text_add(&t, k.mv_data, k.mv_size);
-        text_add(&t, ":", 1);
-        text_add(&t, v.mv_data, v.mv_size);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    assert_string_equal(t.p, want);
-    free(t.p);
-}
-
-/* one change-log record */
-struct logrec {
-    uint64_t gen;
-    uint32_t seq;
-    char op;
-    char key[ADDR_KEY_SIZE];
-    unsigned char rec[RCPT_MAX];
-    size_t reclen;
-};
-
-static size_t read_log(struct store *st, struct logrec *out, size_t max)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k, v;
-    size_t n = 0;
-
-    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, store_dbi(st, STORE_LOG), &cur), 0);
-    while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-        const unsigned char *kp = k.mv_data, *vp = v.mv_data;
-        struct logrec *l;
-        size_t klen;
-
-        assert_int_equal(k.mv_size, 12);
-        assert_true(v.mv_size >= 3);
-        assert_true(n < max);
-        l = &out[n++];
-        memset(l, 0, sizeof(*l));
-        l->gen = store_log_key_generation(kp);
-        l->seq = (uint32_t)kp[8] << 24 | (uint32_t)kp[9] << 16 | (uint32_t)kp[10] << 8 | kp[11];
-        l->op = (char)vp[0];
-        klen = (size_t)vp[1] | (size_t)vp[2] << 8;
-        assert_true(klen < ADDR_KEY_SIZE && 3 + klen <= v.mv_size);
-        memcpy(l->key, vp + 3, klen);
-        l->reclen = v.mv_size - 3 - klen;
-        assert_true(l->reclen <= sizeof(l->rec));
-        memcpy(l->rec, vp + 3 + klen, l->reclen);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return n;
 }
 
 /* expect_log - log record l is (gen, seq, op, key) and, for '+' and '~', carries fr's record */

@@ -19,11 +19,7 @@ HUB=$T/hub
 EDGE=$T/edge
 LK=$TOP/tests/data/lookupd
 
-if ! slapd_up; then
-    not_ok "slapd with schema/ldap/sample.ldif starts"
-    done_testing
-    exit 1
-fi
+require "slapd with schema/ldap/sample.ldif starts" slapd_up
 printf 'feed-secret-%s\n' "$RANDOM$RANDOM" >"$T/feed.token"
 echo "not-the-token" >"$T/wrong.token"
 chmod 600 "$T/feed.token" "$T/wrong.token"

@@ -7,11 +7,7 @@
 . "$(dirname "$0")/../data/lookupd/lib.sh"
 
 STORE=$T/store
-if ! slapd_up; then
-    not_ok "slapd with schema/ldap/sample.ldif starts"
-    done_testing
-    exit 1
-fi
+require "slapd with schema/ldap/sample.ldif starts" slapd_up
 check "rcptdir-syncd fills the store from slapd" sync_store "$STORE"
 check "  ... generation 1: 37 addresses, 3 domains" synced "1: +37 ~0 -0 = 37 addresses, 3 domains"
 printf 's3cret-token\n' >"$T/token"

@@ -151,19 +151,10 @@ rcpt() {
 }
 
 STORE=$T/store
-if ! slapd_up; then
-    not_ok "slapd with schema/ldap/sample.ldif starts"
-    done_testing
-    exit 1
-fi
+require "slapd with schema/ldap/sample.ldif starts" slapd_up
 check "rcptdir-syncd fills the store from slapd" sync_store "$STORE"
 write_conf a "$STORE"
-if ! lookupd_start a; then
-    not_ok "lookupd starts"
-    done_testing
-    exit 1
-fi
-ok "lookupd starts"
+require "lookupd starts" lookupd_start a
 SMTP=$(free_port) && SMTP2=$(free_port)
 while [ "$SMTP2" = "$SMTP" ]; do SMTP2=$(free_port); done
 if [ -z "$PY" ]; then

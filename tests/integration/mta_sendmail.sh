@@ -63,12 +63,7 @@ ok "sendmail $version unpacked from the cached .deb runs"
 
 "$MKSTORE" "$STORE" "$TOP/schema/ldap/sample.expected"
 write_conf a "$STORE"
-if ! lookupd_start a; then
-    not_ok "lookupd starts"
-    done_testing
-    exit 1
-fi
-ok "lookupd starts"
+require "lookupd starts" lookupd_start a
 
 cat >"$SM/sendmail.mc" <<EOF
 divert(-1)

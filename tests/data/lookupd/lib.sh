@@ -54,6 +54,18 @@ check() {
     shift
     if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
+# require DESC CMD... - like check, but a failure ends the test: nothing after it could run
+require() {
+    local desc=$1
+    shift
+    if "$@"; then
+        ok "$desc"
+    else
+        not_ok "$desc"
+        done_testing
+        exit 1
+    fi
+}
 # check_eq DESC WANT GOT
 check_eq() {
     if [ "$2" == "$3" ]; then

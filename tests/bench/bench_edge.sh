@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # HTTP_hub, HTTP_edge are set by lookupd() through printf -v
 # bench_edge - edge replication: a hub store of about 1M addresses (scripts/gen-ldif, synced
 # from LDIF), served by the hub's rcptdir-lookupd; in the same run, medians of RUNS:
 #   - snapshot: a new edge's rcptdir-syncd pulling /v1/snapshot and applying it, against

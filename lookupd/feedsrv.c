@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "lookupd/httpneg.h"
 #include "schema/feed.h"
 
 /* Phases of a stream: the databases in order, then the trailer. */
@@ -328,157 +329,24 @@ static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, e
         MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 }
 
-/* Accept-Encoding: the weights (0..1000) given to the codings that matter; -1 not listed */
-struct feed_accept {
-    int present; /* the request has the field (maybe empty: identity only) */
-    int gzip, xgzip, identity, star;
-};
-
-static int feed_ows(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
-/* feed_tchar - a token character (RFC 9110 5.6.2) */
-static int feed_tchar(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
-
-/* feed_qvalue - a qvalue ("0", "0.5", "1.000"; RFC 9110 12.4.2) in thousandths, or -1 */
-static int feed_qvalue(const char *p, size_t len)
-{
-    int q, scale = 100;
-
-    if (len == 0 || (p[0] != '0' && p[0] != '1'))
-        return -1;
-    q = (p[0] - '0') * 1000;
-    if (len == 1)
-        return q;
-    if (p[1] != '.' || len > 5)
-        return -1;
-    for (size_t i = 2; i < len; i++, scale /= 10) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        q += (p[i] - '0') * scale;
-    }
-    return q > 1000 ? -1 : q;
-}
-
-/* feed_coding - is the token tok[0..len) the coding name (any case)? */
-static int feed_coding(const char *tok, size_t len, const char *name)
-{
-    return len == strlen(name) && strncasecmp(tok, name, len) == 0;
-}
-
-/*
- * feed_accept_parse - one Accept-Encoding field value into a: a list of codings, each with
- * optional parameters of which only q counts (RFC 9110 12.5.3). Empty elements are skipped;
- * an element that does not parse (bad token, bad qvalue) is ignored; the first mention of a
- * coding wins.
- */
-static void feed_accept_parse(struct feed_accept *a, const char *v)
-{
-    while (*v != '\0') {
-        const char *tok;
-        size_t toklen;
-        int q = 1000, bad = 0;
-        int *w;
-
-        while (*v == ',' || feed_ows(*v))
-            v++;
-        if (*v == '\0')
-            break;
-        tok = v;
-        while (feed_tchar(*v))
-            v++;
-        toklen = (size_t)(v - tok);
-        for (;;) { /* parameters: OWS ";" OWS name "=" value */
-            const char *name, *val;
-            size_t namelen;
-
-            while (feed_ows(*v))
-                v++;
-            if (*v != ';')
-                break;
-            v++;
-            while (feed_ows(*v))
-                v++;
-            name = v;
-            while (feed_tchar(*v))
-                v++;
-            namelen = (size_t)(v - name);
-            while (feed_ows(*v))
-                v++;
-            if (namelen == 0 || *v != '=') {
-                bad = 1;
-                break;
-            }
-            v++;
-            while (feed_ows(*v))
-                v++;
-            val = v;
-            if (*v == '"') { /* a quoted-string: only q matters, and q is never quoted */
-                for (v++; *v != '\0' && *v != '"'; v++)
-                    if (*v == '\\' && v[1] != '\0')
-                        v++;
-                if (*v == '"')
-                    v++;
-            } else {
-                while (feed_tchar(*v))
-                    v++;
-            }
-            if (namelen == 1 && (*name == 'q' || *name == 'Q') &&
-                (q = feed_qvalue(val, (size_t)(v - val))) < 0)
-                bad = 1;
-        }
-        if (*v != ',' && *v != '\0')
-            bad = 1;
-        while (*v != '\0' && *v != ',')
-            v++;
-        if (bad || toklen == 0)
-            continue;
-        w = feed_coding(tok, toklen, "gzip")       ? &a->gzip
-            : feed_coding(tok, toklen, "x-gzip")   ? &a->xgzip
-            : feed_coding(tok, toklen, "identity") ? &a->identity
-            : feed_coding(tok, toklen, "*")        ? &a->star
-                                                   : NULL;
-        if (w != NULL && *w < 0)
-            *w = q;
-    }
-}
-
+/* feed_accept_field - every Accept-Encoding field of the request counts (one list) */
 static enum MHD_Result feed_accept_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                          const char *value)
 {
-    struct feed_accept *a = cls;
-
     (void)kind;
-    if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0) {
-        a->present = 1;
-        feed_accept_parse(a, value);
-    }
+    if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0)
+        httpneg_accept_parse(cls, value);
     return MHD_YES;
 }
 
-/*
- * feed_want_gzip - does the request accept gzip, and not prefer identity to it? Every
- * Accept-Encoding field counts. gzip's weight is that of "gzip", else "x-gzip" (RFC 9110
- * 8.4.1.3), else "*"; q=0 refuses it. identity is preferred only when listed ("identity",
- * else "*") with a higher weight. No Accept-Encoding field: identity.
- */
+/* feed_want_gzip - does the request's Accept-Encoding choose gzip (httpneg.h)? */
 static int feed_want_gzip(struct MHD_Connection *c)
 {
-    struct feed_accept a = {0, -1, -1, -1, -1};
-    int qg, qi;
+    struct httpneg_accept a;
 
+    httpneg_accept_init(&a);
     MHD_get_connection_values(c, MHD_HEADER_KIND, feed_accept_field, &a);
-    if (!a.present)
-        return 0;
-    qg = a.gzip >= 0 ? a.gzip : a.xgzip >= 0 ? a.xgzip : a.star >= 0 ? a.star : 0;
-    qi = a.identity >= 0 ? a.identity : a.star;
-    return qg > 0 && qg >= qi;
+    return httpneg_accept_gzip(&a);
 }
 
 /* If-None-Match against one entity tag (with its quotes) */
@@ -487,51 +355,15 @@ struct feed_inm {
     int match;
 };
 
-/*
- * feed_inm_parse - one If-None-Match field value: "*", or a list of entity tags compared
- * weakly (RFC 9110 13.1.2: W/ is ignored); parsing stops at the first malformed element
- */
-static void feed_inm_parse(struct feed_inm *m, const char *v)
-{
-    size_t elen = strlen(m->etag);
-
-    for (;;) {
-        const char *tag = NULL; /* NULL: "*" */
-        size_t taglen = 0;
-
-        while (*v == ',' || feed_ows(*v))
-            v++;
-        if (*v == '\0')
-            return;
-        if (*v == '*') {
-            v++;
-        } else {
-            if (v[0] == 'W' && v[1] == '/')
-                v += 2;
-            if (*v != '"')
-                return;
-            tag = v;
-            for (v++; *v != '"'; v++)
-                if (*v == '\0')
-                    return;
-            v++;
-            taglen = (size_t)(v - tag);
-        }
-        while (feed_ows(*v))
-            v++;
-        if (*v != ',' && *v != '\0')
-            return;
-        if (tag == NULL || (taglen == elen && memcmp(tag, m->etag, elen) == 0))
-            m->match = 1;
-    }
-}
-
 static enum MHD_Result feed_inm_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                       const char *value)
 {
+    struct feed_inm *m = cls;
+
     (void)kind;
-    if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0)
-        feed_inm_parse(cls, value);
+    if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0 &&
+        httpneg_etag_listed(value, m->etag))
+        m->match = 1;
     return MHD_YES;
 }
 

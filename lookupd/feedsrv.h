@@ -18,15 +18,15 @@
  * grown by another process can be adopted mid-transfer. Bodies are application/octet-stream.
  *
  * Content coding: gzip (zlib, level FEEDSRV_GZIP_LEVEL) when the request's Accept-Encoding
- * allows it (RFC 9110 12.5.3: comma-separated codings, any case, optional ;q=, q=0 refuses;
- * "x-gzip" is gzip; "*" stands for any coding not listed; identity wins only when listed with
- * a higher weight), else identity; an empty change feed is always identity. gzip is streamed: each
- * chunk the feed encodes into the buffer goes through deflate straight into MHD's output buffer,
- * Z_FINISH after the trailer, so a gzip stream holds the buffer plus zlib's state (about 268 kB),
- * never the body. 200 and 304 answers carry "Vary: Accept-Encoding", gzip ones "Content-Encoding:
- * gzip"; errors are JSON from http.c, never compressed. Each representation of a snapshot has its
- * own strong ETag (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip (mtime 0 and a fixed
- * level make the gzip bytes a function of the feed, for one zlib build). If-None-Match is
+ * allows it (parsed by httpneg.h; RFC 9110 12.5.3: comma-separated codings, any case, optional ;q=,
+ * q=0 refuses; "x-gzip" is gzip; "*" stands for any coding not listed; identity wins only when
+ * listed with a higher weight), else identity; an empty change feed is always identity. gzip is
+ * streamed: each chunk the feed encodes into the buffer goes through deflate straight into MHD's
+ * output buffer, Z_FINISH after the trailer, so a gzip stream holds the buffer plus zlib's state
+ * (about 268 kB), never the body. 200 and 304 answers carry "Vary: Accept-Encoding", gzip ones
+ * "Content-Encoding: gzip"; errors are JSON from http.c, never compressed. Each representation of a
+ * snapshot has its own strong ETag (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip (mtime 0 and a
+ * fixed level make the gzip bytes a function of the feed, for one zlib build). If-None-Match is
  * compared (weakly, RFC 9110 13.1.2; a list or "*") with the tag of the representation the
  * request would get: "g<G>-gz" is 304 only for a request that accepts gzip, "g<G>" only for
  * one that does not.

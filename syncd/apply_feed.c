@@ -111,21 +111,26 @@ static int feed_put_addr(struct apply *a, const struct feed_record *r)
     return apply_log(a, '~', r->key, r->keylen, &want);
 }
 
-/* feed_del_addr - '-': the address goes */
-static int feed_del_addr(struct apply *a, const struct feed_record *r)
+/* feed_del - '-' or 'X': the key leaves db; counted and logged when it was there */
+static int feed_del(struct apply *a, enum store_db db, const struct feed_record *r, uint64_t *count)
 {
     MDB_val k = {r->keylen, (void *)(uintptr_t)r->key};
-    int rc;
+    int rc = mdb_del(a->txn, store_dbi(a->st, db), &k, NULL);
 
-    if (!feed_key_ok(r->key, r->keylen))
-        return APPLY_BADFEED;
-    rc = mdb_del(a->txn, store_dbi(a->st, STORE_ADDR), &k, NULL);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
         return rc;
-    a->s.removed++;
-    return apply_log(a, '-', r->key, r->keylen, NULL);
+    (*count)++;
+    return apply_log(a, (char)r->type, r->key, r->keylen, NULL);
+}
+
+/* feed_del_addr - '-': the address goes */
+static int feed_del_addr(struct apply *a, const struct feed_record *r)
+{
+    if (!feed_key_ok(r->key, r->keylen))
+        return APPLY_BADFEED;
+    return feed_del(a, STORE_ADDR, r, &a->s.removed);
 }
 
 /* feed_domain - 'M' (snapshot: noted, written at the end), 'D' added, 'X' removed */
@@ -150,13 +155,7 @@ static int feed_domain(struct apply *a, const struct feed_record *r)
         a->s.domains_added++;
         return apply_log(a, 'D', r->key, r->keylen, NULL);
     }
-    rc = mdb_del(a->txn, dbi, &k, NULL);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
-    a->s.domains_removed++;
-    return apply_log(a, 'X', r->key, r->keylen, NULL);
+    return feed_del(a, STORE_DOMAIN, r, &a->s.domains_removed);
 }
 
 int apply_record(struct apply *a, const struct feed_record *r)

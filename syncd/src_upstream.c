@@ -169,7 +169,8 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
         snprintf(err, errlen, "%s", apply_refusal(p->apply));
         return APPLY_REFUSED;
     }
-    if (p->rc == EFBIG) {
+    if (p->rc == EFBIG ||
+        (p->rc == 0 && cc == CURLE_FILESIZE_EXCEEDED)) { /* counted or announced */
         snprintf(err, errlen, "upstream %s: the feed is larger than max_size (%lld bytes)", url,
                  (long long)cf->up_max_size);
         return SOURCE_ERR;
@@ -188,11 +189,6 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     }
     if (p->rc != 0)
         return p->rc; /* a store error: MDB_MAP_FULL and the like */
-    if (cc == CURLE_FILESIZE_EXCEEDED) {
-        snprintf(err, errlen, "upstream %s: the feed is larger than max_size (%lld bytes)", url,
-                 (long long)cf->up_max_size);
-        return SOURCE_ERR;
-    }
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "upstream %s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
         return SOURCE_ERR;

@@ -124,6 +124,35 @@ static int lookup_prologue(MDB_txn *txn, const struct store *st, const struct lo
     return state;
 }
 
+/*
+ * lookup_try - look one candidate key up; 1 found (the answer filled in), 0 not found, -1 a
+ * store error (the answer a temporary failure). n is the normalized key's length.
+ */
+static int lookup_try(MDB_txn *txn, const struct store *st, enum addr_match match,
+                      const char *key, size_t len, int n, struct lookup_answer *ans)
+{
+    struct rcpt r;
+    int rc = store_addr_get(txn, st, key, len, &r);
+
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return lookup_tempfail(ans, LOOKUP_REASON_ERROR, rc);
+    ans->result = r.state == RCPT_DISABLED ? LOOKUP_DISABLED : LOOKUP_VALID;
+    ans->match = match;
+    ans->kind = r.kind;
+    memcpy(ans->matched, key, len);
+    ans->matched[len] = '\0';
+    /* a catch-all record names no mailbox: the address itself is the answer */
+    if (r.primary_len == 0 || r.primary[0] == '@' || r.primary_len >= sizeof(ans->primary)) {
+        memcpy(ans->primary, ans->key, (size_t)n + 1);
+    } else {
+        memcpy(ans->primary, r.primary, r.primary_len);
+        ans->primary[r.primary_len] = '\0';
+    }
+    return 1;
+}
+
 int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts, time_t now,
                 const char *in, size_t len, struct lookup_answer *ans)
 {
@@ -137,28 +166,13 @@ int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *
     if ((state = lookup_prologue(txn, st, opts, now, n, ans, &rc)) < 0)
         return rc;
 
+    /* most lookups find the exact key: the other candidates are built only when it misses */
+    if ((rc = lookup_try(txn, st, ADDR_MATCH_EXACT, ans->key, (size_t)n, n, ans)) != 0)
+        return rc;
     addr_candidates(ans->key, (size_t)n, opts->delims, &cand);
-    for (size_t i = 0; i < cand.n; i++) {
-        struct rcpt r;
-
-        rc = store_addr_get(txn, st, cand.key[i], cand.len[i], &r);
-        if (rc == MDB_NOTFOUND)
-            continue;
-        if (rc != 0)
-            return lookup_tempfail(ans, LOOKUP_REASON_ERROR, rc);
-        ans->result = r.state == RCPT_DISABLED ? LOOKUP_DISABLED : LOOKUP_VALID;
-        ans->match = cand.match[i];
-        ans->kind = r.kind;
-        memcpy(ans->matched, cand.key[i], cand.len[i] + 1);
-        /* a catch-all record names no mailbox: the address itself is the answer */
-        if (r.primary_len == 0 || r.primary[0] == '@' || r.primary_len >= sizeof(ans->primary)) {
-            memcpy(ans->primary, ans->key, (size_t)n + 1);
-        } else {
-            memcpy(ans->primary, r.primary, r.primary_len);
-            ans->primary[r.primary_len] = '\0';
-        }
-        return 1;
-    }
+    for (size_t i = 1; i < cand.n; i++) /* cand.key[0] is the exact key, tried above */
+        if ((rc = lookup_try(txn, st, cand.match[i], cand.key[i], cand.len[i], n, ans)) != 0)
+            return rc;
 
     dom = addr_domain(ans->key, (size_t)n, &domlen);
     rc = store_domain_has(txn, st, dom, domlen);

@@ -3,6 +3,7 @@
  */
 #include "schema/addr.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static int addr_is_control(unsigned char c)
@@ -15,41 +16,67 @@ static char addr_lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* addr_utf8_ok - 1 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates) */
-static int addr_utf8_ok(const unsigned char *s, size_t len)
+/*
+ * What a byte may be in a domain name: a label character, lower-cased (letters, digits,
+ * '-', '_' and UTF-8 bytes, which IDNA leaves to the MTA), a dot, or nothing (0). One table
+ * read a byte: every lookup normalizes its domain.
+ */
+#define ADDR_DOT '.'
+#define ADDR_DCHAR(c)                                                                              \
+    ((c) == '.'                 ? ADDR_DOT                                                         \
+     : (c) >= 'A' && (c) <= 'Z' ? ((c) | 0x20)                                                     \
+     : ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') || (c) == '-' || (c) == '_' ||     \
+             (c) >= 0x80                                                                           \
+         ? (c)                                                                                     \
+         : 0)
+#define ADDR_DCHAR4(c)  ADDR_DCHAR(c), ADDR_DCHAR(c + 1), ADDR_DCHAR(c + 2), ADDR_DCHAR(c + 3)
+#define ADDR_DCHAR16(c) ADDR_DCHAR4(c), ADDR_DCHAR4(c + 4), ADDR_DCHAR4(c + 8), ADDR_DCHAR4(c + 12)
+#define ADDR_DCHAR64(c)                                                                            \
+    ADDR_DCHAR16(c), ADDR_DCHAR16(c + 16), ADDR_DCHAR16(c + 32), ADDR_DCHAR16(c + 48)
+static const unsigned char addr_dchar[256] = {ADDR_DCHAR64(0), ADDR_DCHAR64(64), ADDR_DCHAR64(128),
+                                              ADDR_DCHAR64(192)};
+
+/* addr_plain8 - 1 when none of the 8 bytes at s is a control character, DEL or >= 0x80 */
+static int addr_plain8(const unsigned char *s)
 {
-    size_t i = 0;
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t w, del;
 
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        unsigned long cp;
+    memcpy(&w, s, sizeof(w));
+    del = w ^ (0x7f * ones);
+    /* a byte >= 0x80, a byte < 0x20, a byte == 0x7f (the usual "has zero byte" trick) */
+    return ((w | ((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & high) == 0;
+}
 
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1, cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2, cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3, cp = c & 0x07;
-        } else {
+/*
+ * addr_utf8_seq - the length of the well-formed UTF-8 sequence (no overlongs, surrogates)
+ * that starts s[0..len) with a byte >= 0x80, or 0 when it is malformed
+ */
+static size_t addr_utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned long cp;
+
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 3, cp = c & 0x07;
+    else
+        return 0;
+    if (len - 1 < n)
+        return 0;
+    for (size_t k = 1; k <= n; k++) {
+        if ((s[k] & 0xc0) != 0x80)
             return 0;
-        }
-        if (len - i - 1 < n)
-            return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += n + 1;
+        cp = (cp << 6) | (s[k] & 0x3f);
     }
-    return 1;
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n + 1;
 }
 
 /* addr_trim - drop spaces and tabs around s[0..*len) */
@@ -89,19 +116,15 @@ static int addr_domain_write(char *dst, size_t dstlen, const char *d, size_t len
         return (int)len;
     }
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)d[i];
-        if (c == '.') {
+        unsigned char c = addr_dchar[(unsigned char)d[i]];
+        if (c == ADDR_DOT) {
             if (label == 0)
                 return ADDR_ERR_DOMAIN; /* empty label: ".a", "a..b" */
             label = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '-' || c == '_' || c >= 0x80) {
-            if (++label > ADDR_LABEL_MAX)
-                return ADDR_ERR_DOMAIN;
-        } else {
+        } else if (c == 0 || ++label > ADDR_LABEL_MAX) {
             return ADDR_ERR_DOMAIN;
         }
-        dst[i] = addr_lower((char)c);
+        dst[i] = (char)c;
     }
     if (label == 0)
         return ADDR_ERR_DOMAIN;
@@ -109,20 +132,40 @@ static int addr_domain_write(char *dst, size_t dstlen, const char *d, size_t len
     return (int)len;
 }
 
-/* addr_check_input - trim and apply the whole-input rules */
+/*
+ * addr_check_input - trim and apply the whole-input rules in one pass: printable ASCII, the
+ * common case, costs one comparison a byte. A control character anywhere wins over
+ * malformed UTF-8 before it.
+ */
 static int addr_check_input(const char **in, size_t *inlen)
 {
+    const unsigned char *s;
+    size_t len, i = 0;
+    int bad_utf8 = 0;
+
     if (*inlen > ADDR_INPUT_MAX)
         return ADDR_ERR_TOOLONG;
     *in = addr_trim(*in, inlen);
-    if (*inlen == 0)
+    if ((len = *inlen) == 0)
         return ADDR_ERR_EMPTY;
-    for (size_t i = 0; i < *inlen; i++)
-        if (addr_is_control((unsigned char)(*in)[i]))
-            return ADDR_ERR_CONTROL;
-    if (!addr_utf8_ok((const unsigned char *)*in, *inlen))
-        return ADDR_ERR_UTF8;
-    return 0;
+    s = (const unsigned char *)*in;
+    while (i < len) {
+        size_t n;
+
+        if (len - i >= 8 && addr_plain8(s + i)) {
+            i += 8;
+        } else if (s[i] < 0x80) {
+            if (addr_is_control(s[i]))
+                return ADDR_ERR_CONTROL;
+            i++;
+        } else if (bad_utf8 || (n = addr_utf8_seq(s + i, len - i)) == 0) {
+            bad_utf8 = 1; /* go on looking for a control character */
+            i++;
+        } else {
+            i += n;
+        }
+    }
+    return bad_utf8 ? ADDR_ERR_UTF8 : 0;
 }
 
 int addr_normalize_domain(char *dst, size_t dstlen, const char *in, size_t inlen)

@@ -6,6 +6,9 @@
  *   - idempotence: the key normalizes to itself with the same flags;
  *   - the key's domain is a valid domain that normalizes to itself;
  *   - a buffer of exactly key length + 1 suffices, one byte less gives ADDR_ERR_BUFFER;
+ *   - the input rules agree with a plain byte-by-byte reference: ADDR_ERR_CONTROL exactly
+ *     when the trimmed input holds a control character or DEL, else ADDR_ERR_UTF8 exactly
+ *     when it is not well-formed UTF-8;
  *   - addr_candidates(): the exact key first, at most one extension candidate that is a
  *     prefix of the key's local part, the catch-all "@domain" last.
  */
@@ -21,6 +24,50 @@ static void fuzz_fail(const char *what, const char *key)
 {
     fprintf(stderr, "fuzz_addr: %s (key '%s')\n", what, key);
     abort();
+}
+
+/* ref_utf8_ok - the reference: 1 when s[0..len) is well-formed UTF-8 (RFC 3629) */
+static int ref_utf8_ok(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80                 ? 0
+                   : c >= 0xc2 && c <= 0xdf ? 1
+                   : c >= 0xe0 && c <= 0xef ? 2
+                   : c >= 0xf0 && c <= 0xf4 ? 3
+                                            : 4;
+        unsigned long cp = n == 0 ? c : n == 1 ? c & 0x1fu : n == 2 ? c & 0x0fu : c & 0x07u;
+
+        if (n == 4 || len - i - 1 < n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3fu);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* ref_input_rule - the reference's verdict on the whole input: 0, or the error it expects */
+static int ref_input_rule(const char *in, size_t len)
+{
+    if (len > ADDR_INPUT_MAX)
+        return ADDR_ERR_TOOLONG;
+    while (len > 0 && (in[0] == ' ' || in[0] == '\t'))
+        in++, len--;
+    while (len > 0 && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+        len--;
+    if (len == 0)
+        return ADDR_ERR_EMPTY;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)in[i] < 0x20 || in[i] == 0x7f)
+            return ADDR_ERR_CONTROL;
+    return ref_utf8_ok((const unsigned char *)in, len) ? 0 : ADDR_ERR_UTF8;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,6 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)addr_proxy_value(in, len, &rc2);
 
     rc = addr_normalize(key, sizeof(key), in, len, flags);
+    rc2 = ref_input_rule(in, len);
+    /* (ADDR_ERR_TOOLONG also means an address over ADDR_MAX: not an input rule) */
+    if ((rc2 != 0 && rc != rc2) ||
+        (rc2 == 0 && (rc == ADDR_ERR_CONTROL || rc == ADDR_ERR_UTF8 || rc == ADDR_ERR_EMPTY)))
+        fuzz_fail("the input rules disagree with the reference", "");
     if (rc < 0) {
         if (rc < ADDR_ERR_BUFFER)
             fuzz_fail("unknown error code", "");

@@ -71,6 +71,10 @@ static const struct ncase ncases[] = {
     ERR("user@example.org\x1b", 0, ADDR_ERR_CONTROL),
     ERR("user\v@example.org", 0, ADDR_ERR_CONTROL),
     ERR("john\tdoe@example.org", 0, ADDR_ERR_CONTROL),
+    /* a control character wins over malformed UTF-8, before or after it */
+    ERR("us\xff" "er@exa\rmple.org", 0, ADDR_ERR_CONTROL),
+    ERR("us\rer@exa\xff" "mple.org", 0, ADDR_ERR_CONTROL),
+    ERR("us\xc3" "\x01" "er@example.org", 0, ADDR_ERR_CONTROL),
     /* '@' */
     ERR("userexample.org", 0, ADDR_ERR_NOAT),
     ERR("user", 0, ADDR_ERR_NOAT),
@@ -518,6 +522,36 @@ static void test_domain(void **state)
     assert_memory_equal(d, "example.org", 11);
 }
 
+/*
+ * Every byte value at every position of an address, so each is seen both by the 8-bytes-at-a-
+ * time check and by the byte loop behind it: a control character or DEL is ADDR_ERR_CONTROL,
+ * a lone byte >= 0x80 is ADDR_ERR_UTF8, anything else is never either of them.
+ */
+static void test_input_bytes(void **state)
+{
+    static const char base[] = "abcdefghijklmnop@example.org";
+    char in[sizeof(base)], key[ADDR_KEY_SIZE];
+
+    (void)state;
+    for (size_t pos = 0; pos < sizeof(base) - 1; pos++) {
+        for (int b = 0; b < 256; b++) {
+            int rc;
+
+            memcpy(in, base, sizeof(base));
+            in[pos] = (char)b;
+            rc = addr_normalize(key, sizeof(key), in, sizeof(base) - 1, 0);
+            if ((b == ' ' || b == '\t') && (pos == 0 || pos == sizeof(base) - 2))
+                continue; /* trimmed */
+            if (b < 0x20 || b == 0x7f)
+                assert_int_equal(rc, ADDR_ERR_CONTROL);
+            else if (b >= 0x80)
+                assert_int_equal(rc, ADDR_ERR_UTF8);
+            else if (rc == ADDR_ERR_CONTROL || rc == ADDR_ERR_UTF8)
+                fail_msg("byte 0x%02x at %zu: %s", (unsigned)b, pos, addr_strerror(rc));
+        }
+    }
+}
+
 /* candidates: table of key, delimiters, then the expected "match=key" list */
 static void fmt_candidates(const struct addr_candidates *c, char *buf, size_t len)
 {
@@ -728,8 +762,9 @@ int main(void)
         cmocka_unit_test(test_normalize_buffer), cmocka_unit_test(test_normalize_explicit_length),
         cmocka_unit_test(test_normalize_domain), cmocka_unit_test(test_strerror),
         cmocka_unit_test(test_proxy_value),      cmocka_unit_test(test_domain),
-        cmocka_unit_test(test_candidates),       cmocka_unit_test(test_match_name),
-        cmocka_unit_test(test_idempotent),       cmocka_unit_test(test_resolve_golden),
+        cmocka_unit_test(test_candidates),       cmocka_unit_test(test_input_bytes),
+        cmocka_unit_test(test_match_name),       cmocka_unit_test(test_idempotent),
+        cmocka_unit_test(test_resolve_golden),
     };
 
     return cmocka_run_group_tests_name("addr", tests, NULL, NULL);

@@ -128,8 +128,8 @@ static int lookup_prologue(MDB_txn *txn, const struct store *st, const struct lo
  * lookup_try - look one candidate key up; 1 found (the answer filled in), 0 not found, -1 a
  * store error (the answer a temporary failure). n is the normalized key's length.
  */
-static int lookup_try(MDB_txn *txn, const struct store *st, enum addr_match match,
-                      const char *key, size_t len, int n, struct lookup_answer *ans)
+static int lookup_try(MDB_txn *txn, const struct store *st, enum addr_match match, const char *key,
+                      size_t len, int n, struct lookup_answer *ans)
 {
     struct rcpt r;
     int rc = store_addr_get(txn, st, key, len, &r);

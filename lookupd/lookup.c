@@ -52,15 +52,27 @@ static int lookup_tempfail(struct lookup_answer *ans, const char *reason, int er
 }
 
 /*
- * The meta values a lookup needs change only when a sync commits, that is with the read
- * transaction's snapshot id: each thread keeps the last ones it read, so a lookup costs one
- * B-tree search, not three.
+ * What a lookup needs besides the address changes only when a sync commits, that is with
+ * the read transaction's snapshot id: each thread keeps the last values it read, so a
+ * lookup costs one B-tree search, not three. any_catchall says whether the snapshot holds a
+ * catch-all at all: most stores hold none, and an unknown address then costs one search
+ * less. It is only ever used for the snapshot it was read in.
  */
 static _Thread_local struct {
     const struct store *st;
     size_t txnid;
     uint64_t generation, last_success;
+    int any_catchall;
 } lookup_meta_cache;
+
+/* lookup_any_catchall - 0 only when this snapshot is known to hold no catch-all */
+static int lookup_any_catchall(MDB_txn *txn, const struct store *st)
+{
+    size_t txnid = mdb_txn_id(txn);
+
+    return txnid == 0 || lookup_meta_cache.st != st || lookup_meta_cache.txnid != txnid ||
+           lookup_meta_cache.any_catchall;
+}
 
 int lookup_store_state(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts,
                        time_t now, struct lookup_answer *ans)
@@ -77,7 +89,9 @@ int lookup_store_state(MDB_txn *txn, const struct store *st, const struct lookup
         ans->last_success = lookup_meta_cache.last_success;
     } else if ((rc = store_meta_get_u64(txn, st, STORE_META_GENERATION, &ans->generation)) != 0 ||
                (rc = store_meta_get_u64(txn, st, STORE_META_LAST_SUCCESS, &ans->last_success)) !=
-                   0) {
+                   0 ||
+               (rc = store_addr_any_catchall(txn, st, &lookup_meta_cache.any_catchall)) != 0) {
+        lookup_meta_cache.st = NULL;
         ans->store_err = rc;
         return -1;
     } else {
@@ -170,9 +184,12 @@ int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *
     if ((rc = lookup_try(txn, st, ADDR_MATCH_EXACT, ans->key, (size_t)n, n, ans)) != 0)
         return rc;
     addr_candidates(ans->key, (size_t)n, opts->delims, &cand);
-    for (size_t i = 1; i < cand.n; i++) /* cand.key[0] is the exact key, tried above */
+    for (size_t i = 1; i < cand.n; i++) { /* cand.key[0] is the exact key, tried above */
+        if (cand.match[i] == ADDR_MATCH_CATCHALL && !lookup_any_catchall(txn, st))
+            continue;
         if ((rc = lookup_try(txn, st, cand.match[i], cand.key[i], cand.len[i], n, ans)) != 0)
             return rc;
+    }
 
     dom = addr_domain(ans->key, (size_t)n, &domlen);
     rc = store_domain_has(txn, st, dom, domlen);

@@ -288,6 +288,22 @@ int store_addr_get(MDB_txn *txn, const struct store *st, const char *key, size_t
     return rcpt_decode(r, v.mv_data, v.mv_size) == 0 ? 0 : STORE_ERR_CORRUPT;
 }
 
+int store_addr_any_catchall(MDB_txn *txn, const struct store *st, int *any)
+{
+    MDB_cursor *cur;
+    MDB_val k = {1, (void *)(uintptr_t) "@"}, v;
+    int rc;
+
+    *any = 1; /* on an error, the caller still tries every candidate */
+    if ((rc = mdb_cursor_open(txn, st->dbi[STORE_ADDR], &cur)) != 0)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 0)
+        *any = rc == 0 && k.mv_size > 0 && *(const char *)k.mv_data == '@';
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int store_domain_has(MDB_txn *txn, const struct store *st, const char *dom, size_t len)
 {
     MDB_val k = {len, (void *)(uintptr_t)dom}, v;

@@ -96,6 +96,11 @@ int store_meta_put_u64(MDB_txn *txn, const struct store *st, const char *name, u
 /* store_addr_get - the record of a key (borrowed); MDB_NOTFOUND or STORE_ERR_CORRUPT */
 int store_addr_get(MDB_txn *txn, const struct store *st, const char *key, size_t len,
                    struct rcpt *r);
+/*
+ * store_addr_any_catchall - *any = 1 when the addr db holds a catch-all key ("@domain"; no
+ * other key starts with '@', and they sort together), else 0. Returns 0 or an LMDB error.
+ */
+int store_addr_any_catchall(MDB_txn *txn, const struct store *st, int *any);
 /* store_domain_has - 0 when the domain is managed, else MDB_NOTFOUND (or an error) */
 int store_domain_has(MDB_txn *txn, const struct store *st, const char *dom, size_t len);
 

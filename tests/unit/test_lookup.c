@@ -288,6 +288,65 @@ static void test_stale(void **state)
     assert_int_equal(lookup_domain(f->txn, f->st, &opts, NOW, "example.org", 11, &a), 1);
 }
 
+/* renew - end the fixture's read transaction and start one on the latest snapshot */
+static void renew(struct fixture *f)
+{
+    mdb_txn_abort(f->txn);
+    assert_int_equal(store_begin(f->st, MDB_RDONLY, &f->txn), 0);
+}
+
+/* del_addr - remove one key from the addr db in a transaction of its own */
+static void del_addr(struct fixture *f, const char *key)
+{
+    MDB_txn *txn;
+    MDB_val k = {strlen(key), (void *)(uintptr_t)key};
+
+    assert_int_equal(store_begin(f->st, 0, &txn), 0);
+    assert_int_equal(mdb_del(txn, store_dbi(f->st, STORE_ADDR), &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/*
+ * A store without any catch-all skips the catch-all key; the thread remembers that per
+ * snapshot only: a catch-all committed later is found by the next lookup, in the same thread.
+ */
+static void test_catchall_per_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    struct lookup_answer a;
+    MDB_txn *txn;
+    unsigned char buf[RCPT_MAX];
+    struct rcpt r = {RCPT_USER, RCPT_ACTIVE, RCPT_FLAG_CATCHALL, "@example.org", 12, "entry-9", 7};
+    int n = rcpt_encode(buf, sizeof(buf), &r);
+
+    assert_int_equal(one(f, "who@example.net", &a), 1); /* the fixture's catch-all */
+    assert_int_equal(a.match, ADDR_MATCH_CATCHALL);
+    del_addr(f, "@example.net");
+    del_addr(f, "@closed.test");
+    renew(f);
+    assert_int_equal(one(f, "who@example.net", &a), 0);
+    assert_int_equal(a.result, LOOKUP_UNKNOWN);
+    assert_int_equal(one(f, "nobody@example.org", &a), 0);
+    assert_int_equal(a.result, LOOKUP_UNKNOWN);
+    assert_int_equal(one(f, "al+x@example.org", &a), 1); /* extensions still tried */
+    assert_int_equal(a.match, ADDR_MATCH_EXTENSION);
+
+    /* a catch-all appears: the very next snapshot answers with it */
+    assert_true(n > 0);
+    assert_int_equal(store_begin(f->st, 0, &txn), 0);
+    put(txn, f->st, STORE_ADDR, "@example.org", buf, (size_t)n);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(one(f, "nobody@example.org", &a), 0); /* the old snapshot: still unknown */
+    assert_int_equal(a.result, LOOKUP_UNKNOWN);
+    renew(f);
+    assert_int_equal(one(f, "nobody@example.org", &a), 1);
+    assert_int_equal(a.result, LOOKUP_VALID);
+    assert_int_equal(a.match, ADDR_MATCH_CATCHALL);
+    assert_string_equal(a.matched, "@example.org");
+    assert_int_equal(one(f, "who@example.net", &a), 0);
+    assert_int_equal(a.result, LOOKUP_UNKNOWN);
+}
+
 static void test_max_age_boundary(void **state)
 {
     struct fixture *f = *state;
@@ -367,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_case_sensitive, setup_fresh, teardown),
         cmocka_unit_test_setup_teardown(test_stale, setup_stale, teardown),
         cmocka_unit_test_setup_teardown(test_max_age_boundary, setup_fresh, teardown),
+        cmocka_unit_test_setup_teardown(test_catchall_per_snapshot, setup_fresh, teardown),
         cmocka_unit_test_setup_teardown(test_never, setup_never, teardown),
         cmocka_unit_test(test_no_store),
         cmocka_unit_test_setup_teardown(test_domain, setup_fresh, teardown),

@@ -17,7 +17,9 @@
 # unknown ones. Server CPU per lookup: utime+stime of the server (slapd, lookupd, baseline)
 # from /proc/PID/stat during the figure, divided by the lookups done; client CPU likewise from
 # /usr/bin/time (the machine's cores are shared by client and server).
-# Prints one markdown table on stdout, progress on stderr. BENCH_SECONDS per figure (5),
+# Then paired runs (lookupd and baseline back to back, BENCH_PAIRS), and each server's
+# user-space instructions per lookup under callgrind (valgrind; BENCH_CG_SECONDS).
+# Prints markdown tables on stdout, progress on stderr. BENCH_SECONDS per figure (5),
 # BENCH_ENTRIES (100000), BENCH_KEYS (20000). Stops everything it started on exit.
 # shellcheck disable=SC2154 # lib.sh's lookupd_start sets SMPORT_bench, HTTPPORT_bench, PID_bench
 set -u
@@ -263,3 +265,50 @@ echo "| figure | lookupd / baseline, each pair | median ratio | lookupd p99 µs 
 echo "| --- | --- | ---: | --- | ---: |"
 echo "| 16 active | $(echo "$ratios16" | sed 's/^ //') | $(echo "$ratios16" | median) | | |"
 echo "| 16 active + 1000 idle | $(echo "$ratiosidle" | sed 's/^ //') | $(echo "$ratiosidle" | median) | $(echo "$p99idle" | sed 's/^ //') | $(echo "$p99idle" | median) |"
+
+# ---- user-space instructions per lookup: the one figure this machine's noise cannot move ----
+# Both servers make the same system calls per lookup (one read, one send, a fraction of an
+# epoll_wait), so what differs between them is their own code. callgrind counts it exactly:
+# each server runs under valgrind with instrumentation switched on only while the client runs
+# (16 active, BENCH_CG_SECONDS = 5 s), and the total is divided by the lookups answered.
+# The kernel's share (most of a lookup's CPU) is not counted.
+CGSECS=${BENCH_CG_SECONDS:-5}
+# cg_count NAME PORT READY-PATTERN LOG COMMAND... - prints "instructions lookups"
+cg_count() {
+    local name=$1 port=$2 ready=$3 log=$4 vp out ir
+    shift 4
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$T/cg.$name" "$@" \
+        >"$log" 2>&1 &
+    vp=$!
+    PIDS+=("$vp")
+    for _ in $(seq 200); do grep -q "$ready" "$log" && break; sleep 0.1; done
+    grep -q "$ready" "$log" || die "$name did not start under valgrind"
+    callgrind_control -i on "$vp" >/dev/null 2>&1 || die "callgrind_control failed"
+    out=$("$BUILD/bench/loadclient" -t "$CGSECS" -c 16 -i 0 "inet:127.0.0.1:$port" "$T/keys") ||
+        die "loadclient against $name under valgrind failed"
+    callgrind_control -i off "$vp" >/dev/null 2>&1
+    kill -TERM "$vp"
+    wait "$vp" 2>/dev/null
+    ir=$(callgrind_annotate "$T/cg.$name" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    echo "${ir:-0} $(field lookups "$out")"
+}
+if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+    say "instructions per lookup (callgrind)"
+    cgp=$(free_port)
+    sed -e "s/@SMPORT@/$cgp/" -e "s/@HTTPPORT@/$(free_port)/" -e "s/^threads = .*/threads = 1/" -e "s|$T/bench.sock|$T/cg.sock|" \
+        "$T/bench.conf.in" >"$T/cg.conf"
+    read -r lk_ir lk_n <<<"$(cg_count lookupd "$cgp" "lookupd: ready" "$T/cg-lookupd.log" \
+        "$BUILD/rcptdir-lookupd" -c "$T/cg.conf" -d)"
+    cgb=$(free_port)
+    read -r bl_ir bl_n <<<"$(cg_count baseline "$cgb" ready "$T/cg-baseline.log" \
+        "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$cgb" "$T/store")"
+    echo
+    echo "User-space instructions per lookup (callgrind, 16 active, $CGSECS s, counted while the client ran):"
+    echo
+    echo "| server | lookups | instructions per lookup |"
+    echo "| --- | ---: | ---: |"
+    awk -v i="$lk_ir" -v n="$lk_n" 'BEGIN { printf "| rcptdir-lookupd (threads = 1) | %d | %.0f |\n", n, (n > 0 ? i / n : 0) }'
+    awk -v i="$bl_ir" -v n="$bl_n" 'BEGIN { printf "| baseline_sockmap | %d | %.0f |\n", n, (n > 0 ? i / n : 0) }'
+else
+    say "valgrind not installed: no instruction counts"
+fi

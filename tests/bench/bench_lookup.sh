@@ -103,8 +103,8 @@ bport=$(free_port)
 "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$bport" "$T/store" >"$T/baseline.log" 2>&1 &
 BPID=$!
 PIDS+=("$BPID")
-for _ in $(seq 50); do grep -q ready "$T/baseline.log" && break; sleep 0.1; done
-grep -q ready "$T/baseline.log" || die "baseline_sockmap did not start"
+for _ in $(seq 50); do grep -qx ready "$T/baseline.log" && break; sleep 0.1; done
+grep -qx ready "$T/baseline.log" || die "baseline_sockmap did not start"
 SM_LOOKUPD=inet:127.0.0.1:$SMPORT_bench
 SM_BASELINE=inet:127.0.0.1:$bport
 HTTP_LOOKUPD=inet:127.0.0.1:$HTTPPORT_bench
@@ -300,7 +300,7 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
     read -r lk_ir lk_n <<<"$(cg_count lookupd "$cgp" "lookupd: ready" "$T/cg-lookupd.log" \
         "$BUILD/rcptdir-lookupd" -c "$T/cg.conf" -d)"
     cgb=$(free_port)
-    read -r bl_ir bl_n <<<"$(cg_count baseline "$cgb" ready "$T/cg-baseline.log" \
+    read -r bl_ir bl_n <<<"$(cg_count baseline "$cgb" "^ready$" "$T/cg-baseline.log" \
         "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$cgb" "$T/store")"
     echo
     echo "User-space instructions per lookup (callgrind, 16 active, $CGSECS s, counted while the client ran):"

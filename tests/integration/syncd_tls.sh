@@ -101,17 +101,7 @@ expect_fail() {
     check_same "$name: store unchanged (dumpstore -m -e)" "$W/f-base" "$W/f-after"
 }
 
-free_port() {
-    local port
-    for _ in $(seq 1 50); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
-        if [ -z "$(ss -ltnH "sport = :$port" 2>/dev/null)" ]; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
-}
+free_port() { "$TOP/scripts/free-port"; }
 
 # tls_slapd_start CERT KEY: start slapd on the test-slapd database ($W/ldap) with TLS
 # on ldap://127.0.0.1:$P1/ (StartTLS) and ldaps://127.0.0.1:$P2/; sets TLS_PID

@@ -148,18 +148,8 @@ synced() {
 port_free() {
     ! (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
-# free_port - print a port that was free a moment ago
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        if port_free "$p"; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
+# free_port - print a port that was free a moment ago, below the ephemeral range
+free_port() { "$TOP/scripts/free-port"; }
 
 # write_conf NAME STORE [extra lines...] - $T/NAME.conf.in, ports filled in by lookupd_start
 write_conf() {

@@ -15,10 +15,11 @@
 struct lk_db {
     char *path;
     _Atomic(struct store *) st;
-    pthread_rwlock_t lock;   /* shared: a request; exclusive: adopting a grown map */
-    pthread_mutex_t open_mu; /* one opener at a time */
-    time_t last_try;         /* under open_mu */
-    int last_err;            /* under open_mu: last error logged */
+    pthread_mutex_t readers_mu; /* the list below; taken first when adopting a grown map */
+    struct lk_reader *readers;  /* every registered reader */
+    pthread_mutex_t open_mu;    /* one opener at a time */
+    time_t last_try;            /* under open_mu */
+    int last_err;               /* under open_mu: last error logged */
 };
 
 /* lk_db_try_open - open the store unless tried within LK_DB_RETRY seconds */
@@ -53,15 +54,10 @@ static void lk_db_try_open(struct lk_db *db)
 struct lk_db *lk_db_new(const char *path)
 {
     struct lk_db *db = xcalloc(1, sizeof(*db));
-    pthread_rwlockattr_t attr;
 
     db->path = xstrdup(path);
     atomic_init(&db->st, NULL);
-    pthread_rwlockattr_init(&attr);
-    /* a waiting writer (map resize) must not starve under constant lookups */
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&db->lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&db->readers_mu, NULL);
     pthread_mutex_init(&db->open_mu, NULL);
     lk_db_try_open(db);
     return db;
@@ -72,7 +68,7 @@ void lk_db_free(struct lk_db *db)
     if (db == NULL)
         return;
     store_close(atomic_load(&db->st));
-    pthread_rwlock_destroy(&db->lock);
+    pthread_mutex_destroy(&db->readers_mu);
     pthread_mutex_destroy(&db->open_mu);
     free(db->path);
     free(db);
@@ -83,12 +79,43 @@ int lk_db_is_open(struct lk_db *db)
     return atomic_load(&db->st) != NULL;
 }
 
-/* lk_db_resized - adopt a map grown by another process; no reader may be active */
+/* lk_db_register - put a new reader on the handle's list (first lk_db_begin) */
+static void lk_db_register(struct lk_db *db, struct lk_reader *rd)
+{
+    pthread_mutex_init(&rd->mu, NULL);
+    pthread_mutex_lock(&db->readers_mu);
+    rd->next = db->readers;
+    db->readers = rd;
+    rd->registered = 1;
+    pthread_mutex_unlock(&db->readers_mu);
+}
+
+/* lk_db_hold - this reader's lock: no map is adopted until lk_db_end() */
+static void lk_db_hold(struct lk_reader *rd)
+{
+    pthread_mutex_lock(&rd->mu);
+    rd->active = 1;
+}
+
+/* lk_db_release - the reader's lock, given back */
+static void lk_db_release(struct lk_reader *rd)
+{
+    rd->active = 0;
+    pthread_mutex_unlock(&rd->mu);
+}
+
+/*
+ * lk_db_resized - adopt a map grown by another process, holding every reader's lock (in
+ * list order, under readers_mu); rd, the caller's, is not held on entry
+ */
 static int lk_db_resized(struct lk_db *db, struct lk_reader *rd, struct store *st)
 {
+    struct lk_reader *r;
     int rc;
 
-    pthread_rwlock_wrlock(&db->lock);
+    pthread_mutex_lock(&db->readers_mu);
+    for (r = db->readers; r != NULL; r = r->next)
+        pthread_mutex_lock(&r->mu);
     if (rd->txn != NULL) {
         mdb_txn_abort(rd->txn);
         rd->txn = NULL;
@@ -100,7 +127,9 @@ static int lk_db_resized(struct lk_db *db, struct lk_reader *rd, struct store *s
     } else {
         rd->txn = NULL;
     }
-    pthread_rwlock_unlock(&db->lock);
+    for (r = db->readers; r != NULL; r = r->next)
+        pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&db->readers_mu);
     return rc;
 }
 
@@ -111,17 +140,17 @@ int lk_db_begin(struct lk_db *db, struct lk_reader *rd, MDB_txn **txn, const str
 
     *txn = NULL;
     *stp = NULL;
+    if (!rd->registered)
+        lk_db_register(db, rd);
     if (st == NULL) {
         lk_db_try_open(db);
         if ((st = atomic_load(&db->st)) == NULL) {
-            pthread_rwlock_rdlock(&db->lock);
-            rd->active = 1;
+            lk_db_hold(rd);
             return STORE_ERR_NOSTORE;
         }
     }
     for (int tries = 0;; tries++) {
-        pthread_rwlock_rdlock(&db->lock);
-        rd->active = 1;
+        lk_db_hold(rd);
         if (rd->txn == NULL)
             rc = mdb_txn_begin(store_env(st), NULL, MDB_RDONLY, &rd->txn);
         else
@@ -133,11 +162,9 @@ int lk_db_begin(struct lk_db *db, struct lk_reader *rd, MDB_txn **txn, const str
         }
         if (rc != MDB_MAP_RESIZED || tries > 0)
             return rc;
-        pthread_rwlock_unlock(&db->lock);
-        rd->active = 0;
+        lk_db_release(rd);
         if ((rc = lk_db_resized(db, rd, st)) != 0) {
-            pthread_rwlock_rdlock(&db->lock);
-            rd->active = 1;
+            lk_db_hold(rd);
             return rc;
         }
     }
@@ -145,20 +172,33 @@ int lk_db_begin(struct lk_db *db, struct lk_reader *rd, MDB_txn **txn, const str
 
 void lk_db_end(struct lk_db *db, struct lk_reader *rd)
 {
+    (void)db;
     if (!rd->active)
         return;
     if (rd->txn != NULL)
         mdb_txn_reset(rd->txn);
-    rd->active = 0;
-    pthread_rwlock_unlock(&db->lock);
+    lk_db_release(rd);
 }
 
 void lk_db_reader_close(struct lk_db *db, struct lk_reader *rd)
 {
-    (void)db;
+    struct lk_reader **p;
+
     if (rd->txn != NULL)
         mdb_txn_abort(rd->txn);
     rd->txn = NULL;
+    if (!rd->registered)
+        return;
+    pthread_mutex_lock(&db->readers_mu);
+    for (p = &db->readers; *p != NULL; p = &(*p)->next) {
+        if (*p == rd) {
+            *p = rd->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&db->readers_mu);
+    pthread_mutex_destroy(&rd->mu);
+    rd->registered = 0;
 }
 
 int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,

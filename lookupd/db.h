@@ -8,17 +8,22 @@
  *
  * Each thread owns one struct lk_reader with one read-only transaction, renewed before and
  * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h). A map grown by another
- * process (MDB_MAP_RESIZED) is adopted under an exclusive lock, because
- * mdb_env_set_mapsize() may not run while any transaction of this process is active:
- * readers hold the shared side of that lock from lk_db_begin() to lk_db_end().
+ * process (MDB_MAP_RESIZED) must be adopted while no transaction of this process is active
+ * (mdb_env_set_mapsize()). So each reader holds a lock of its own from lk_db_begin() to
+ * lk_db_end(), and the thread adopting a grown map takes every reader's lock. A lookup thus
+ * touches no lock another thread writes: with one shared lock, its cache line would travel
+ * between the cores on every lookup.
  *
  * Ownership: lk_db_new() keeps the path (copied); lk_db_free() closes the store. Readers
- * are the caller's (zero them, pass them to lk_db_reader_close() at thread exit).
+ * are the caller's: zero them, and pass them to lk_db_reader_close() before they go away
+ * (lk_db_begin() registers a reader with the handle; lk_db_reader_close() removes it). A
+ * registered reader must not move in memory.
  * Errors: store.h codes; lookup.h maps them onto a temporary failure.
  */
 #ifndef RCPTDIR_LK_DB_H
 #define RCPTDIR_LK_DB_H
 
+#include <pthread.h>
 #include <time.h>
 
 #include "lookupd/lookup.h"
@@ -31,6 +36,9 @@ struct lk_db;
 struct lk_reader {
     MDB_txn *txn; /* reset between requests; NULL before the first */
     int active;
+    int registered;         /* mu is initialized and the reader is on the handle's list */
+    pthread_mutex_t mu;     /* held from lk_db_begin() to lk_db_end() */
+    struct lk_reader *next; /* the handle's list of readers, under its readers_mu */
 };
 
 /* lk_db_new - a handle on the store at path; tries to open it once, now */

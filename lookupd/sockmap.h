@@ -3,8 +3,12 @@
  *
  * Each worker thread has its own epoll set, its own LMDB reader (db.h) and its own
  * counters (stats.h). The listening sockets are shared: every worker waits on them with
- * EPOLLEXCLUSIVE and accepts what it is woken for, so connections spread over the threads
- * and no thread hands work to another. Every socket is non-blocking and every connection
+ * EPOLLEXCLUSIVE and accepts what it is woken for (up to SOCKMAP_ACCEPT_BATCH at a time),
+ * and no thread hands work to another. Linux wakes the same waiting worker first, so in
+ * practice one worker owns most connections and the others take what arrives while it is
+ * busy. On two vCPUs shared with the MTA this is the faster arrangement: spreading
+ * connections evenly was measured slower (docs/performance.md). Every socket is
+ * non-blocking and every connection
  * has bounded buffers: SOCKMAP_MAX_QUERY of input (the netstring length is checked before
  * the payload is awaited) and SOCKMAP_OUTBUF of replies; a client that stops reading its
  * replies is no longer read from, so it costs nothing but its buffers, and a slow or

@@ -219,6 +219,13 @@ start=$SECONDS
 check "a slow drip (1 byte / 0.7 s): aborted, exit 75, store unchanged" fails edge 75 "upstream"
 check "  ... within bounded time (timeout = 2 s: under 20 s)" test $((SECONDS - start)) -lt 20
 
+fake --blackhole yes
+start=$SECONDS
+check "a hub that never completes the TCP handshake: exit 75, store unchanged" \
+    fails edge 75 "upstream"
+check "  ... the connect timed out (timeout = 2 s: under 20 s)" test $((SECONDS - start)) -lt 20
+check "  ... and the log says so" grep -qiE "timed out|timeout" "$T/edge.last"
+
 fake --changes 410 --snapshot "200:$T/snap.bin"
 check "410 falls back to the snapshot: exit 0" edge_sync edge
 check "  ... said so" last_has edge "(after a fallback to the snapshot)"

@@ -2,23 +2,27 @@
 """fakehub - a misbehaving upstream for tests/integration/edge_feed.sh.
 
     fakehub.py PORTFILE LOG [--changes STATUS[:FILE]] [--snapshot STATUS[:FILE]]
-               [--drip SECONDS] [--tls CERT:KEY]
+               [--drip SECONDS] [--tls CERT:KEY] [--blackhole yes]
 
 Listens on a free loopback port (written to PORTFILE once listening) and answers
 GET /v1/changes?... and GET /v1/snapshot with the given status and the bytes of FILE (or a
 JSON error without a file; a 3xx names another place in Location). --drip sends the body
-one byte per SECONDS. --tls serves HTTPS with that certificate chain and key. Every request
+one byte per SECONDS. --tls serves HTTPS with that certificate chain and key. --blackhole
+listens but never accepts, its queue full, so a connect hangs until the client gives up
+(a hub that does not answer SYNs). Every request
 line is appended to LOG, so a test can tell which routes an edge used. Stops on SIGTERM.
 """
 import http.server
 import os
+import socket
 import ssl
 import sys
 import time
 
 
 def parse(argv):
-    opts = {"changes": (404, None), "snapshot": (404, None), "drip": 0.0, "tls": None}
+    opts = {"changes": (404, None), "snapshot": (404, None), "drip": 0.0, "tls": None,
+            "blackhole": False}
     i = 0
     while i < len(argv):
         name, val = argv[i].lstrip("-"), argv[i + 1]
@@ -26,6 +30,8 @@ def parse(argv):
             opts["drip"] = float(val)
         elif name == "tls":
             opts["tls"] = val.split(":", 1)
+        elif name == "blackhole":
+            opts["blackhole"] = val == "yes"
         else:
             status, _, path = val.partition(":")
             opts[name] = (int(status), path or None)
@@ -33,9 +39,37 @@ def parse(argv):
     return opts
 
 
+def write_port(portfile, port):
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % port)
+    os.rename(portfile + ".tmp", portfile)
+
+
+def blackhole(portfile):
+    """listen with a full accept queue: the kernel drops further SYNs, connects hang"""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    fill = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(srv.getsockname())
+        except BlockingIOError:
+            pass
+        fill.append(c)
+    time.sleep(0.2)  # the handshakes that fit have completed
+    write_port(portfile, srv.getsockname()[1])
+    while True:
+        time.sleep(60)
+
+
 def main():
     portfile, log = sys.argv[1], sys.argv[2]
     opts = parse(sys.argv[3:])
+    if opts["blackhole"]:
+        blackhole(portfile)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -85,9 +119,7 @@ def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(opts["tls"][0], opts["tls"][1])
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    with open(portfile + ".tmp", "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    os.rename(portfile + ".tmp", portfile)
+    write_port(portfile, srv.server_address[1])
     srv.serve_forever()
 
 

@@ -52,7 +52,7 @@ void lk_db_free(struct lk_db *db);
  */
 int lk_db_begin(struct lk_db *db, struct lk_reader *rd, MDB_txn **txn, const struct store **st);
 
-/* lk_db_end - finish the read: reset the transaction, release the shared lock */
+/* lk_db_end - finish the read: reset the transaction, release the reader's lock */
 void lk_db_end(struct lk_db *db, struct lk_reader *rd);
 
 /* lk_db_reader_close - abort the reader's transaction (thread exit, before lk_db_free) */

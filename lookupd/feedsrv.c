@@ -22,7 +22,7 @@ struct feed_stream {
     struct lk_db *db;
     const struct store *st;
     MDB_txn *txn;          /* the dedicated read transaction, aborted in feed_free */
-    struct lk_reader lock; /* holds the store's shared lock while a chunk is encoded */
+    struct lk_reader lock; /* its reader lock is held while a chunk is encoded */
     struct feed_enc enc;
     enum feed_phase phase;
     uint64_t since, to;
@@ -39,7 +39,7 @@ struct feed_stream {
 /* feed_msg - a message that stays valid until the reply is queued (MHD's one thread) */
 static _Thread_local char feed_msg[256];
 
-/* feed_begin - a dedicated read-only transaction on the store, begun under the shared lock */
+/* feed_begin - a dedicated read-only transaction on the store, begun under a reader lock */
 static int feed_begin(struct lk_db *db, MDB_txn **txn, const struct store **st)
 {
     struct lk_reader rd = {0};
@@ -200,7 +200,7 @@ static void feed_fill(struct feed_stream *s)
     const struct store *st;
     int rc;
 
-    /* the shared lock: no map is adopted (mdb_env_set_mapsize) while cursors are open */
+    /* a reader lock: no map is adopted (mdb_env_set_mapsize) while cursors are open */
     rc = lk_db_begin(s->db, &s->lock, &locktxn, &st);
     while (rc == 0 && s->phase < PH_TRAILER && FEEDSRV_BUFFER - s->len >= 5 + FEED_MAX_RECORD) {
         rc = feed_fill_db(s);

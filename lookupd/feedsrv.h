@@ -13,7 +13,7 @@
  * Both stream (MHD_create_response_from_callback) from ONE dedicated read-only transaction,
  * not the HTTP thread's reader: it is opened in the handler and aborted in the response's
  * free callback, so the whole answer is one generation however long the transfer takes.
- * The store's shared lock (db.h) is held only while a chunk is encoded, never between
+ * A reader lock on the store (db.h) is held only while a chunk is encoded, never between
  * chunks, and cursors are reopened per chunk (positioned after the last key sent), so a map
  * grown by another process can be adopted mid-transfer. Bodies are application/octet-stream.
  *

@@ -1,11 +1,13 @@
 #!/bin/bash
-# mta_sendmail.sh - the Sendmail map definition of docs/operations.md (section Sendmail, read
+# mta_sendmail.sh - the Sendmail maps and ruleset of docs/operations.md (section Sendmail, read
 # from that file) against rcptdir-lookupd: m4 and sendmail-cf's macros build a sendmail.cf
-# with that LOCAL_CONFIG, and `sendmail -bt` (address test mode, no daemon) looks keys up
-# with `/map rcpt KEY` over lookupd's socketmap. Covers the golden rcpt set
-# (tests/data/lookupd/rcpt.in: found keys return the primary address, NOTFOUND is "no match
-# (68)"), a stale store (unknown: "no match (75)", a temporary failure) and lookupd down (75).
-# It does not exercise rulesets that use the map.
+# with that LOCAL_CONFIG and LOCAL_RULESETS (example.* as relay domains), and `sendmail -bt`
+# (address test mode, no daemon) looks keys up with `/map rcpt KEY` over lookupd's socketmap
+# and runs check_rcpt, the ruleset Sendmail applies to RCPT TO, which calls the documented
+# Local_check_rcpt. Covers the golden rcpt set (tests/data/lookupd/rcpt.in: found keys return
+# the primary address, NOTFOUND is "no match (68)"), the verdicts of check_rcpt (accepted,
+# 550 User unknown, the relay check's 550 for foreign domains), a stale store (unknown:
+# "no match (75)" and 451) and lookupd down (75, 451).
 #
 # Sendmail conflicts with the postfix package, so it is not installed: the test runs the
 # binary of sendmail-bin, with sendmail-cf's macros and the m4 of the m4 package, from
@@ -41,6 +43,17 @@ sm_map() {
         sed -n 's/^> map_lookup: rcpt (\(.*\)) \(.*\)$/\1\t\2/p'
 }
 
+# sm_rcpt KEY... - one sendmail -bt session: check_rcpt, the ruleset Sendmail runs for RCPT
+# TO (it calls the Local_check_rcpt of docs/operations.md first), on <KEY> for each KEY, from
+# a client outside; prints "KEY<TAB>verdict": "accepted", or the error's SMTP text
+sm_rcpt() {
+    { printf '.D{client_addr}192.0.2.1\n'; printf 'check_rcpt <%s>\n' "$@"; } |
+        sm_run -C "$SM/sendmail.cf" -bt 2>"$SM/bt.err" |
+        sed -n 's/^check_rcpt *returns: //p' |
+        sed -e 's/^\$# error .*\$: "\(.*\)"$/\1/' -e '/^[0-9][0-9][0-9] /!s/.*/accepted/' |
+        paste <(printf '%s\n' "$@") -
+}
+
 # doc_block HEADING - the first fenced block after the line "## HEADING..." of
 # docs/operations.md
 doc_block() {
@@ -74,14 +87,17 @@ define(\`confDONT_PROBE_INTERFACES', \`True')dnl
 define(\`QUEUE_DIR', \`$SM/queue')dnl
 define(\`STATUS_FILE', \`$SM/statistics')dnl
 define(\`confPID_FILE', \`$SM/sendmail.pid')dnl
+RELAY_DOMAIN(\`example.org example.com example.net')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 EOF
 doc_block Sendmail | sed "s/inet:8641@/inet:$SMPORT_a@/" >>"$SM/sendmail.mc"
 "$SM/root/usr/bin/m4" "$SM/sendmail.mc" >"$SM/sendmail.cf" 2>"$SM/m4.err"
 check_eq "m4 builds sendmail.cf (exit 0, no messages)" "0:" "$?:$(cat "$SM/m4.err")"
-check_eq "sendmail.cf has the K line of docs/operations.md, section Sendmail" \
-    "Krcpt socket -T<TMPF> inet:$SMPORT_a@127.0.0.1" "$(grep '^Krcpt' "$SM/sendmail.cf")"
+check_eq "sendmail.cf has the K lines of docs/operations.md, section Sendmail" \
+    "$(printf 'Krcpt socket -T<TMPF> inet:%s@127.0.0.1\nKdomain socket -T<TMPF> inet:%s@127.0.0.1' \
+        "$SMPORT_a" "$SMPORT_a")" "$(grep '^K\(rcpt\|domain\) ' "$SM/sendmail.cf")"
+check "sendmail.cf has its Local_check_rcpt ruleset" grep -q '^SLocal_check_rcpt' "$SM/sendmail.cf"
 
 # --- the golden rcpt set, one -bt session --------------------------------------------------
 want=$(awk -F'\t' '{ sub(/ $/, "", $2)
@@ -90,14 +106,33 @@ want=$(awk -F'\t' '{ sub(/ $/, "", $2)
 got=$(mapfile -t keys <"$DATA/rcpt.in" && sm_map "${keys[@]}")
 check_eq "/map rcpt over rcpt.in matches rcpt.raw.ref" "$want" "$got"
 
+# --- the ruleset: RCPT TO as Sendmail checks it, example.* being relay domains ------------------
+UNKNOWN="550 User unknown"
+RELAY="550 Relaying denied"
+TEMP="451 Recipient lookup failed, try again later"
+check_eq "check_rcpt: valid, +tag, case, alias, group, catch-all accepted; unknown and disabled \
+550 User unknown; foreign left to the relay check" "$(printf '%s\t%s\n' \
+    alice@example.org accepted Alice+Tag@Example.ORG accepted al@example.org accepted \
+    staff@example.org accepted anything@example.net accepted nobody@example.org "$UNKNOWN" \
+    nobody+tag@example.com "$UNKNOWN" dave@example.com "$UNKNOWN" someone@foreign.test "$RELAY")" \
+    "$(sm_rcpt alice@example.org Alice+Tag@Example.ORG al@example.org staff@example.org \
+        anything@example.net nobody@example.org nobody+tag@example.com dave@example.com \
+        someone@foreign.test)"
+
 # --- stale store, lookupd down: 75 (EX_TEMPFAIL) --------------------------------------------
 # mkstore backdates last_success by 200000 s (> the default max_age of 86400)
 "$MKSTORE" --age 200000 "$STORE" "$TOP/schema/ldap/sample.expected"
 check_eq "stale: unknown is a temporary failure (75), valid still found" \
     "$(printf 'nobody@example.org\tno match (75)\nalice@example.org\treturns alice@example.org (0)')" \
     "$(sm_map nobody@example.org alice@example.org)"
+check_eq "check_rcpt, stale store: unknown 451, valid accepted" \
+    "$(printf '%s\t%s\n' nobody@example.org "$TEMP" alice@example.org accepted)" \
+    "$(sm_rcpt nobody@example.org alice@example.org)"
 lookupd_stop a
 check_eq "lookupd stopped (exit 0)" "0" "$?"
 check_eq "lookupd down: temporary failure (75)" "$(printf 'alice@example.org\tno match (75)')" \
     "$(sm_map alice@example.org)"
+check_eq "check_rcpt, lookupd down: 451 for a local address, foreign left to the relay check" \
+    "$(printf '%s\t%s\n' alice@example.org "$TEMP" someone@foreign.test "$TEMP")" \
+    "$(sm_rcpt alice@example.org someone@foreign.test)"
 done_testing

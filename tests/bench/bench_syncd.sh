@@ -10,6 +10,10 @@ BUILD=${1:-build}
 SIZES=${BENCH_SIZES:-100000 1000000}
 RUNS=${RUNS:-3}
 work=$(mktemp -d /tmp/rcptdir-bench.XXXXXX)
+# postmap reads an empty main.cf of our own, not /etc/postfix's (which scripts/deps leaves
+# absent: Postfix is only a client here)
+mkdir -p "$work/postfix" && : >"$work/postfix/main.cf"
+export MAIL_CONFIG=$work/postfix
 trap '"$top/scripts/test-slapd" stop "$work/ldap" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 # peak_anon CMD... - run CMD, print the peak of its anonymous memory (RssAnon, kB) sampled

@@ -20,6 +20,11 @@ RAW=$BUILD/tools/sockmap_raw
 IDLE=$BUILD/tools/idleconns
 T=$(mktemp -d /tmp/rcptdir-lookupd-test.XXXXXX)
 chmod 755 "$T"
+# Postfix is only a client here (postmap, postconf): its configuration is an empty main.cf of
+# our own, so a system without /etc/postfix/main.cf (scripts/deps installs postfix with "No
+# configuration") or with an unusual one answers the same
+mkdir -p "$T/postfix" && : >"$T/postfix/main.cf"
+export MAIL_CONFIG=$T/postfix
 PIDS=()
 SLAPD_DIR=
 TESTNO=0

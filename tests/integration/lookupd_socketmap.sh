@@ -101,15 +101,7 @@ kill "$idlepid"; wait "$idlepid" 2>/dev/null
 newdn=uid=newuser,ou=people,dc=example,dc=org
 postmap -q newuser@example.org "socketmap:$SM:rcpt" >"$T/out" 2>&1
 check_eq "before: newuser@example.org not found (exit 1, no output)" "1:" "$?:$(cat "$T/out")"
-ldap_root ldapadd <<EOF
-dn: $newdn
-objectClass: top
-objectClass: inetOrgPerson
-uid: newuser
-cn: New User
-sn: User
-mail: NewUser@Example.ORG
-EOF
+ldap_root ldapadd -f "$DATA/add-newuser.ldif"
 check_eq "ldapadd (rootdn) adds $newdn" "0" "$?"
 check "syncd picks up the new user" sync_store "$STORE"
 check "  ... generation 2: +1, 38 addresses" synced "2: +1 ~0 -0 = 38 addresses"

@@ -199,15 +199,7 @@ CASES
     check_eq "before: newuser@example.org unknown" \
         "550 5.1.1 <newuser@example.org>: Recipient address rejected: User unknown" \
         "$(rcpt "$SMTP" newuser@example.org)"
-    ldap_root ldapadd <<EOF
-dn: uid=newuser,ou=people,dc=example,dc=org
-objectClass: top
-objectClass: inetOrgPerson
-uid: newuser
-cn: New User
-sn: User
-mail: NewUser@Example.ORG
-EOF
+    ldap_root ldapadd -f "$DATA/add-newuser.ldif"
     check_eq "ldapadd (rootdn) adds uid=newuser" "0" "$?"
     check_eq "  ... still unknown before the sync" \
         "550 5.1.1 <newuser@example.org>: Recipient address rejected: User unknown" \

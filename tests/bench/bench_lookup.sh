@@ -273,9 +273,11 @@ echo "| 16 active + 1000 idle | $(echo "$ratiosidle" | sed 's/^ //') | $(echo "$
 # (16 active, BENCH_CG_SECONDS = 5 s), and the total is divided by the lookups answered.
 # The kernel's share (most of a lookup's CPU) is not counted.
 CGSECS=${BENCH_CG_SECONDS:-5}
-# cg_count NAME PORT READY-PATTERN LOG COMMAND... - prints "instructions lookups"
+# cg_count NAME PORT READY-PATTERN LOG COMMAND... - sets CG_IR (instructions) and CG_N
+# (lookups); run in this shell, not $(...), so that die and the EXIT trap see its process
+CG_IR=0 CG_N=0
 cg_count() {
-    local name=$1 port=$2 ready=$3 log=$4 vp out ir
+    local name=$1 port=$2 ready=$3 log=$4 vp out
     shift 4
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$T/cg.$name" "$@" \
         >"$log" 2>&1 &
@@ -289,19 +291,21 @@ cg_count() {
     callgrind_control -i off "$vp" >/dev/null 2>&1
     kill -TERM "$vp"
     wait "$vp" 2>/dev/null
-    ir=$(callgrind_annotate "$T/cg.$name" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-    echo "${ir:-0} $(field lookups "$out")"
+    CG_IR=$(callgrind_annotate "$T/cg.$name" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    CG_N=$(field lookups "$out")
 }
 if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
     say "instructions per lookup (callgrind)"
     cgp=$(free_port)
     sed -e "s/@SMPORT@/$cgp/" -e "s/@HTTPPORT@/$(free_port)/" -e "s/^threads = .*/threads = 1/" -e "s|$T/bench.sock|$T/cg.sock|" \
         "$T/bench.conf.in" >"$T/cg.conf"
-    read -r lk_ir lk_n <<<"$(cg_count lookupd "$cgp" "lookupd: ready" "$T/cg-lookupd.log" \
-        "$BUILD/rcptdir-lookupd" -c "$T/cg.conf" -d)"
+    cg_count lookupd "$cgp" "lookupd: ready" "$T/cg-lookupd.log" \
+        "$BUILD/rcptdir-lookupd" -c "$T/cg.conf" -d
+    lk_ir=${CG_IR:-0} lk_n=${CG_N:-0}
     cgb=$(free_port)
-    read -r bl_ir bl_n <<<"$(cg_count baseline "$cgb" "^ready$" "$T/cg-baseline.log" \
-        "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$cgb" "$T/store")"
+    cg_count baseline "$cgb" "^ready$" "$T/cg-baseline.log" \
+        "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$cgb" "$T/store"
+    bl_ir=${CG_IR:-0} bl_n=${CG_N:-0}
     echo
     echo "User-space instructions per lookup (callgrind, 16 active, $CGSECS s, counted while the client ran):"
     echo

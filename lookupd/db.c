@@ -201,28 +201,48 @@ void lk_db_reader_close(struct lk_db *db, struct lk_reader *rd)
     rd->registered = 0;
 }
 
+void lk_db_batch_begin(struct lk_reader *rd)
+{
+    rd->batch = 1;
+}
+
+void lk_db_batch_end(struct lk_db *db, struct lk_reader *rd)
+{
+    rd->batch = 0;
+    lk_db_end(db, rd);
+}
+
+/* lk_db_read - the reader's current read, started unless a batch already did */
+static void lk_db_read(struct lk_db *db, struct lk_reader *rd)
+{
+    MDB_txn *txn;
+    const struct store *st;
+
+    if (rd->active)
+        return;
+    rd->err = lk_db_begin(db, rd, &txn, &st);
+    rd->st = st;
+    rd->now = time(NULL);
+    if (rd->err != 0 && rd->err != STORE_ERR_NOSTORE)
+        log_warnx("store: cannot read: %s", store_strerror(rd->err));
+}
+
 int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,
                  const char *key, size_t len, struct lookup_answer *ans)
 {
-    const struct store *st;
     MDB_txn *txn;
-    time_t now = time(NULL);
-    int err = lk_db_begin(db, rd, &txn, &st), rc;
+    int rc;
 
-    if (err != 0 && err != STORE_ERR_NOSTORE) {
-        log_warnx("store: cannot read: %s", store_strerror(err));
-        /* the key is still checked, so a malformed one stays "not found" */
-        rc = domain ? lookup_domain(NULL, NULL, opts, now, key, len, ans)
-                    : lookup_rcpt(NULL, NULL, opts, now, key, len, ans);
-        if (rc < 0) {
-            ans->reason = LOOKUP_REASON_ERROR;
-            ans->store_err = err;
-        }
-        lk_db_end(db, rd);
-        return rc;
+    lk_db_read(db, rd);
+    txn = rd->err == 0 ? rd->txn : NULL;
+    /* without a store the key is still checked, so a malformed one stays "not found" */
+    rc = domain ? lookup_domain(txn, rd->st, opts, rd->now, key, len, ans)
+                : lookup_rcpt(txn, rd->st, opts, rd->now, key, len, ans);
+    if (rc < 0 && rd->err != 0 && rd->err != STORE_ERR_NOSTORE) {
+        ans->reason = LOOKUP_REASON_ERROR;
+        ans->store_err = rd->err;
     }
-    rc = domain ? lookup_domain(txn, st, opts, now, key, len, ans)
-                : lookup_rcpt(txn, st, opts, now, key, len, ans);
-    lk_db_end(db, rd);
+    if (!rd->batch)
+        lk_db_end(db, rd);
     return rc;
 }

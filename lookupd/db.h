@@ -7,7 +7,10 @@
  * committed by another process to the next transaction.
  *
  * Each thread owns one struct lk_reader with one read-only transaction, renewed before and
- * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h). A map grown by another
+ * reset after each request (mdb_txn_renew/mdb_txn_reset, lmdb.h), or once for a batch of
+ * requests (lk_db_batch_begin/lk_db_batch_end): the socketmap workers answer everything one
+ * epoll_wait() returned in one snapshot, which saves a renew and a reset per lookup. A batch
+ * takes microseconds; a sync committed during it is seen by the next one. A map grown by another
  * process (MDB_MAP_RESIZED) must be adopted while no transaction of this process is active
  * (mdb_env_set_mapsize()). So each reader holds a lock of its own from lk_db_begin() to
  * lk_db_end(), and the thread adopting a grown map takes every reader's lock. A lookup thus
@@ -36,6 +39,10 @@ struct lk_db;
 struct lk_reader {
     MDB_txn *txn; /* reset between requests; NULL before the first */
     int active;
+    int batch;              /* lk_db_batch_begin(): lookups keep the read open */
+    int err;                /* while active: what lk_db_begin() returned */
+    const struct store *st; /* while active and err == 0: the store read */
+    time_t now;             /* while active: wall clock at lk_db_begin(), for staleness */
     int registered;         /* mu is initialized and the reader is on the handle's list */
     pthread_mutex_t mu;     /* held from lk_db_begin() to lk_db_end() */
     struct lk_reader *next; /* the handle's list of readers, under its readers_mu */
@@ -64,6 +71,15 @@ void lk_db_reader_close(struct lk_db *db, struct lk_reader *rd);
  */
 int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,
                  const char *key, size_t len, struct lookup_answer *ans);
+
+/*
+ * lk_db_batch_begin - the lookups until lk_db_batch_end() share one read (one snapshot,
+ * one staleness clock); the first of them starts it. Keep a batch short: a map grown by
+ * another process is adopted only when every batch has ended.
+ */
+void lk_db_batch_begin(struct lk_reader *rd);
+/* lk_db_batch_end - end the batch and its read, if one was started */
+void lk_db_batch_end(struct lk_db *db, struct lk_reader *rd);
 
 /* lk_db_is_open - 1 once the store has been opened */
 int lk_db_is_open(struct lk_db *db);

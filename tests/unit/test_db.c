@@ -4,8 +4,10 @@
  * then answers MDB_MAP_RESIZED), and one of the threads adopts the new size while holding
  * every reader's lock. No lookup may fail or answer wrongly meanwhile, and both threads must
  * see the child's last record. The child grows the map four times, for four chances to catch
- * a reader left running during an adoption. Readers that come and go (registered, closed) are
- * covered too.
+ * a reader left running during an adoption. One thread looks up in batches (one read for
+ * several lookups, as the socketmap workers do), the other one read per lookup. Readers that
+ * come and go (registered, closed) are covered too. A second test shows what a batch sees:
+ * one snapshot, and a commit made during it from the next batch on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,6 +98,7 @@ static int fill(const char *path)
 
 struct reader_arg {
     struct lk_db *db;
+    int batch; /* lookups per batch; 0: one read per lookup */
     atomic_int *stop;
     atomic_long lookups, wrong;
     atomic_int seen_last;
@@ -111,6 +114,10 @@ static void *reader(void *p)
     struct lookup_answer ans;
 
     while (!atomic_load(a->stop)) {
+        if (a->batch > 0 && atomic_load(&a->lookups) % a->batch == 0) {
+            lk_db_batch_end(a->db, &rd);
+            lk_db_batch_begin(&rd);
+        }
         if (lk_db_lookup(a->db, &rd, &opts, 0, "alice@example.org", 17, &ans) != 1 ||
             ans.result != LOOKUP_VALID)
             atomic_fetch_add(&a->wrong, 1);
@@ -119,6 +126,7 @@ static void *reader(void *p)
             atomic_store(&a->seen_last, 1);
         atomic_fetch_add(&a->lookups, 1);
     }
+    lk_db_batch_end(a->db, &rd);
     lk_db_reader_close(a->db, &rd);
     return NULL;
 }
@@ -174,6 +182,7 @@ static void test_map_grown_under_readers(void **state)
         memset(&arg[i], 0, sizeof(arg[i]));
         arg[i].db = db;
         arg[i].stop = &stop;
+        arg[i].batch = i == 0 ? 8 : 0;
         assert_int_equal(pthread_create(&tid[i], NULL, reader, &arg[i]), 0);
     }
     for (int i = 0; i < READERS; i++)
@@ -208,10 +217,90 @@ static void test_map_grown_under_readers(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* expect_alice_bob - lookup results for alice and bob */
+static void expect_alice_bob(struct lk_db *db, struct lk_reader *rd, enum lookup_result bob)
+{
+    struct lookup_answer ans;
+
+    lk_db_lookup(db, rd, &opts, 0, "alice@example.org", 17, &ans);
+    assert_int_equal(ans.result, LOOKUP_VALID);
+    lk_db_lookup(db, rd, &opts, 0, "bob@example.org", 15, &ans);
+    assert_int_equal(ans.result, bob);
+}
+
+static void test_batch_is_one_snapshot(void **state)
+{
+    char dir[] = "/tmp/test_db.XXXXXX", path[64], cmd[128];
+    struct lk_reader rd = {0};
+    struct lk_db *db;
+    int go[2], done[2], status;
+    pid_t pid;
+    char c;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/store", dir);
+    {
+        struct store *w;
+        MDB_txn *t;
+        assert_int_equal(store_open(&w, path, 0, SMALL_MAP), 0);
+        assert_int_equal(store_begin(w, 0, &t), 0);
+        assert_int_equal(put_user(t, w, "alice@example.org", 7), 0);
+        assert_int_equal(mdb_txn_commit(t), 0);
+        store_close(w);
+    }
+    /* the child adds bob when told, and says when it has committed */
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(done), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *w;
+        MDB_txn *t;
+        int rc = 30;
+        close(go[1]);
+        close(done[0]);
+        if (read(go[0], &c, 1) == 1 && store_open(&w, path, 0, 0) == 0) {
+            rc = store_begin(w, 0, &t) != 0 || put_user(t, w, "bob@example.org", 7) != 0 ||
+                 mdb_txn_commit(t) != 0;
+            store_close(w);
+        }
+        _exit(write(done[1], "d", 1) == 1 ? rc : 31);
+    }
+    close(go[0]);
+    close(done[1]);
+
+    db = lk_db_new(path);
+    lk_db_batch_begin(&rd);
+    expect_alice_bob(db, &rd, LOOKUP_UNKNOWN);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    assert_int_equal(read(done[0], &c, 1), 1);
+    expect_alice_bob(db, &rd, LOOKUP_UNKNOWN); /* the batch's snapshot, from before bob */
+    lk_db_batch_end(db, &rd);
+    lk_db_batch_begin(&rd);
+    expect_alice_bob(db, &rd, LOOKUP_VALID); /* the next batch sees him */
+    lk_db_batch_end(db, &rd);
+    lk_db_batch_end(db, &rd);                /* twice is harmless */
+    expect_alice_bob(db, &rd, LOOKUP_VALID); /* and so does a lookup on its own */
+    assert_false(rd.active);
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(go[1]);
+    close(done[0]);
+    lk_db_reader_close(db, &rd);
+    lk_db_free(db);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_grown_under_readers),
+        cmocka_unit_test(test_batch_is_one_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,12 +238,55 @@ static int addr_local_plain(const char *in, size_t inlen, char *local, size_t *a
     return (int)n;
 }
 
+/*
+ * addr_normalize_usual - the usual address in one pass: printable ASCII without spaces or
+ * quotes, one '@' after a non-empty local part, a domain of labels and no trailing dot,
+ * within every length limit. Such an input is its own key but for case, and the general
+ * path below would accept it the same (fuzz_addr and test_addr check they agree). Returns
+ * the key's length, or -1 for anything else: the general path then decides, errors
+ * included. Every lookup starts here, so it reads each byte once.
+ */
+static int addr_normalize_usual(char *dst, size_t dstlen, const char *in, size_t len,
+                                unsigned flags)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i, at, label = 0;
+
+    if (len > ADDR_MAX || len >= dstlen || (flags & ADDR_GENERAL_ONLY) || len == 0 || s[0] == '"')
+        return -1;
+    for (i = 0; i < len && s[i] != '@'; i++) {
+        if (s[i] <= ' ' || s[i] >= 0x7f)
+            return -1;
+        dst[i] = (flags & ADDR_CASE_SENSITIVE) ? (char)s[i] : addr_lower((char)s[i]);
+    }
+    if ((at = i) == 0 || at == len || at > ADDR_LOCAL_MAX)
+        return -1;
+    dst[at] = '@';
+    for (i = at + 1; i < len; i++) {
+        unsigned char c = addr_dchar[s[i]];
+        if (c == ADDR_DOT) {
+            if (label == 0)
+                return -1;
+            label = 0;
+        } else if (c == 0 || c >= 0x80 || ++label > ADDR_LABEL_MAX) {
+            return -1;
+        }
+        dst[i] = (char)c;
+    }
+    if (label == 0)
+        return -1; /* no domain, or a trailing dot */
+    dst[len] = '\0';
+    return (int)len;
+}
+
 int addr_normalize(char *dst, size_t dstlen, const char *in, size_t inlen, unsigned flags)
 {
     char local[ADDR_LOCAL_MAX + 1];
     size_t at = 0, draw;
     int n, rc, dlen;
 
+    if ((n = addr_normalize_usual(dst, dstlen, in, inlen, flags)) >= 0)
+        return n;
     if ((rc = addr_check_input(&in, &inlen)) < 0)
         return rc;
     /* a quoted local part that cannot be unquoted into a key that normalizes to itself is

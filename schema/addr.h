@@ -38,6 +38,7 @@
 /* Flags of addr_normalize(). */
 #define ADDR_CASE_SENSITIVE 0x1 /* keep the local part's case */
 #define ADDR_CATCHALL       0x2 /* accept "@domain" (the directory's catch-all form) */
+#define ADDR_GENERAL_ONLY   0x4 /* tests: skip the one-pass path for the usual address */
 
 enum addr_err {
     ADDR_ERR_EMPTY = -1,

@@ -9,6 +9,8 @@
  *   - the input rules agree with a plain byte-by-byte reference: ADDR_ERR_CONTROL exactly
  *     when the trimmed input holds a control character or DEL, else ADDR_ERR_UTF8 exactly
  *     when it is not well-formed UTF-8;
+ *   - the one-pass path for the usual address and the general path give the same answer
+ *     (ADDR_GENERAL_ONLY);
  *   - addr_candidates(): the exact key first, at most one extension candidate that is a
  *     prefix of the key's local part, the catch-all "@domain" last.
  */
@@ -92,6 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)addr_proxy_value(in, len, &rc2);
 
     rc = addr_normalize(key, sizeof(key), in, len, flags);
+    rc2 = addr_normalize(again, sizeof(again), in, len, flags | ADDR_GENERAL_ONLY);
+    if (rc2 != rc || (rc >= 0 && strcmp(again, key) != 0))
+        fuzz_fail("the one-pass path and the general path disagree", key);
     rc2 = ref_input_rule(in, len);
     /* (ADDR_ERR_TOOLONG also means an address over ADDR_MAX: not an input rule) */
     if ((rc2 != 0 && rc != rc2) ||

@@ -552,6 +552,81 @@ static void test_input_bytes(void **state)
     }
 }
 
+/* same_as_general - the one-pass path and the general one agree on in, for every flag set */
+static void same_as_general(const char *in, size_t len)
+{
+    static const unsigned flagsets[] = {0, ADDR_CASE_SENSITIVE, ADDR_CATCHALL,
+                                        ADDR_CASE_SENSITIVE | ADDR_CATCHALL};
+    char k1[ADDR_KEY_SIZE], k2[ADDR_KEY_SIZE];
+
+    for (size_t f = 0; f < sizeof(flagsets) / sizeof(flagsets[0]); f++) {
+        for (size_t size = len; size <= len + 2; size++) { /* around the buffer limit too */
+            size_t dstlen = size < sizeof(k1) ? size : sizeof(k1);
+            int rc1 = addr_normalize(k1, dstlen, in, len, flagsets[f]);
+            int rc2 = addr_normalize(k2, dstlen, in, len, flagsets[f] | ADDR_GENERAL_ONLY);
+
+            if (rc1 != rc2 || (rc1 >= 0 && strcmp(k1, k2) != 0))
+                fail_msg("\"%.*s\" flags %u buffer %zu: %d \"%s\", general path %d \"%s\"",
+                         (int)len, in, flagsets[f], dstlen, rc1, rc1 >= 0 ? k1 : "", rc2,
+                         rc2 >= 0 ? k2 : "");
+        }
+    }
+}
+
+/*
+ * The one-pass path for the usual address (addr.c) against the general path: every byte
+ * value at every position of a few shapes of address, and the lengths around each limit.
+ */
+static void test_usual_path(void **state)
+{
+    static const char *const shapes[] = {
+        "Abc.Def+x@Example-1.ORG",
+        "a@b.c",
+        "\"q\"@d.org",
+        "a@[192.0.2.1]",
+        "a@b..c",
+        "a@b.c.",
+        "@b.c",
+        "a@b@c",
+        "a b@c.d",
+        "a@b_c.d",
+    };
+    char in[ADDR_INPUT_MAX];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        size_t len = strlen(shapes[i]);
+
+        same_as_general(shapes[i], len);
+        for (size_t pos = 0; pos < len; pos++) {
+            for (int b = 0; b < 256; b++) {
+                memcpy(in, shapes[i], len);
+                in[pos] = (char)b;
+                same_as_general(in, len);
+            }
+        }
+    }
+    /* local part, label and whole-address lengths on both sides of their limits */
+    for (size_t local = 62; local <= 66; local++) {
+        for (size_t label = 61; label <= 65; label++) {
+            for (size_t labels = 1; labels <= 4; labels++) {
+                size_t len = 0;
+
+                memset(in, 'L', local);
+                len = local;
+                in[len++] = '@';
+                for (size_t l = 0; l < labels && len + label + 1 < sizeof(in); l++) {
+                    if (l > 0)
+                        in[len++] = '.';
+                    memset(in + len, 'd', label);
+                    len += label;
+                }
+                same_as_general(in, len);
+            }
+        }
+    }
+}
+
 /* candidates: table of key, delimiters, then the expected "match=key" list */
 static void fmt_candidates(const struct addr_candidates *c, char *buf, size_t len)
 {
@@ -764,7 +839,7 @@ int main(void)
         cmocka_unit_test(test_proxy_value),      cmocka_unit_test(test_domain),
         cmocka_unit_test(test_candidates),       cmocka_unit_test(test_input_bytes),
         cmocka_unit_test(test_match_name),       cmocka_unit_test(test_idempotent),
-        cmocka_unit_test(test_resolve_golden),
+        cmocka_unit_test(test_resolve_golden),   cmocka_unit_test(test_usual_path),
     };
 
     return cmocka_run_group_tests_name("addr", tests, NULL, NULL);

@@ -66,6 +66,8 @@ struct sm_worker {
     int listening;           /* the listeners are in this worker's epoll set */
     time_t listen_off_until; /* re-arm them then (after EMFILE and friends) */
     time_t last_warn;
+    uint64_t cpu_ns, wall_ns; /* thread CPU time and monotonic time at the last sm_load() */
+    _Atomic int saturated;    /* sm_load(): it used SOCKMAP_SATURATED of a CPU; read by others */
 };
 
 struct sockmap {
@@ -89,18 +91,26 @@ static time_t sm_now(void)
     return ts.tv_sec;
 }
 
-/* sm_listen_arm - add (on) or remove (off) the listeners in a worker's epoll set */
+/*
+ * sm_listen_arm - add (on) or remove (off) the listeners in a worker's epoll set. A worker
+ * that cannot add them all (out of memory) stays off and tries again a second later.
+ */
 static void sm_listen_arm(struct sm_worker *w, int on)
 {
     struct sockmap *sm = w->sm;
+    size_t added = 0;
 
-    for (size_t i = 0; i < sm->nls; i++) {
+    for (size_t i = 0; on && i < sm->nls; i++, added++) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &sm->ls[i].h};
-        if (on && epoll_ctl(w->epfd, EPOLL_CTL_ADD, sm->ls[i].fd, &ev) < 0)
-            fatal("sockmap: epoll_ctl add listener");
-        if (!on)
-            epoll_ctl(w->epfd, EPOLL_CTL_DEL, sm->ls[i].fd, NULL);
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, sm->ls[i].fd, &ev) < 0) {
+            log_warn("sockmap: worker %d: epoll_ctl add listener", w->id);
+            on = 0;
+            break;
+        }
     }
+    if (!on)
+        for (size_t i = 0; i < (w->listening ? sm->nls : added); i++)
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, sm->ls[i].fd, NULL);
     w->listening = on;
 }
 
@@ -136,7 +146,9 @@ struct sockmap *sockmap_new(const struct sockmap_params *p, struct lk_db *db,
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, sm->stopfd, &ev) < 0)
             fatal("sockmap: epoll_ctl");
         w->stats = stats_new();
-        sm_listen_arm(w, 1);
+        stats_worker(w->stats, i);
+        if (i == 0)
+            sm_listen_arm(w, 1); /* the others when it is saturated (sm_listen_policy()) */
     }
     return sm;
 }
@@ -152,6 +164,7 @@ static void sm_conn_close(struct sm_worker *w, struct sm_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     w->nconns--;
+    stats_set(&w->stats->conns, w->nconns);
     atomic_fetch_sub(&stats_sockmap_open, 1);
     free(c->in);
     free(c);
@@ -233,6 +246,7 @@ static void sm_accept(struct sm_worker *w, struct sm_listener *l, time_t now)
             w->head->prev = c;
         w->head = c;
         w->nconns++;
+        stats_set(&w->stats->conns, w->nconns);
         stats_inc(w->stats, STATS_ACCEPTED);
     }
 }
@@ -436,6 +450,48 @@ static void sm_scan(struct sm_worker *w, time_t now)
     }
 }
 
+/* sm_thread_cpu_ns - CPU time of the calling thread, in nanoseconds */
+static uint64_t sm_thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* sm_load - the worker's share of a CPU since the last call: its gauge, and saturated */
+static void sm_load(struct sm_worker *w)
+{
+    uint64_t cpu = sm_thread_cpu_ns(), wall = stats_now_ns(), permille = 0;
+
+    if (wall > w->wall_ns && cpu >= w->cpu_ns)
+        permille = (cpu - w->cpu_ns) * 1000 / (wall - w->wall_ns);
+    if (permille > 1000)
+        permille = 1000;
+    w->cpu_ns = cpu;
+    w->wall_ns = wall;
+    stats_set(&w->stats->cpu_permille, permille);
+    atomic_store_explicit(&w->saturated, permille >= SOCKMAP_SATURATED * 10, memory_order_relaxed);
+}
+
+/*
+ * sm_listen_policy - who takes new connections: worker 0 always, worker i only while
+ * workers 0..i-1 are all saturated; none in the second after running out of descriptors
+ */
+static void sm_listen_policy(struct sm_worker *w, time_t now)
+{
+    int want = now >= w->listen_off_until;
+
+    for (int i = 0; want && i < w->id; i++)
+        want = atomic_load_explicit(&w->sm->w[i].saturated, memory_order_relaxed);
+    if (want == w->listening)
+        return;
+    sm_listen_arm(w, want);
+    if (w->id > 0)
+        log_debug("sockmap: worker %d %s new connections", w->id,
+                  want ? "takes" : "no longer takes");
+}
+
 /* sm_worker_main - one worker's event loop */
 static void *sm_worker_main(void *arg)
 {
@@ -444,6 +500,8 @@ static void *sm_worker_main(void *arg)
     time_t last_scan = sm_now();
     int stop = 0;
 
+    w->cpu_ns = sm_thread_cpu_ns();
+    w->wall_ns = stats_now_ns();
     while (!stop) {
         int n = epoll_wait(w->epfd, ev, SOCKMAP_EVENTS, 1000);
         time_t now = sm_now();
@@ -453,6 +511,8 @@ static void *sm_worker_main(void *arg)
                 continue;
             fatal("sockmap: epoll_wait");
         }
+        /* what this wake-up brought is answered from one snapshot (db.h) */
+        lk_db_batch_begin(&w->rd);
         for (int i = 0; i < n; i++) {
             struct sm_handle *h = ev[i].data.ptr;
 
@@ -467,11 +527,12 @@ static void *sm_worker_main(void *arg)
                     sm_conn_close(w, c);
             }
         }
+        lk_db_batch_end(w->sm->db, &w->rd);
         if (now != last_scan) {
             last_scan = now;
             sm_scan(w, now);
-            if (!w->listening && now >= w->listen_off_until)
-                sm_listen_arm(w, 1);
+            sm_load(w);
+            sm_listen_policy(w, now);
         }
     }
     /* stopping: the requests read so far are answered; send what fits, then close */

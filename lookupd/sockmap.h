@@ -2,17 +2,20 @@
  * sockmap - the socketmap server: epoll, non-blocking, a few worker threads.
  *
  * Each worker thread has its own epoll set, its own LMDB reader (db.h) and its own
- * counters (stats.h). The listening sockets are shared: every worker waits on them with
- * EPOLLEXCLUSIVE and accepts what it is woken for (up to SOCKMAP_ACCEPT_BATCH at a time),
- * and no thread hands work to another. Linux wakes the same waiting worker first, so in
- * practice one worker owns most connections and the others take what arrives while it is
- * busy. On two vCPUs shared with the MTA this is the faster arrangement: spreading
- * connections evenly was measured slower (docs/performance.md). Every socket is
- * non-blocking and every connection
- * has bounded buffers: SOCKMAP_MAX_QUERY of input (the netstring length is checked before
- * the payload is awaited) and SOCKMAP_OUTBUF of replies; a client that stops reading its
- * replies is no longer read from, so it costs nothing but its buffers, and a slow or
- * hostile client never delays another one.
+ * counters (stats.h); no thread hands work to another. New connections go to the first
+ * worker until it is saturated: worker i takes new connections (waits on the shared
+ * listening sockets, with EPOLLEXCLUSIVE) only while workers 0..i-1 each used at least
+ * SOCKMAP_SATURATED percent of a CPU over the last second. So a light load is answered by
+ * one thread with large batches and no cross-CPU wake-ups, and the others join as the
+ * load needs them; a connection stays with the worker that accepted it. On two vCPUs
+ * shared with the MTA, spreading connections over two workers under a light load was
+ * measured slower than one (docs/performance.md).
+ *
+ * Every socket is non-blocking and every connection has bounded buffers: SOCKMAP_MAX_QUERY
+ * of input (the netstring length is checked before the payload is awaited) and
+ * SOCKMAP_OUTBUF of replies; a client that stops reading its replies is no longer read
+ * from, so it costs nothing but its buffers, and a slow or hostile client never delays
+ * another one.
  *
  * Connections: at most max_connections (more are accepted and closed at once), closed after
  * idle_timeout seconds without traffic, or SOCKMAP_PARTIAL_TIMEOUT seconds after a request
@@ -39,6 +42,7 @@
 #define SOCKMAP_INBUF_START     512        /* input buffer at accept; grows to the maximum */
 #define SOCKMAP_PARTIAL_TIMEOUT 30         /* seconds to finish a request once started */
 #define SOCKMAP_ACCEPT_BATCH    64         /* accepts per wake-up, for fairness */
+#define SOCKMAP_SATURATED       75         /* % of a CPU: the next worker takes connections */
 
 struct sockmap;
 

@@ -37,6 +37,7 @@ struct lk_stats *stats_new(void)
 {
     struct lk_stats *s = xcalloc(1, sizeof(*s));
 
+    s->worker = -1;
     pthread_mutex_lock(&stats_mu);
     s->next = stats_list;
     stats_list = s;
@@ -73,6 +74,18 @@ void stats_lookup(struct lk_stats *s, enum stats_map map, enum lookup_result r, 
     stats_add(&s->duration_ns, ns);
 }
 
+void stats_worker(struct lk_stats *s, int id)
+{
+    pthread_mutex_lock(&stats_mu); /* stats_write() reads it under the lock */
+    s->worker = id;
+    pthread_mutex_unlock(&stats_mu);
+}
+
+void stats_set(_Atomic uint64_t *gauge, uint64_t v)
+{
+    atomic_store_explicit(gauge, v, memory_order_relaxed);
+}
+
 void stats_inc(struct lk_stats *s, enum stats_counter c)
 {
     stats_add(&s->counter[c], 1);
@@ -97,6 +110,33 @@ const char *stats_map_name(enum stats_map m)
 static uint64_t stats_get(_Atomic uint64_t *c)
 {
     return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* stats_write_workers - the per-worker gauges, in worker order */
+static void stats_write_workers(FILE *fp)
+{
+    int max = -1;
+
+    pthread_mutex_lock(&stats_mu);
+    for (struct lk_stats *s = stats_list; s != NULL; s = s->next)
+        max = s->worker > max ? s->worker : max;
+    fprintf(fp, "# HELP rcptdir_sockmap_worker_connections Socketmap connections open now, by "
+                "worker thread.\n"
+                "# TYPE rcptdir_sockmap_worker_connections gauge\n");
+    for (int id = 0; id <= max; id++)
+        for (struct lk_stats *s = stats_list; s != NULL; s = s->next)
+            if (s->worker == id)
+                fprintf(fp, "rcptdir_sockmap_worker_connections{worker=\"%d\"} %llu\n", id,
+                        (unsigned long long)stats_get(&s->conns));
+    fprintf(fp, "# HELP rcptdir_sockmap_worker_cpu_ratio CPU time of a socketmap worker thread "
+                "over the last second.\n"
+                "# TYPE rcptdir_sockmap_worker_cpu_ratio gauge\n");
+    for (int id = 0; id <= max; id++)
+        for (struct lk_stats *s = stats_list; s != NULL; s = s->next)
+            if (s->worker == id)
+                fprintf(fp, "rcptdir_sockmap_worker_cpu_ratio{worker=\"%d\"} %.3f\n", id,
+                        (double)stats_get(&s->cpu_permille) / 1000.0);
+    pthread_mutex_unlock(&stats_mu);
 }
 
 void stats_write(FILE *fp, long http_open)
@@ -146,4 +186,5 @@ void stats_write(FILE *fp, long http_open)
             atomic_load(&stats_sockmap_open));
     if (http_open >= 0)
         fprintf(fp, "rcptdir_connections_open{listener=\"http\"} %ld\n", http_open);
+    stats_write_workers(fp);
 }

@@ -36,6 +36,10 @@ struct lk_stats {
     _Atomic uint64_t bucket[STATS_NBUCKETS];
     _Atomic uint64_t duration_ns;
     _Atomic uint64_t counter[STATS_NCOUNTERS];
+    /* socketmap workers only (stats_worker()): shown per worker, not summed */
+    int worker;                    /* the worker's number; -1 for other threads */
+    _Atomic uint64_t conns;        /* its open connections */
+    _Atomic uint64_t cpu_permille; /* its CPU time over the last second, in thousandths */
     struct lk_stats *next;
 };
 
@@ -48,6 +52,12 @@ void stats_free_all(void);
 
 /* stats_lookup - count one lookup of map with its result and duration */
 void stats_lookup(struct lk_stats *s, enum stats_map map, enum lookup_result r, uint64_t ns);
+
+/* stats_worker - mark s as socketmap worker number id's, for the per-worker gauges */
+void stats_worker(struct lk_stats *s, int id);
+
+/* stats_set - set a gauge of the calling thread's own struct */
+void stats_set(_Atomic uint64_t *gauge, uint64_t v);
 
 /* stats_inc - add one to a counter */
 void stats_inc(struct lk_stats *s, enum stats_counter c);

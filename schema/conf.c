@@ -210,7 +210,9 @@ const struct cfg_key conf_keys[] = {
      "most socketmap connections open at once"},
     {"lookupd", "idle_timeout", CFG_INT, "300", 11, 86400, OFF(idle_timeout), 0, NULL,
      "seconds an idle socketmap connection stays open (Postfix closes its own after 10)"},
-    {"lookupd", "threads", CFG_INT, "2", 1, 64, OFF(threads), 0, NULL, "socketmap worker threads"},
+    {"lookupd", "threads", CFG_INT, "2", 1, 64, OFF(threads), 0, NULL,
+     "socketmap worker threads; each one after the first takes new connections only while those "
+     "before it use 75 % of a CPU"},
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

@@ -122,6 +122,11 @@ cpu_ticks() {
     set -- $s
     echo $((${12} + ${13}))
 }
+# settle - a pause before each figure, the same for every server: lookupd's second worker
+# takes new connections until about a second after the first one was last saturated
+# (lookupd/sockmap.h), so a figure that began right after the previous one would measure that
+# moment's state, not a server's first connections after a quiet moment. BENCH_SETTLE (2) s.
+settle() { sleep "${BENCH_SETTLE:-2}"; }
 # field NAME TEXT - the value of NAME=... in TEXT
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 # row WHAT ACTIVE IDLE SERVERPID - run the client in CMD (which prints a loadclient-format
@@ -129,6 +134,7 @@ field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 RATE=0
 row() {
     local what=$1 active=$2 idle=$3 spid=$4 t0 t1 out lookups cu cs rc
+    settle
     t0=$(cpu_ticks "$spid")
     out=$(/usr/bin/time -f '%U %S' -o "$T/ctime" "${CMD[@]}") || die "failed: ${CMD[*]}"
     t1=$(cpu_ticks "$spid")
@@ -236,6 +242,7 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print
 pair() {
     local order=$1 idle=$2 lk bl who
     for who in $order; do
+        settle
         if [ "$who" = lk ]; then
             lk=$("$BUILD/bench/loadclient" -t "$RUNSECS" -c 16 -i "$idle" "$SM_LOOKUPD" "$T/keys")
         else

@@ -330,5 +330,6 @@ int main(int argc, char **argv)
                done ? (double)total / (double)done / 1000.0 : 0.0, (unsigned long long)errors,
                (unsigned long long)found, (unsigned long long)reconnects);
     }
+    free(cs); /* the connections close at exit */
     return 0;
 }

@@ -112,7 +112,22 @@ static uint64_t stats_get(_Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* stats_write_workers - the per-worker gauges, in worker order */
+/* stats_write_worker_gauge - one per-worker gauge family, in worker order (under stats_mu);
+ * cpu: the CPU ratio, else the connections */
+static void stats_write_worker_gauge(FILE *fp, int max, const char *name, const char *help, int cpu)
+{
+    fprintf(fp, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (int id = 0; id <= max; id++)
+        for (struct lk_stats *s = stats_list; s != NULL; s = s->next)
+            if (s->worker == id && cpu)
+                fprintf(fp, "%s{worker=\"%d\"} %.3f\n", name, id,
+                        (double)stats_get(&s->cpu_permille) / 1000.0);
+            else if (s->worker == id)
+                fprintf(fp, "%s{worker=\"%d\"} %llu\n", name, id,
+                        (unsigned long long)stats_get(&s->conns));
+}
+
+/* stats_write_workers - the per-worker gauges */
 static void stats_write_workers(FILE *fp)
 {
     int max = -1;
@@ -120,22 +135,10 @@ static void stats_write_workers(FILE *fp)
     pthread_mutex_lock(&stats_mu);
     for (struct lk_stats *s = stats_list; s != NULL; s = s->next)
         max = s->worker > max ? s->worker : max;
-    fprintf(fp, "# HELP rcptdir_sockmap_worker_connections Socketmap connections open now, by "
-                "worker thread.\n"
-                "# TYPE rcptdir_sockmap_worker_connections gauge\n");
-    for (int id = 0; id <= max; id++)
-        for (struct lk_stats *s = stats_list; s != NULL; s = s->next)
-            if (s->worker == id)
-                fprintf(fp, "rcptdir_sockmap_worker_connections{worker=\"%d\"} %llu\n", id,
-                        (unsigned long long)stats_get(&s->conns));
-    fprintf(fp, "# HELP rcptdir_sockmap_worker_cpu_ratio CPU time of a socketmap worker thread "
-                "over the last second.\n"
-                "# TYPE rcptdir_sockmap_worker_cpu_ratio gauge\n");
-    for (int id = 0; id <= max; id++)
-        for (struct lk_stats *s = stats_list; s != NULL; s = s->next)
-            if (s->worker == id)
-                fprintf(fp, "rcptdir_sockmap_worker_cpu_ratio{worker=\"%d\"} %.3f\n", id,
-                        (double)stats_get(&s->cpu_permille) / 1000.0);
+    stats_write_worker_gauge(fp, max, "rcptdir_sockmap_worker_connections",
+                             "Socketmap connections open now, by worker thread.", 0);
+    stats_write_worker_gauge(fp, max, "rcptdir_sockmap_worker_cpu_ratio",
+                             "CPU time of a socketmap worker thread over the last second.", 1);
     pthread_mutex_unlock(&stats_mu);
 }
 

@@ -138,6 +138,21 @@ static void *reader(void *p)
             usleep(1000);                                                                          \
     } while (0)
 
+/* store_with_alice - a new store in a new directory dir (a mkdtemp template), with alice */
+static void store_with_alice(char *dir, char *path, size_t pathlen)
+{
+    struct store *w;
+    MDB_txn *t;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, pathlen, "%s/store", dir);
+    assert_int_equal(store_open(&w, path, 0, SMALL_MAP), 0);
+    assert_int_equal(store_begin(w, 0, &t), 0);
+    assert_int_equal(put_user(t, w, "alice@example.org", 7), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    store_close(w);
+}
+
 static void test_map_grown_under_readers(void **state)
 {
     char dir[] = "/tmp/test_db.XXXXXX", path[64], cmd[128];
@@ -153,17 +168,7 @@ static void test_map_grown_under_readers(void **state)
     char c;
 
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/store", dir);
-    {
-        struct store *w;
-        MDB_txn *t;
-        assert_int_equal(store_open(&w, path, 0, SMALL_MAP), 0);
-        assert_int_equal(store_begin(w, 0, &t), 0);
-        assert_int_equal(put_user(t, w, "alice@example.org", 7), 0);
-        assert_int_equal(mdb_txn_commit(t), 0);
-        store_close(w);
-    }
+    store_with_alice(dir, path, sizeof(path));
 
     /* the writer is forked before this process opens the store (lmdb.h: no env across fork) */
     assert_int_equal(pipe(go), 0);
@@ -238,17 +243,7 @@ static void test_batch_is_one_snapshot(void **state)
     char c;
 
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/store", dir);
-    {
-        struct store *w;
-        MDB_txn *t;
-        assert_int_equal(store_open(&w, path, 0, SMALL_MAP), 0);
-        assert_int_equal(store_begin(w, 0, &t), 0);
-        assert_int_equal(put_user(t, w, "alice@example.org", 7), 0);
-        assert_int_equal(mdb_txn_commit(t), 0);
-        store_close(w);
-    }
+    store_with_alice(dir, path, sizeof(path));
     /* the child adds bob when told, and says when it has committed */
     assert_int_equal(pipe(go), 0);
     assert_int_equal(pipe(done), 0);

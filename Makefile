@@ -65,7 +65,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
         format format-check
 all: $(SYNCD) $(LOOKUPD)
 
-tests: all $(UNITS) $(TOOLS)
+# the benchmark's programs too: lookupd_workers.sh loads lookupd with loadclient
+tests: all $(UNITS) $(TOOLS) $(BENCHES)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -121,7 +122,6 @@ deps:
 # check: install what is missing, build, run every test; the last line is "N passed, M failed".
 check: deps
 	$(MAKE) tests
-	$(MAKE) $(BENCHES)
 	scripts/run-tests $(BUILD)
 
 unit: tests

@@ -10,6 +10,7 @@
 LOAD=$BUILD/bench/loadclient
 STORE=$T/store
 cut -f1 "$TOP/schema/ldap/sample.expected" | grep -v '^#' | grep '@' >"$T/keys"
+require "the load client is built ($LOAD)" test -x "$LOAD"
 require "mkstore writes a fresh store" "$MKSTORE" "$STORE" "$TOP/schema/ldap/sample.expected"
 write_conf w "$STORE" "threads = 2"
 require "lookupd starts with threads = 2" lookupd_start w

@@ -93,24 +93,22 @@ static time_t sm_now(void)
 
 /*
  * sm_listen_arm - add (on) or remove (off) the listeners in a worker's epoll set. A worker
- * that cannot add them all (out of memory) stays off and tries again a second later.
+ * that cannot add them all (out of memory) stays off and tries again a second later;
+ * removing one that was never added is a harmless ENOENT.
  */
 static void sm_listen_arm(struct sm_worker *w, int on)
 {
     struct sockmap *sm = w->sm;
-    size_t added = 0;
 
-    for (size_t i = 0; on && i < sm->nls; i++, added++) {
+    for (size_t i = 0; on && i < sm->nls; i++) {
         struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &sm->ls[i].h};
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, sm->ls[i].fd, &ev) < 0) {
             log_warn("sockmap: worker %d: epoll_ctl add listener", w->id);
             on = 0;
-            break;
         }
     }
-    if (!on)
-        for (size_t i = 0; i < (w->listening ? sm->nls : added); i++)
-            epoll_ctl(w->epfd, EPOLL_CTL_DEL, sm->ls[i].fd, NULL);
+    for (size_t i = 0; !on && i < sm->nls; i++)
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, sm->ls[i].fd, NULL);
     w->listening = on;
 }
 

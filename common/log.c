@@ -4,6 +4,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,41 @@ void fatal_status(int status, const char *fmt, ...)
 {
     LOG_BODY(LOG_LEVEL_ERR, 0);
     exit(status);
+}
+
+/* log_limit_pass - one window of `interval` seconds lets `burst` lines through */
+int log_limit_pass(struct log_limit *l, long now, unsigned long *suppressed)
+{
+    long w = atomic_load(&l->window);
+
+    *suppressed = 0;
+    if (now - w >= (long)l->interval && atomic_compare_exchange_strong(&l->window, &w, now)) {
+        atomic_store(&l->count, 0);
+        *suppressed = atomic_exchange(&l->suppressed, 0);
+    }
+    if (atomic_fetch_add(&l->count, 1) < l->burst)
+        return 1;
+    atomic_fetch_add(&l->suppressed, 1);
+    return 0;
+}
+
+/* log_limited - a warning through a rate limit */
+void log_limited(struct log_limit *l, const char *fmt, ...)
+{
+    struct timespec ts;
+    unsigned long held;
+    int saved = errno;
+
+    if (LOG_LEVEL_WARN > log_level)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (!log_limit_pass(l, (long)ts.tv_sec, &held)) {
+        errno = saved;
+        return;
+    }
+    if (held > 0)
+        log_warnx("%lu similar messages suppressed in the last %u s or more", held, l->interval);
+    LOG_BODY(LOG_LEVEL_WARN, 0);
 }
 
 /* log_safe - truncated, printable copy of untrusted bytes */

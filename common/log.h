@@ -33,6 +33,34 @@ void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 /* fatal_status - like fatalx, but exits with the given (sysexits) status */
 void fatal_status(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
+/*
+ * A rate limit for one kind of message that a client can provoke at will (a bad key, a
+ * refused connection): at most `burst` lines per `interval` seconds; the first line after a
+ * quiet spell says how many were suppressed. One static struct log_limit per call site,
+ * shared by every thread (the counters are atomic; a race may let a line more through).
+ */
+struct log_limit {
+    _Atomic long window;              /* monotonic second the current window began */
+    _Atomic unsigned count;           /* lines let through in this window */
+    _Atomic unsigned long suppressed; /* lines held back since the last one shown */
+    unsigned interval, burst;
+};
+#define LOG_LIMIT_INIT(interval_s, burst_n)                                                        \
+    {                                                                                              \
+        .window = -1000000, .interval = (interval_s), .burst = (burst_n)                           \
+    }
+/* The usual limit: 10 lines a minute per call site. */
+#define LOG_LIMIT_DEFAULT LOG_LIMIT_INIT(60, 10)
+
+/*
+ * log_limit_pass - whether a line may be shown at monotonic second now; when it may, and
+ * lines were held back before it, *suppressed says how many (else 0). For log_limited()
+ * and tests.
+ */
+int log_limit_pass(struct log_limit *l, long now, unsigned long *suppressed);
+/* log_limited - log_warnx() through a rate limit (see struct log_limit) */
+void log_limited(struct log_limit *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Longest untrusted text that log_safe() copies before it appends "...". */
 #define LOG_SAFE_MAX 200
 

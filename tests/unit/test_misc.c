@@ -1,5 +1,5 @@
 /*
- * test_misc - str, log_safe, xmalloc, fs_read_secret and listen_parse.
+ * test_misc - str, log_safe, log_limit, xmalloc, fs_read_secret and listen_parse.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -165,6 +165,34 @@ static void test_log_levels_keep_errno(void **state)
     log_warn("# log_warn shown on stderr");
     assert_int_equal(errno, ENOSPC);
     log_reopen();
+    log_set_level(LOG_LEVEL_INFO);
+}
+
+static void test_log_limit(void **state)
+{
+    struct log_limit l = LOG_LIMIT_INIT(60, 3);
+    unsigned long held = 99;
+    int shown = 0;
+
+    (void)state;
+    /* a flood within one window: burst lines, the rest held back */
+    for (int i = 0; i < 1000; i++) {
+        shown += log_limit_pass(&l, 100, &held);
+        assert_int_equal(held, 0);
+    }
+    assert_int_equal(shown, 3);
+    /* still the same window 59 s later */
+    assert_int_equal(log_limit_pass(&l, 159, &held), 0);
+    /* the next window: shown, and told how many were held back */
+    assert_int_equal(log_limit_pass(&l, 160, &held), 1);
+    assert_int_equal(held, 998);
+    assert_int_equal(log_limit_pass(&l, 161, &held), 1);
+    assert_int_equal(held, 0);
+    /* the macro's first call always passes (the window starts in the far past) */
+    struct log_limit d = LOG_LIMIT_DEFAULT;
+    assert_int_equal(log_limit_pass(&d, 0, &held), 1);
+    log_init("test_misc", 1, LOG_LEVEL_WARN);
+    log_limited(&d, "# log_limited shown on stderr %d", 1);
     log_set_level(LOG_LEVEL_INFO);
 }
 
@@ -581,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_str_is_blank),
         cmocka_unit_test(test_log_safe),
         cmocka_unit_test(test_log_levels_keep_errno),
+        cmocka_unit_test(test_log_limit),
         cmocka_unit_test(test_xmalloc),
         cmocka_unit_test(test_xreallocarray_overflow),
         cmocka_unit_test_setup_teardown(test_secret_good, sfix_setup, sfix_teardown),

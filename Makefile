@@ -41,6 +41,8 @@ LIB_SRCS     = $(wildcard common/*.c) $(wildcard schema/*.c)
 SYNCD_SRCS   = $(wildcard syncd/*.c)
 LOOKUPD_SRCS = $(wildcard lookupd/*.c)
 UNIT_SRCS    = $(wildcard tests/unit/test_*.c)
+# linked into every unit test: TEST_FILTER=PATTERN runs only the cmocka tests it matches
+UNIT_FILTER_SRC = tests/unit/cmocka_filter.c
 TOOL_SRCS    = $(wildcard tests/tools/*.c)
 BENCH_SRCS   = $(wildcard tests/bench/*.c)
 FUZZ_SRCS    = $(wildcard tests/fuzz/fuzz_*.c)
@@ -60,6 +62,10 @@ BENCHES  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZERS  = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+# every object, and the dependency file the compiler writes beside each (-MMD)
+ALL_OBJS = $(call obj,$(LIB_SRCS) $(SYNCD_SRCS) $(LOOKUPD_SRCS) $(UNIT_SRCS) $(TOOL_SRCS) \
+                      $(BENCH_SRCS) $(UNIT_FILTER_SRC))
+DEPS     = $(ALL_OBJS:.o=.d)
 
 .PHONY: all tests check unit integration demo bench fuzz fuzz-run install clean deps \
         format format-check
@@ -71,6 +77,10 @@ tests: all $(UNITS) $(TOOLS) $(BENCHES)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# objects that only a pattern rule names (unit tests, tools, benchmarks) would be intermediate
+# files, which make deletes after the link and so rebuilds on every run: keep them all
+.SECONDARY: $(ALL_OBJS)
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -91,7 +101,8 @@ $(SYNCD): $(BUILD)/obj/syncd/syncd.o $(SYNCD_LIB) $(LIB)
 $(LOOKUPD): $(BUILD)/obj/lookupd/lookupd.o $(LOOKUPD_LIB) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SYNCD_LIB) $(LOOKUPD_LIB) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(UNIT_FILTER_SRC)) $(SYNCD_LIB) \
+                  $(LOOKUPD_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
 
@@ -162,4 +173,5 @@ format-check:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# the dependency files of this BUILD (build/, build/san/ or BUILD=...), where they exist yet
+-include $(wildcard $(DEPS))

@@ -21,13 +21,13 @@
 # user-space instructions per lookup under callgrind (valgrind; BENCH_CG_SECONDS).
 # Prints markdown tables on stdout, progress on stderr. BENCH_SECONDS per figure (5),
 # BENCH_ENTRIES (100000), BENCH_KEYS (20000). Stops everything it started on exit.
-# shellcheck disable=SC2154 # lib.sh's lookupd_start sets SMPORT_bench, HTTPPORT_bench, PID_bench
+# shellcheck disable=SC2154 # tests/lib/lookupd.sh: lookupd_start sets SMPORT_bench, HTTPPORT_bench, PID_bench
 set -u
 BUILD=${1:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 # shellcheck disable=SC1091
-. "$TOP/tests/data/lookupd/lib.sh" # for $T, ports and lookupd_start; its TAP helpers are unused
+. "$TOP/tests/lib/rcptdir.sh" # for $T, ports and lookupd_start; its TAP helpers are unused
 SECS=${BENCH_SECONDS:-5}
 ENTRIES=${BENCH_ENTRIES:-100000}
 NKEYS=${BENCH_KEYS:-20000}

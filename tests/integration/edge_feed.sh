@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck disable=SC2154 # HTTPPORT_*, SMPORT_* are set by lookupd_start (lib.sh)
+# shellcheck disable=SC2154 # HTTPPORT_*, SMPORT_* are set by lookupd_start (tests/lib/lookupd.sh)
 # edge_feed.sh - edge replication end to end (issue 5, "Edge" and "Tests"), real processes
 # on loopback: slapd -> rcptdir-syncd (hub) -> rcptdir-lookupd (hub, serving the feed) ->
 # rcptdir-syncd with [upstream] (edge) -> rcptdir-lookupd (edge) -> Postfix's postmap.
@@ -10,8 +10,8 @@
 # HTTPS with a wrong CA, the system's CAs or another host name, an older hub (restored
 # backup, then --force); a 410 falls back to the snapshot. tests/data/edge/fakehub.py plays the
 # misbehaving upstreams. Prints TAP. Needs slapd, ldap-utils, postfix, curl, jq, python3.
-# shellcheck source=tests/data/lookupd/lib.sh
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+# shellcheck source=tests/lib/rcptdir.sh
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 DUMPSTORE=$BUILD/tools/dumpstore
 FAKEHUB=$TOP/tests/data/edge/fakehub.py

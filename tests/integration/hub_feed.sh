@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck disable=SC2154 # HTTPPORT_h, _b, _f are set by lookupd_start (lib.sh)
+# shellcheck disable=SC2154 # HTTPPORT_h, _b, _f are set by lookupd_start (tests/lib/lookupd.sh)
 # hub_feed.sh - the hub half of edge replication (issue 5, "Hub"): rcptdir-lookupd's
 # /v1/snapshot and /v1/changes with curl, decoded by build/tools/feeddump. The store is
 # filled by the real rcptdir-syncd from a throwaway slapd (schema/ldap/sample.ldif); the
@@ -7,8 +7,8 @@
 # feed after an ldapadd + re-sync; empty feed, 400, 410; the feed token; a flipped byte;
 # gzip content coding (Accept-Encoding negotiation, Vary, per-representation ETags).
 # Prints TAP. Needs slapd, ldap-utils, curl, gzip (`make tests` first).
-# shellcheck source=tests/data/lookupd/lib.sh
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+# shellcheck source=tests/lib/rcptdir.sh
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 FEEDDUMP=$BUILD/tools/feeddump
 DUMPSTORE=$BUILD/tools/dumpstore

@@ -4,7 +4,7 @@
 # The store is filled by the real rcptdir-syncd from a throwaway slapd loaded with
 # schema/ldap/sample.ldif (issue 4, "Tests"); build/tools/mkstore writes only what a sync
 # cannot produce: a stale and a never-synced store. Prints TAP.
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 STORE=$T/store
 require "slapd with schema/ldap/sample.ldif starts" slapd_up

@@ -5,7 +5,7 @@
 # rcptdir-syncd from a throwaway slapd loaded with schema/ldap/sample.ldif (issue 4, "Tests");
 # build/tools/mkstore writes only what a sync cannot produce: a stale and a never-synced
 # store. Prints TAP.
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 STORE=$T/store
 require "slapd with schema/ldap/sample.ldif starts" slapd_up
@@ -86,7 +86,7 @@ exec 4>&-
 "$IDLE" 1000 "$SM" >"$T/idle.out" 2>&1 &
 idlepid=$!
 PIDS+=("$idlepid")
-for _ in $(seq 100); do grep -q '^ready' "$T/idle.out" && break; sleep 0.1; done
+wait_until 30 file_has "$T/idle.out" '^ready'
 check_eq "1000 idle connections open" "ready 1000" "$(grep '^ready' "$T/idle.out")"
 start=$(date +%s%N)
 got=$(postmap -q - "socketmap:$SM:rcpt" <"$DATA/rcpt.in" 2>&1)
@@ -151,9 +151,9 @@ check "lookupd starts without a store" lookupd_start b
 check_eq "no store: TEMP never synced" "TEMP store never synced" \
     "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_b" | sm_replies | head -1)"
 check "first sync by syncd creates the store" sync_store "$T/later"
-sleep 1.2
+wait_until 30 sm_answers "$SMPORT_b" rcpt alice@example.org "OK alice@example.org"
 check_eq "store created later: OK without restart" "OK alice@example.org" \
-    "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_b" | sm_replies | head -1)"
+    "$(sm_ask "$SMPORT_b" rcpt alice@example.org)"
 lookupd_stop b
 check_eq "SIGTERM: clean exit 0" "0" "$?"
 check "log says stopped" grep -q "lookupd: stopped" "$T/b.log"
@@ -172,7 +172,7 @@ check_eq "-q disabled: exit 1" "1" "$?"
 "$LOOKUPD" -c "$T/a.conf" -q nobody@example.org >/dev/null
 check_eq "-q stale unknown: exit 75" "75" "$?"
 
-# --- privileges, pid file, SIGHUP -------------------------------------------------------------
+# --- privileges, pid file ---------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     chmod -R a+rwX "$STORE"
     write_conf c "$STORE" "user = nobody" "pid_file = $T/c.pid"
@@ -183,27 +183,67 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     check_eq "pid file written" "$PID_c" "$(cat "$T/c.pid" 2>/dev/null)"
     check_eq "answers after dropping privileges" "OK alice@example.org" \
         "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_c" | sm_replies | head -1)"
-    kill -HUP "$PID_c"
-    sleep 0.2
-    check "SIGHUP: still running" kill -0 "$PID_c"
     lookupd_stop c
     check_eq "stops cleanly" "0" "$?"
 else
-    ok "# SKIP privilege drop (not root or no user nobody)"
+    skip "privilege drop and pid file" "not root or no user nobody"
+fi
+
+# --- SIGHUP reopens the log ----------------------------------------------------------------------
+# Without -d lookupd logs to syslog. It runs (as nobody) in a private mount namespace whose
+# /dev/log is a socket of ours (tests/lib/syslog.sh). That socket is moved away and a new one
+# takes its place, as when the syslog daemon restarts: lookupd's lines keep going to the old
+# one until SIGHUP, and after it to the new one.
+# bad_request PORT - a malformed request, which lookupd answers with PERM and logs
+bad_request() {
+    printf 'x:rcpt a,' | "$RAW" -t 3 "inet:127.0.0.1:$1" >/dev/null 2>&1
+}
+if [ "$(id -u)" != 0 ] || ! id nobody >/dev/null 2>&1; then
+    skip "SIGHUP reopens the log" "not root or no user nobody"
+elif ! syslog_ns_start; then
+    skip "SIGHUP reopens the log" "no private mount namespace here (unshare -m)"
+else
+    require "a syslog socket at the namespace's /dev/log" syslog_sink old
+    write_conf s "$STORE" "user = nobody"
+    sp=$(free_port)
+    sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$(free_port)/" "$T/s.conf.in" >"$T/s.conf"
+    in_syslog_ns "$LOOKUPD" -c "$T/s.conf" >"$T/s.log" 2>&1 &
+    spid=$!
+    PIDS+=("$spid")
+    check "lookupd without -d logs \"ready\" to syslog" \
+        wait_until 30 file_has "$T/old.syslog" 'rcptdir-lookupd.*lookupd: ready'
+    check_eq "  ... it runs as nobody" "$(id -u nobody)" "$(awk '/^Uid:/ { print $3 }' "/proc/$spid/status")"
+    syslog_move_away
+    require "a new syslog socket in place of the old one" syslog_sink new
+    bad_request "$sp"
+    check "after the move, before SIGHUP: lookupd still logs to the old socket" \
+        wait_until 10 file_has "$T/old.syslog" 'sockmap: '
+    kill -HUP "$spid"
+    check "SIGHUP: \"log reopened\" arrives at the new socket" \
+        wait_until 10 file_has "$T/new.syslog" 'lookupd: SIGHUP, log reopened'
+    check "  ... and not at the old one" test -z "$(grep 'SIGHUP' "$T/old.syslog")"
+    bad_request "$sp"
+    check "  ... later lines too" wait_until 10 file_has "$T/new.syslog" 'sockmap: '
+    check_eq "  ... lookupd still answers" "OK alice@example.org" \
+        "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$sp" | sm_replies | head -1)"
+    kill -TERM "$spid"
+    wait_exit 30 "$spid"
+    check_eq "  ... SIGTERM: exit 0" 0 "$?"
+    check "  ... \"stopped\" at the new socket" file_has "$T/new.syslog" 'lookupd: stopped'
 fi
 
 # --- idle timeout (the smallest allowed, 11 s, just above Postfix's own 10 s) ---------------
 write_conf d "$STORE" "idle_timeout = 11"
 check "lookupd starts with idle_timeout = 11" lookupd_start d
+t0=$(tap_now_us)
 "$IDLE" 5 "inet:127.0.0.1:$SMPORT_d" >"$T/idle-d.out" 2>&1 &
 idlepid=$!
 PIDS+=("$idlepid")
-sleep 9
-check "idle connections still open after 9 s" grep -qx "closed 0" "$T/idle-d.out"
-check_eq "  ... and not in the way" "OK alice@example.org" \
-    "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_d" | sm_replies | head -1)"
-for _ in $(seq 80); do grep -qx "closed 5" "$T/idle-d.out" && break; sleep 0.1; done
-check "idle connections closed after idle_timeout" grep -qx "closed 5" "$T/idle-d.out"
+check "5 idle connections open" wait_until 30 file_has "$T/idle-d.out" '^ready 5$'
+check_eq "  ... and not in the way" "OK alice@example.org" "$(sm_ask "$SMPORT_d" rcpt alice@example.org)"
+check "idle connections closed after idle_timeout" wait_until 60 file_has "$T/idle-d.out" '^closed 5$'
+secs=$((($(tap_now_us) - t0) / 1000000))
+check "  ... not before it: after $secs s (idle_timeout = 11)" test "$secs" -ge 10
 kill "$idlepid"; wait "$idlepid" 2>/dev/null
 lookupd_stop d
 check_eq "lookupd d: SIGTERM exit 0" "0" "$?"

@@ -5,7 +5,7 @@
 # /metrics (rcptdir_sockmap_worker_connections, rcptdir_sockmap_worker_cpu_ratio), with
 # idle connections (build/tools/idleconns) and the benchmark's load client as the load.
 # Prints TAP.
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 LOAD=$BUILD/bench/loadclient
 STORE=$T/store

@@ -15,12 +15,12 @@
 # Skips (TAP SKIP) when the binary cannot be had. The store is written by mkstore from
 # schema/ldap/sample.expected (what a sync of sample.ldif gives; mta_postfix.sh covers the
 # real sync). Prints TAP.
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 EX=$T/exim
 STORE=$T/store
 
-# exim_fetch - unpack exim4-daemon-light, libidn12 into $EX/root (lib.sh deb_unpack)
+# exim_fetch - unpack exim4-daemon-light, libidn12 into $EX/root (deb_unpack, tests/lib/mta.sh)
 exim_fetch() {
     deb_unpack "$EX/root" exim4-daemon-light libidn12 && [ -x "$EX/root/usr/sbin/exim4" ]
 }
@@ -55,15 +55,6 @@ exim_bh() {
 rcpt_lookups() {
     curl -s "http://127.0.0.1:$HTTPPORT_a/metrics" |
         awk '/^rcptdir_lookups_total\{map="rcpt",/ { n += $2 } END { print n + 0 }'
-}
-
-# doc_block HEADING - the first fenced block after the line "## HEADING..." of
-# docs/operations.md
-doc_block() {
-    awk -v h="## $1" 'index($0, h) == 1 { s = 1; next }
-        s == 1 && /^```/ { s = 2; next }
-        s == 2 && /^```/ { exit }
-        s == 2 { print }' "$TOP/docs/operations.md"
 }
 
 if ! exim_fetch; then

@@ -13,7 +13,7 @@
 # listens on 127.0.0.1 only, has no local domains, a mynetworks without 127.0.0.1, no DNS,
 # and discards everything it would deliver. It never touches the system's Postfix.
 # `postfix start` needs root. Prints TAP.
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 PF=$T/postfix
 PF_STARTED=
@@ -25,15 +25,6 @@ mta_cleanup() {
     lib_cleanup
 }
 trap mta_cleanup EXIT
-
-# doc_block HEADING - the first fenced block after the line "## HEADING..." of
-# docs/operations.md
-doc_block() {
-    awk -v h="## $1" 'index($0, h) == 1 { s = 1; next }
-        s == 1 && /^```/ { s = 2; next }
-        s == 2 && /^```/ { exit }
-        s == 2 { print }' "$TOP/docs/operations.md"
-}
 
 # pf_start SMTP_PORT MAP_PORT SMTP_PORT_RCPT_ONLY - write the instance's main.cf (its own
 # settings, then the block of docs/operations.md, section Postfix, with lookupd's port) and
@@ -133,17 +124,6 @@ if data and accepted:
     print("DATA", code, text.decode().split(" queued as ")[0])
 s.quit()
 EOF
-
-# check_match DESC REGEX GOT - ok when GOT matches the extended REGEX
-check_match() {
-    if grep -qE "$2" <<<"$3"; then
-        ok "$1"
-    else
-        not_ok "$1"
-        echo "#   want: /$2/"
-        echo "#   got:  $(printf '%q' "$3")"
-    fi
-}
 
 # rcpt PORT ADDRESS... - the RCPT TO replies of one session, one per line
 rcpt() {

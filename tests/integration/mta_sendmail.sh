@@ -18,12 +18,12 @@
 # /etc/hosts resolves, and an nsswitch.conf with files only, so no query leaves the machine.
 # Skips (TAP SKIP) when the packages cannot be had. The store is written by mkstore from
 # schema/ldap/sample.expected. Prints TAP.
-. "$(dirname "$0")/../data/lookupd/lib.sh"
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 SM=$T/sendmail
 STORE=$T/store
 
-# sm_fetch - unpack sendmail-bin, sendmail-cf, m4 into $SM/root (lib.sh deb_unpack)
+# sm_fetch - unpack sendmail-bin, sendmail-cf, m4 into $SM/root (deb_unpack, tests/lib/mta.sh)
 sm_fetch() {
     deb_unpack "$SM/root" sendmail-bin sendmail-cf m4 && [ -x "$SM/root/usr/libexec/sendmail/sendmail" ] && [ -x "$SM/root/usr/bin/m4" ]
 }
@@ -52,15 +52,6 @@ sm_rcpt() {
         sed -n 's/^check_rcpt *returns: //p' |
         sed -e 's/^\$# error .*\$: "\(.*\)"$/\1/' -e '/^[0-9][0-9][0-9] /!s/.*/accepted/' |
         paste <(printf '%s\n' "$@") -
-}
-
-# doc_block HEADING - the first fenced block after the line "## HEADING..." of
-# docs/operations.md
-doc_block() {
-    awk -v h="## $1" 'index($0, h) == 1 { s = 1; next }
-        s == 1 && /^```/ { s = 2; next }
-        s == 2 && /^```/ { exit }
-        s == 2 { print }' "$TOP/docs/operations.md"
 }
 
 if ! sm_fetch; then

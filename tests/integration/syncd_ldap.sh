@@ -5,8 +5,8 @@
 # store unchanged, safety refusals (mass delete, empty base), --force, --dry-run, the
 # lock, --watch, config errors.  Prints TAP.  Needs slapd, ldap-utils, flock.
 set -u
-# shellcheck source=tests/data/syncd/lib.bash
-. "$(dirname "$0")/../data/syncd/lib.bash"
+# shellcheck source=tests/lib/rcptdir.sh
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 EXPECTED=$TOP/schema/ldap/sample.expected
 S=$W/store # the main store, synced from the sample directory throughout

@@ -4,8 +4,8 @@
 # after changes; RFC 2849 syntax (folding, base64, comments, CRLF, version, search/result
 # lines); malformed LDIF → exit 75 with file:line, store unchanged.  Prints TAP.
 set -u
-# shellcheck source=tests/data/syncd/lib.bash
-. "$(dirname "$0")/../data/syncd/lib.bash"
+# shellcheck source=tests/lib/rcptdir.sh
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 DATA=$TOP/tests/data/syncd
 

@@ -7,8 +7,8 @@
 # ldaps://.  The LDAP library's environment (LDAP* variables, ldaprc in cwd or $HOME)
 # is kept out of every run.  Prints TAP.  Needs slapd, ldap-utils, openssl.
 set -u
-# shellcheck source=tests/data/syncd/lib.bash
-. "$(dirname "$0")/../data/syncd/lib.bash"
+# shellcheck source=tests/lib/rcptdir.sh
+. "$(dirname "$0")/../lib/rcptdir.sh"
 
 EXPECTED=$TOP/schema/ldap/sample.expected
 SLAPD_BIN=${SLAPD:-/usr/sbin/slapd}

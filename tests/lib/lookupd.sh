@@ -104,3 +104,12 @@ sm_query() {
     IFS= read -r -d , -t 3 reply <&"$fd" || return 1
     printf '%s\n' "${reply#*:}"
 }
+
+# sm_ask PORT MAP KEY - one request on a new connection to 127.0.0.1:PORT; prints the reply
+sm_ask() {
+    printf '%s\n' "$3" | netstrings "$2" | "$RAW" -w "inet:127.0.0.1:$1" | sm_replies | head -1
+}
+# sm_answers PORT MAP KEY WANT - sm_ask's reply is WANT (for wait_until)
+sm_answers() {
+    [ "$(sm_ask "$1" "$2" "$3")" = "$4" ]
+}

@@ -4,10 +4,10 @@
 #
 # loads tap.sh (TAP output, checks, skips, wait_until, cleanup), slapd.sh (throwaway slapds),
 # syncd.sh (rcptdir-syncd runs, store dumps), lookupd.sh (rcptdir-lookupd instances,
-# socketmap clients) and mta.sh (docs/operations.md snippets, unpacked .debs). Each file
-# says what it gives. Sets TOP (the checkout), BUILD (absolute; the environment's or build)
-# and works from TOP. tests/data/lookupd/lib.sh and tests/data/syncd/lib.bash load this too,
-# for tests written against them.
+# socketmap clients), mta.sh (docs/operations.md snippets, unpacked .debs) and syslog.sh (a
+# private /dev/log). Each file says what it gives. Sets TOP (the checkout), BUILD (absolute;
+# the environment's or build) and works from TOP. tests/data/lookupd/lib.sh and
+# tests/data/syncd/lib.bash load this too, for tests written against them.
 # shellcheck shell=bash
 
 [ -n "${RCPTDIR_SH_LOADED:-}" ] && return 0
@@ -28,3 +28,5 @@ TEST_LIB=$TOP/tests/lib
 . "$TEST_LIB/lookupd.sh"
 # shellcheck source=tests/lib/mta.sh
 . "$TEST_LIB/mta.sh"
+# shellcheck source=tests/lib/syslog.sh
+. "$TEST_LIB/syslog.sh"

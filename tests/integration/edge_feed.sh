@@ -182,7 +182,7 @@ fake() {
     python3 "$FAKEHUB" "$T/fake.port" "$T/fake.log" "$@" &
     FAKEPID=$!
     PIDS+=("$FAKEPID")
-    for _ in $(seq 100); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
+    wait_until 30 test -s "$T/fake.port"
     FAKEURL=http://127.0.0.1:$(cat "$T/fake.port")
     edge_conf edge "$FAKEURL"
 }
@@ -309,10 +309,9 @@ check_eq "  ... identical to the hub" "$(records "$HUB")" "$(records "$EDGE")"
 WPID=$!
 PIDS+=("$WPID")
 check "hub: re-sync to generation 2" sync_store "$HUB"
-for _ in $(seq 100); do
-    [ "$(status_gen "$HTTPPORT_e")" = 2 ] && break
-    sleep 0.1
-done
+# gen_is PORT N - /v1/status at PORT reports generation N
+gen_is() { [ "$(status_gen "$1")" = "$2" ]; }
+wait_until 30 gen_is "$HTTPPORT_e" 2
 check_eq "--watch: the edge reaches generation 2 by itself" 2 "$(status_gen "$HTTPPORT_e")"
 kill -TERM "$WPID"
 wait "$WPID"
@@ -324,10 +323,7 @@ sed -i 's/^interval = 1$/interval = 300/' "$T/edge.sync.conf"
 "$SYNCD" -c "$T/edge.sync.conf" -d --watch >"$T/watch.out" 2>"$T/watch.log" &
 WPID=$!
 PIDS+=("$WPID")
-for _ in $(seq 100); do
-    grep -q "next attempt" "$T/watch.log" && break
-    sleep 0.1
-done
+wait_until 30 file_has "$T/watch.log" "next attempt"
 check "--watch, upstream down: the next attempt in 5 s, not the 300 s interval" \
     grep -q "sync: next attempt in 5 s" "$T/watch.log"
 kill -TERM "$WPID"

@@ -138,7 +138,11 @@ r=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$HTTPPORT_n/v1/recipients/alice
 check_eq "no store: lookup 503 never synced" \
     '{"address":"alice@example.org","generation":0,"key":"alice@example.org","kind":null,"primary":null,"reason":"store never synced","result":"tempfail"} 503' "$r"
 check "first sync by syncd creates the store" sync_store "$T/nostore"
-sleep 1.2
+# status_is CODE - /v1/status of lookupd n answers CODE
+status_is() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTPPORT_n/v1/status")" = "$1" ]
+}
+wait_until 30 status_is 200
 r=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$HTTPPORT_n/v1/status")
 check_eq "store appears: status 200 without restart" "200" "${r##* }"
 # keep-alive: two lookups in one curl run share one TCP connection

@@ -92,10 +92,7 @@ EOF
     PF_MASTER=$(awk '{ print $1; exit }' "$PF/spool/pid/master.pid")
     local p
     for p in "$1" "$3"; do
-        for _ in $(seq 200); do
-            port_free "$p" || continue 2
-            sleep 0.05
-        done
+        wait_until 30 port_open "$p" && continue
         echo "# smtpd on port $p does not accept connections"
         sed 's/^/#   /' "$PF/maillog"
         return 1
@@ -228,11 +225,8 @@ CASES
     "$LOOKUPD" -c "$T/a.conf" -d >"$T/a-again.log" 2>&1 &
     PID_a=$!
     PIDS+=("$PID_a")
-    for _ in $(seq 100); do
-        grep -q "lookupd: ready" "$T/a-again.log" && break
-        sleep 0.05
-    done
-    check "lookupd starts again on port $SMPORT_a" grep -q "lookupd: ready" "$T/a-again.log"
+    check "lookupd starts again on port $SMPORT_a" \
+        wait_until 30 file_has "$T/a-again.log" "lookupd: ready"
     check_eq "lookupd back: valid accepted without restarting Postfix" "250 2.1.5 Ok" \
         "$(rcpt "$SMTP" alice@example.org)"
     check_eq "lookupd back: unknown 550 5.1.1" \

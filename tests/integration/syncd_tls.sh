@@ -21,10 +21,7 @@ tls_cleanup() {
         kill -TERM "$p" 2>/dev/null
     done
     for p in "${TLS_PIDS[@]}"; do
-        for _ in $(seq 1 50); do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
+        wait_until 5 gone "$p"
         kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
@@ -103,11 +100,21 @@ expect_fail() {
 
 free_port() { "$TOP/scripts/free-port"; }
 
+# tls_slapd_answers PID: slapd PID has exited (stop waiting), or answers a search on
+# ldap://127.0.0.1:$P1 and, verified with the test CA, on ldaps://127.0.0.1:$P2
+tls_slapd_answers() {
+    gone "$1" && return 0
+    ldapsearch -x -LLL -o nettimeout=1 -H "ldap://127.0.0.1:$P1" -b '' -s base \
+        '(objectClass=*)' namingContexts >/dev/null 2>&1 &&
+        LDAPTLS_CACERT=$W/tls/ca.pem LDAPTLS_REQCERT=demand ldapsearch -x -LLL -o nettimeout=1 \
+            -H "ldaps://127.0.0.1:$P2" -b '' -s base '(objectClass=*)' namingContexts >/dev/null 2>&1
+}
+
 # tls_slapd_start CERT KEY: start slapd on the test-slapd database ($W/ldap) with TLS
 # on ldap://127.0.0.1:$P1/ (StartTLS) and ldaps://127.0.0.1:$P2/; sets TLS_PID
 TLS_PID=''
 tls_slapd_start() {
-    local cert=$1 key=$2 conf=$W/ldap/slapd-tls.conf ok=0
+    local cert=$1 key=$2 conf=$W/ldap/slapd-tls.conf
     {
         echo "# $0: the test-slapd configuration plus TLS"
         echo "TLSCACertificateFile $W/tls/ca.pem"
@@ -123,19 +130,8 @@ tls_slapd_start() {
             </dev/null >>"$W/tls-slapd.log" 2>&1 &
         TLS_PID=$!
         TLS_PIDS+=("$TLS_PID")
-        for _ in $(seq 1 100); do
-            kill -0 "$TLS_PID" 2>/dev/null || break
-            if ldapsearch -x -LLL -o nettimeout=1 -H "ldap://127.0.0.1:$P1" -b '' -s base \
-                '(objectClass=*)' namingContexts >/dev/null 2>&1 &&
-                LDAPTLS_CACERT=$W/tls/ca.pem LDAPTLS_REQCERT=demand ldapsearch -x -LLL -o nettimeout=1 \
-                    -H "ldaps://127.0.0.1:$P2" -b '' -s base '(objectClass=*)' namingContexts \
-                    >/dev/null 2>&1; then
-                ok=1
-                break
-            fi
-            sleep 0.1
-        done
-        [ $ok = 1 ] && return 0
+        wait_until 30 tls_slapd_answers "$TLS_PID"
+        running "$TLS_PID" && tls_slapd_answers "$TLS_PID" && return 0
         tls_slapd_stop
         tail -n 3 "$W/tls-slapd.log" | grep -q 'Address already in use' || break
     done
@@ -145,10 +141,7 @@ tls_slapd_start() {
 tls_slapd_stop() {
     [ -n "$TLS_PID" ] || return 0
     kill -TERM "$TLS_PID" 2>/dev/null
-    for _ in $(seq 1 50); do
-        kill -0 "$TLS_PID" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_until 5 gone "$TLS_PID"
     kill -KILL "$TLS_PID" 2>/dev/null
     wait "$TLS_PID" 2>/dev/null
     TLS_PID=''

@@ -1,8 +1,8 @@
 # lookupd.sh - rcptdir-lookupd instances and socketmap clients for the shell tests (sourced
 # by tests/lib/rcptdir.sh).
 #
-# write_conf NAME STORE [lines]: $T/NAME.conf; lookupd_start NAME: an instance on free
-# loopback ports (SMPORT_NAME, HTTPPORT_NAME, PID_NAME), its log $T/NAME.log (scanned by
+# write_conf NAME STORE [lines]: $TEST_DIR/NAME.conf; lookupd_start NAME: an instance on free
+# loopback ports (SMPORT_NAME, HTTPPORT_NAME, PID_NAME), its log $TEST_DIR/NAME.log (scanned by
 # done_testing), stopped at exit; lookupd_stop NAME. Netstring helpers for raw socketmap
 # requests; $MKSTORE, $RAW, $IDLE, $LOOKUPD; $DATA (tests/data/lookupd).
 # Postfix is only a client here (postmap, postconf): it reads an empty main.cf of our own
@@ -15,8 +15,8 @@ LOOKUPD=$BUILD/rcptdir-lookupd
 MKSTORE=$BUILD/tools/mkstore
 RAW=$BUILD/tools/sockmap_raw
 IDLE=$BUILD/tools/idleconns
-mkdir -p "$T/postfix" && : >"$T/postfix/main.cf"
-export MAIL_CONFIG=$T/postfix
+mkdir -p "$TEST_DIR/postfix" && : >"$TEST_DIR/postfix/main.cf"
+export MAIL_CONFIG=$TEST_DIR/postfix
 
 # port_free PORT - nothing listens on 127.0.0.1:PORT
 port_free() {
@@ -27,8 +27,8 @@ port_open() { ! port_free "$1"; }
 # free_port - print a port that was free a moment ago, below the ephemeral range
 free_port() { "$TOP/scripts/free-port"; }
 
-# write_conf NAME STORE [extra lines...] - $T/NAME.conf.in, ports filled in by lookupd_start
-# (and $T/NAME.conf with placeholder ports, for -n and -q)
+# write_conf NAME STORE [extra lines...] - $TEST_DIR/NAME.conf.in, ports filled in by lookupd_start
+# (and $TEST_DIR/NAME.conf with placeholder ports, for -n and -q)
 write_conf() {
     local name=$1 store=$2 l
     shift 2
@@ -36,21 +36,21 @@ write_conf() {
         echo "[store]"
         echo "path = $store"
         echo "[lookupd]"
-        echo "socketmap_listen = inet:127.0.0.1:@SMPORT@, unix:$T/$name.sock"
+        echo "socketmap_listen = inet:127.0.0.1:@SMPORT@, unix:$TEST_DIR/$name.sock"
         echo "http_listen = 127.0.0.1:@HTTPPORT@"
         case " $* " in *" user ="*) ;; *) echo "user =" ;; esac
         case " $* " in *" idle_timeout ="*) ;; *) echo "idle_timeout = 60" ;; esac
         for l in "$@"; do echo "$l"; done
-    } >"$T/$name.conf.in"
-    sed -e "s/@SMPORT@/1/" -e "s/@HTTPPORT@/2/" "$T/$name.conf.in" >"$T/$name.conf"
+    } >"$TEST_DIR/$name.conf.in"
+    sed -e "s/@SMPORT@/1/" -e "s/@HTTPPORT@/2/" "$TEST_DIR/$name.conf.in" >"$TEST_DIR/$name.conf"
 }
 
 # lookupd_ready NAME PID - the instance logged that it is ready, or has exited
 lookupd_ready() {
-    grep -q "lookupd: ready" "$T/$1.log" 2>/dev/null || gone "$2"
+    grep -q "lookupd: ready" "$TEST_DIR/$1.log" 2>/dev/null || gone "$2"
 }
 
-# lookupd_start NAME - start lookupd with $T/NAME.conf on free ports (SMPORT_NAME,
+# lookupd_start NAME - start lookupd with $TEST_DIR/NAME.conf on free ports (SMPORT_NAME,
 # HTTPPORT_NAME), wait until it is ready; sets PID_NAME. Tries other ports when one was taken.
 lookupd_start() {
     local name=$1 pid sp hp
@@ -59,19 +59,19 @@ lookupd_start() {
         [ "$sp" = "$hp" ] && continue
         printf -v "SMPORT_$name" '%s' "$sp"
         printf -v "HTTPPORT_$name" '%s' "$hp"
-        sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$hp/" "$T/$name.conf.in" >"$T/$name.conf"
-        "$LOOKUPD" -c "$T/$name.conf" -d >"$T/$name.log" 2>&1 &
+        sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$hp/" "$TEST_DIR/$name.conf.in" >"$TEST_DIR/$name.conf"
+        "$LOOKUPD" -c "$TEST_DIR/$name.conf" -d >"$TEST_DIR/$name.log" 2>&1 &
         pid=$!
         PIDS+=("$pid")
         printf -v "PID_$name" '%s' "$pid"
         wait_until 30 lookupd_ready "$name" "$pid"
-        running "$pid" && grep -q "lookupd: ready" "$T/$name.log" && return 0
+        running "$pid" && grep -q "lookupd: ready" "$TEST_DIR/$name.log" && return 0
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
-        grep -q "Address already in use" "$T/$name.log" || break
+        grep -q "Address already in use" "$TEST_DIR/$name.log" || break
     done
     echo "# lookupd $name did not start:"
-    sed 's/^/#   /' "$T/$name.log"
+    sed 's/^/#   /' "$TEST_DIR/$name.log"
     return 1
 }
 

@@ -15,16 +15,16 @@ doc_block() {
 # deb_unpack DIR PACKAGE... - unpack Debian packages that cannot be installed next to
 # postfix (Exim, Sendmail) into DIR, downloading each .deb into the cache
 # ${RCPTDIR_TEST_CACHE:-/var/cache/rcptdir-test} once (scripts/deps fills it); apt's
-# output in $T/apt.out
+# output in $TEST_DIR/apt.out
 deb_unpack() {
     local dir=$1 cache=${RCPTDIR_TEST_CACHE:-/var/cache/rcptdir-test} p deb
     shift
-    mkdir -p "$cache" "$dir" 2>>"$T/apt.out" || return 1
+    mkdir -p "$cache" "$dir" 2>>"$TEST_DIR/apt.out" || return 1
     for p in "$@"; do
         # shellcheck disable=SC2012 # Debian package file names: no blanks
         deb=$(ls -t "$cache/${p}_"*.deb 2>/dev/null | head -1)
         if [ -z "$deb" ]; then
-            (cd "$cache" && apt-get download -q "$p") >>"$T/apt.out" 2>&1 || return 1
+            (cd "$cache" && apt-get download -q "$p") >>"$TEST_DIR/apt.out" 2>&1 || return 1
             # shellcheck disable=SC2012
             deb=$(ls -t "$cache/${p}_"*.deb 2>/dev/null | head -1)
         fi

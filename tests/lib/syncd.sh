@@ -14,8 +14,8 @@ DUMP=$BUILD/tools/dumpstore
 run_syncd() {
     local conf=$1 t0 t1
     shift
-    OUT=$T/last.out
-    ERR=$T/last.err
+    OUT=$TEST_DIR/last.out
+    ERR=$TEST_DIR/last.err
     t0=$EPOCHREALTIME
     timeout --kill-after=5 120 "$SYNCD" -c "$conf" -d "$@" >"$OUT" 2>"$ERR"
     RC=$?
@@ -35,7 +35,7 @@ check_rc() {
 
 # mkconf FILE STORE - an LDAP configuration; the variables URI BINDDN PWFILE BASE
 # LDAP_EXTRA SYNC_EXTRA, set for the call, override the defaults (the slapd whose env was
-# sourced, $T/pw, dc=example,dc=org)
+# sourced, $TEST_DIR/pw, dc=example,dc=org)
 mkconf() {
     cat >"$1" <<CONF
 [store]
@@ -43,7 +43,7 @@ path = $2
 [ldap]
 uri = ${URI:-$LDAP_URI}
 bind_dn = ${BINDDN:-$LDAP_BIND_DN}
-bind_pw_file = ${PWFILE:-$T/pw}
+bind_pw_file = ${PWFILE:-$TEST_DIR/pw}
 base = ${BASE:-dc=example,dc=org}
 disabled_filter = (description=disabled)
 ${LDAP_EXTRA:-}
@@ -55,25 +55,25 @@ CONF
 }
 
 # sync_store STORE [syncd options] - one run of the real rcptdir-syncd from slapd_up's slapd
-# into STORE (created when missing); stderr in $T/syncd.last (the summary line) and appended
-# to $T/syncd.log (scanned for sanitizer reports); returns syncd's exit status
+# into STORE (created when missing); stderr in $TEST_DIR/syncd.last (the summary line) and appended
+# to $TEST_DIR/syncd.log (scanned for sanitizer reports); returns syncd's exit status
 sync_store() {
     local store=$1 conf rc
     shift
-    conf=$T/syncd-${store##*/}.conf
-    URI=$LDAP_URI BINDDN=$LDAP_BIND_DN PWFILE=$T/bindpw BASE='' LDAP_EXTRA='' SYNC_EXTRA='' \
+    conf=$TEST_DIR/syncd-${store##*/}.conf
+    URI=$LDAP_URI BINDDN=$LDAP_BIND_DN PWFILE=$TEST_DIR/bindpw BASE='' LDAP_EXTRA='' SYNC_EXTRA='' \
         mkconf "$conf" "$store"
-    timeout --kill-after=5 60 "$SYNCD" -c "$conf" -d "$@" >"$T/syncd.out" 2>"$T/syncd.last"
+    timeout --kill-after=5 60 "$SYNCD" -c "$conf" -d "$@" >"$TEST_DIR/syncd.out" 2>"$TEST_DIR/syncd.last"
     rc=$?
-    cat "$T/syncd.last" >>"$T/syncd.log"
-    [ "$rc" -eq 0 ] || sed 's/^/#   syncd: /' "$T/syncd.last"
+    cat "$TEST_DIR/syncd.last" >>"$TEST_DIR/syncd.log"
+    [ "$rc" -eq 0 ] || sed 's/^/#   syncd: /' "$TEST_DIR/syncd.last"
     return "$rc"
 }
 
 # synced SUMMARY - the last sync_store logged "sync: generation SUMMARY" (a fixed string,
 # e.g. "1: +37 ~0 -0 = 37 addresses")
 synced() {
-    grep -qF "sync: generation $1" "$T/syncd.last"
+    grep -qF "sync: generation $1" "$TEST_DIR/syncd.last"
 }
 
 # dump STORE FILE - the full dump (meta, addresses, domains, entry ids), for before/after

@@ -10,7 +10,8 @@
 # check_nogrep, check_line; skip_all ends a test that cannot run at all.
 # Waiting: wait_until SECONDS CMD... polls CMD until it succeeds or the deadline passes; no
 # test sleeps a fixed time for a state to arrive. wait_exit SECONDS PID waits for a process.
-# Cleanup: a throwaway directory $TEST_DIR (also $T and $W, the names older tests use),
+# Cleanup: a throwaway directory $TEST_DIR (also $T and $W, the names older tests use; the
+# helpers themselves use only $TEST_DIR, so a test may give T another meaning),
 # mode 755, removed at exit; every pid in PIDS (or BG_PIDS) is sent SIGTERM and waited for;
 # on_exit CMD adds a command run before that (last added first). A test that sets its own
 # EXIT trap calls tap_cleanup (or its older names lib_cleanup, syncd_cleanup) from it.
@@ -243,4 +244,13 @@ wait_exit() {
 # file_has FILE ERE - FILE exists and has a line matching ERE (for wait_until)
 file_has() {
     grep -Eq -- "$2" "$1" 2>/dev/null
+}
+
+# has_open PID PATH - the process has PATH open (for wait_until)
+has_open() {
+    local fd
+    for fd in /proc/"$1"/fd/*; do
+        [ "$(readlink "$fd" 2>/dev/null)" = "$2" ] && return 0
+    done
+    return 1
 }

@@ -71,7 +71,7 @@ DEPS     = $(ALL_OBJS:.o=.d)
         format format-check
 all: $(SYNCD) $(LOOKUPD)
 
-# the benchmark's programs too: lookupd_workers.sh loads lookupd with loadclient
+# the benchmark's programs too, so that a change that breaks them shows
 tests: all $(UNITS) $(TOOLS) $(BENCHES)
 
 $(BUILD)/obj/%.o: %.c

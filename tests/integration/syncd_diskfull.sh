@@ -7,6 +7,7 @@
 
 mkdir -p "$T/small"
 mount -t tmpfs -o size=96k tmpfs "$T/small" 2>/dev/null || skip_all "cannot mount a tmpfs here"
+# shellcheck disable=SC2016 # expanded at exit
 on_exit 'umount "$TEST_DIR/small"'
 cat >"$T/c.conf" <<CONF
 [store]

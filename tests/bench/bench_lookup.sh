@@ -103,7 +103,7 @@ bport=$(free_port)
 "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$bport" "$T/store" >"$T/baseline.log" 2>&1 &
 BPID=$!
 PIDS+=("$BPID")
-for _ in $(seq 50); do grep -qx ready "$T/baseline.log" && break; sleep 0.1; done
+wait_until 10 grep -qx ready "$T/baseline.log"
 grep -qx ready "$T/baseline.log" || die "baseline_sockmap did not start"
 SM_LOOKUPD=inet:127.0.0.1:$SMPORT_bench
 SM_BASELINE=inet:127.0.0.1:$bport
@@ -290,7 +290,7 @@ cg_count() {
         >"$log" 2>&1 &
     vp=$!
     PIDS+=("$vp")
-    for _ in $(seq 200); do grep -q "$ready" "$log" && break; sleep 0.1; done
+    wait_until 60 grep -q "$ready" "$log"
     grep -q "$ready" "$log" || die "$name did not start under valgrind"
     callgrind_control -i on "$vp" >/dev/null 2>&1 || die "callgrind_control failed"
     out=$("$BUILD/bench/loadclient" -t "$CGSECS" -c 16 -i 0 "inet:127.0.0.1:$port" "$T/keys") ||

@@ -130,7 +130,8 @@ fuzz-run: fuzz
 deps:
 	scripts/deps
 
-# check: install what is missing, build, run every test; the last line is "N passed, M failed".
+# check: install what is missing, build, run every test; the last line is
+# "N passed, M failed, K skipped".
 check: deps
 	$(MAKE) tests
 	scripts/run-tests $(BUILD)

@@ -14,6 +14,7 @@ line is appended to LOG, so a test can tell which routes an edge used. Stops on 
 """
 import http.server
 import os
+import select
 import socket
 import ssl
 import sys
@@ -59,7 +60,8 @@ def blackhole(portfile):
         except BlockingIOError:
             pass
         fill.append(c)
-    time.sleep(0.2)  # the handshakes that fit have completed
+    # the queue is full once the handshake that fits (backlog 0: one) has completed
+    select.select([], fill, [], 10)
     write_port(portfile, srv.getsockname()[1])
     while True:
         time.sleep(60)

@@ -266,7 +266,7 @@ mkcert() {
             -out "$d/$n.pem" || return 1
     done
 }
-check "a throwaway CA and server certificates (openssl)" mkcert >"$T/tls/mkcert.log" 2>&1
+check "a throwaway CA and server certificates (openssl)" logged "$T/tls/mkcert.log" mkcert
 fake --changes 410 --snapshot "200:$T/snap.bin" --tls "$T/tls/good.pem:$T/tls/good.key"
 TLSURL=https://127.0.0.1:$(cat "$T/fake.port")
 edge_conf edge "$TLSURL" "ca_file = $T/tls/ca.pem"

@@ -133,7 +133,7 @@ check_eq "  ... an empty change feed from 1 to 1" "$(printf 'header C 1 1\nend 0
     "$(cat "$T/cz.txt")"
 check_eq "since=99, --compressed: 409, not compressed" "409 /" \
     "$(fetch '/v1/changes?since=99' "$T/body" -H 'Accept-Encoding: gzip') /$(header Content-Encoding)"
-check "  ... JSON error" jq -e '.error | test("newer")' "$T/body" >/dev/null
+check "  ... JSON error" quiet jq -e '.error | test("newer")' "$T/body"
 
 # --- flipped byte --------------------------------------------------------------------------------
 cp "$T/snap1.bin" "$T/flip.bin"
@@ -159,10 +159,10 @@ check_eq "  ... Content-Type application/octet-stream" application/octet-stream 
 decode "$T/c.bin" "$T/c.txt"
 check_eq "  ... an empty change feed from 1 to 1" "$(printf 'header C 1 1\nend 0')" "$(cat "$T/c.txt")"
 check_eq "since=99 (the reader is ahead): 409" 409 "$(fetch '/v1/changes?since=99' "$T/body")"
-check "  ... JSON error" jq -e '.error | test("newer")' "$T/body" >/dev/null
+check "  ... JSON error" quiet jq -e '.error | test("newer")' "$T/body"
 check_eq "since=0 (below the log floor after the first sync): 410" 410 \
     "$(fetch '/v1/changes?since=0' "$T/body")"
-check "  ... JSON error saying a snapshot is needed" jq -e '.error | test("snapshot")' "$T/body" >/dev/null
+check "  ... JSON error saying a snapshot is needed" quiet jq -e '.error | test("snapshot")' "$T/body"
 check_eq "since missing: 400" 400 "$(fetch /v1/changes "$T/body")"
 check_eq "since=abc: 400" 400 "$(fetch '/v1/changes?since=abc' "$T/body")"
 check_eq "since=-1: 400" 400 "$(fetch '/v1/changes?since=-1' "$T/body")"

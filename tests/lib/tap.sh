@@ -254,3 +254,15 @@ has_open() {
     done
     return 1
 }
+
+# quiet CMD... - CMD with its output discarded: for check, whose own "ok" line a redirection
+# of the whole call would swallow (check DESC quiet CMD..., never check DESC CMD >/dev/null)
+quiet() {
+    "$@" >/dev/null 2>&1
+}
+# logged FILE CMD... - CMD with its output appended to FILE (check DESC logged FILE CMD...)
+logged() {
+    local f=$1
+    shift
+    "$@" >>"$f" 2>&1
+}

@@ -24,8 +24,8 @@ on_exit slapd_stop_all
 slapd_start() {
     local d=$1
     SLAPD_DIRS+=("$d")
-    if ! "$TEST_SLAPD" start "$@" >"$TEST_DIR/slapd-start.out" 2>&1; then
-        not_ok "start slapd in $d" "$(cat "$TEST_DIR/slapd-start.out")"
+    if ! "$TEST_SLAPD" start "$@" >"$TEST_DIR/slapd-start.log" 2>&1; then
+        not_ok "start slapd in $d" "$(cat "$TEST_DIR/slapd-start.log")"
         return 1
     fi
 }
@@ -58,11 +58,11 @@ ldap_do() {
         -w "$(envget "$d" LDAP_ROOTPW)" "$@" >>"$TEST_DIR/ldap-tools.log" 2>&1
 }
 
-# ldap_root TOOL ARGS... - ldap_do against slapd_up's slapd
+# ldap_root TOOL ARGS... - ldap_do against slapd_up's slapd; output in $T/ldap-tools.out
 ldap_root() {
     local tool=$1
     shift
-    "$tool" -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" "$@" >>"$TEST_DIR/ldap-tools.log" 2>&1
+    "$tool" -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" "$@" >>"$TEST_DIR/ldap-tools.out" 2>&1
 }
 
 # uuid_of DIR DN - the entry's entryUUID

@@ -10,11 +10,11 @@
 # check_nogrep, check_line; skip_all ends a test that cannot run at all.
 # Waiting: wait_until SECONDS CMD... polls CMD until it succeeds or the deadline passes; no
 # test sleeps a fixed time for a state to arrive. wait_exit SECONDS PID waits for a process.
-# Cleanup: a throwaway directory $TEST_DIR (also $T and $W, the names older tests use; the
-# helpers themselves use only $TEST_DIR, so a test may give T another meaning),
-# mode 755, removed at exit; every pid in PIDS (or BG_PIDS) is sent SIGTERM and waited for;
-# on_exit CMD adds a command run before that (last added first). A test that sets its own
-# EXIT trap calls tap_cleanup (or its older names lib_cleanup, syncd_cleanup) from it.
+# Cleanup: a throwaway directory $TEST_DIR, mode 755, removed at exit (also $T and $W, the
+# names older tests use; the helpers use only $TEST_DIR, so a test may give T another
+# meaning). Every pid in PIDS (or BG_PIDS) gets SIGTERM at exit and is waited for (SIGKILL
+# after 10 s); on_exit CMD adds a command run before that (last added first). A test that
+# sets its own EXIT trap calls tap_cleanup (or its older names lib_cleanup, syncd_cleanup).
 # shellcheck shell=bash disable=SC2034 # variables for the tests that source this
 
 [ -n "${TAP_SH_LOADED:-}" ] && return 0
@@ -53,6 +53,7 @@ tap_cleanup() {
         kill -TERM "$p" 2>/dev/null
     done
     for p in "${PIDS[@]}" "${BG_PIDS[@]}"; do
+        wait_until 10 gone "$p" || kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
     rm -rf "$TEST_DIR"

@@ -13,7 +13,7 @@
 # Cleanup: a throwaway directory $TEST_DIR, mode 755, removed at exit (also $T and $W, the
 # names older tests use; the helpers use only $TEST_DIR, so a test may give T another
 # meaning). Every pid in PIDS (or BG_PIDS) gets SIGTERM at exit and is waited for (SIGKILL
-# after 10 s); on_exit CMD adds a command run before that (last added first). A test that
+# after 10 s); on_exit CMD adds a command run after that (last added first). A test that
 # sets its own EXIT trap calls tap_cleanup (or its older names lib_cleanup, syncd_cleanup).
 # shellcheck shell=bash disable=SC2034 # variables for the tests that source this
 
@@ -35,26 +35,26 @@ TESTNO=0
 FAILED=0
 SKIPPED=0
 
-# on_exit CMD - run CMD (a string, eval'd) at exit, before the processes are stopped
+# on_exit CMD - run CMD (a string, eval'd) at exit, after the processes in PIDS are stopped
 on_exit() {
     TAP_EXIT_HOOKS+=("$1")
 }
 
-# tap_cleanup - the EXIT trap: hooks (last added first), then stop PIDS and BG_PIDS, then
+# tap_cleanup - the EXIT trap: stop PIDS and BG_PIDS, run the hooks (last added first),
 # remove $TEST_DIR; runs once
 tap_cleanup() {
     local i p
     [ -n "$TAP_CLEANED" ] && return 0
     TAP_CLEANED=1
-    for ((i = ${#TAP_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
-        eval "${TAP_EXIT_HOOKS[i]}" >/dev/null 2>&1
-    done
     for p in "${PIDS[@]}" "${BG_PIDS[@]}"; do
         kill -TERM "$p" 2>/dev/null
     done
     for p in "${PIDS[@]}" "${BG_PIDS[@]}"; do
         wait_until 10 gone "$p" || kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
+    done
+    for ((i = ${#TAP_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+        eval "${TAP_EXIT_HOOKS[i]}" >/dev/null 2>&1
     done
     rm -rf "$TEST_DIR"
 }

@@ -59,7 +59,8 @@ lookupd_start() {
         [ "$sp" = "$hp" ] && continue
         printf -v "SMPORT_$name" '%s' "$sp"
         printf -v "HTTPPORT_$name" '%s' "$hp"
-        sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$hp/" "$TEST_DIR/$name.conf.in" >"$TEST_DIR/$name.conf"
+        sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$hp/" "$TEST_DIR/$name.conf.in" \
+            >"$TEST_DIR/$name.conf"
         "$LOOKUPD" -c "$TEST_DIR/$name.conf" -d >"$TEST_DIR/$name.log" 2>&1 &
         pid=$!
         PIDS+=("$pid")

@@ -34,7 +34,8 @@ slapd_start() {
 # schema/ldap/sample.expected) in $TEST_DIR/ldap, source its env, write $TEST_DIR/bindpw (mode 600)
 slapd_up() {
     SLAPD_DIR=$TEST_DIR/ldap
-    if ! "$TEST_SLAPD" start "$SLAPD_DIR" "$TOP/schema/ldap/sample.ldif" >"$TEST_DIR/slapd-start.out" 2>&1; then
+    if ! "$TEST_SLAPD" start "$SLAPD_DIR" "$TOP/schema/ldap/sample.ldif" \
+        >"$TEST_DIR/slapd-start.out" 2>&1; then
         tap_detail "$(cat "$TEST_DIR/slapd-start.out")"
         return 1
     fi
@@ -62,7 +63,8 @@ ldap_do() {
 ldap_root() {
     local tool=$1
     shift
-    "$tool" -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" "$@" >>"$TEST_DIR/ldap-tools.out" 2>&1
+    "$tool" -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" "$@" \
+        >>"$TEST_DIR/ldap-tools.out" 2>&1
 }
 
 # uuid_of DIR DN - the entry's entryUUID

@@ -63,7 +63,8 @@ sync_store() {
     conf=$TEST_DIR/syncd-${store##*/}.conf
     URI=$LDAP_URI BINDDN=$LDAP_BIND_DN PWFILE=$TEST_DIR/bindpw BASE='' LDAP_EXTRA='' SYNC_EXTRA='' \
         mkconf "$conf" "$store"
-    timeout --kill-after=5 60 "$SYNCD" -c "$conf" -d "$@" >"$TEST_DIR/syncd.out" 2>"$TEST_DIR/syncd.last"
+    timeout --kill-after=5 60 "$SYNCD" -c "$conf" -d "$@" \
+        >"$TEST_DIR/syncd.out" 2>"$TEST_DIR/syncd.last"
     rc=$?
     cat "$TEST_DIR/syncd.last" >>"$TEST_DIR/syncd.log"
     [ "$rc" -eq 0 ] || sed 's/^/#   syncd: /' "$TEST_DIR/syncd.last"

@@ -37,7 +37,8 @@ in_syslog_ns() {
 # syslog_sink NAME - a syslog socket at the namespace's /dev/log, its messages in
 # $TEST_DIR/NAME.syslog; waits until it listens
 syslog_sink() {
-    python3 "$TEST_LIB/syslog_sink.py" "$SYSLOG_DEV/log" "$TEST_DIR/$1.syslog" 2>>"$TEST_DIR/sink.out" &
+    python3 "$TEST_LIB/syslog_sink.py" "$SYSLOG_DEV/log" "$TEST_DIR/$1.syslog" \
+        2>>"$TEST_DIR/sink.out" &
     PIDS+=("$!")
     wait_until 10 test -e "$TEST_DIR/$1.syslog"
 }

@@ -205,13 +205,20 @@ elif ! syslog_ns_start; then
 else
     require "a syslog socket at the namespace's /dev/log" syslog_sink old
     write_conf s "$STORE" "user = nobody"
-    sp=$(free_port)
-    sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$(free_port)/" "$T/s.conf.in" >"$T/s.conf"
-    in_syslog_ns "$LOOKUPD" -c "$T/s.conf" >"$T/s.log" 2>&1 &
-    spid=$!
-    PIDS+=("$spid")
+    # s_ready PID - lookupd PID logged that it is ready, or has exited
+    s_ready() { file_has "$T/old.syslog" "rcptdir-lookupd\\[$1\\]: .*lookupd: ready" || gone "$1"; }
+    for _ in 1 2 3 4 5; do # other ports when one was taken meanwhile
+        sp=$(free_port)
+        sed -e "s/@SMPORT@/$sp/" -e "s/@HTTPPORT@/$(free_port)/" "$T/s.conf.in" >"$T/s.conf"
+        in_syslog_ns "$LOOKUPD" -c "$T/s.conf" >"$T/s.log" 2>&1 &
+        spid=$!
+        PIDS+=("$spid")
+        wait_until 30 s_ready "$spid"
+        running "$spid" || ! file_has "$T/old.syslog" "rcptdir-lookupd\\[$spid\\]: .*in use" || continue
+        break
+    done
     check "lookupd without -d logs \"ready\" to syslog" \
-        wait_until 30 file_has "$T/old.syslog" 'rcptdir-lookupd.*lookupd: ready'
+        file_has "$T/old.syslog" "rcptdir-lookupd\\[$spid\\]: .*lookupd: ready"
     check_eq "  ... it runs as nobody" "$(id -u nobody)" "$(awk '/^Uid:/ { print $3 }' "/proc/$spid/status")"
     syslog_move_away
     require "a new syslog socket in place of the old one" syslog_sink new

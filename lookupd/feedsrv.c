@@ -31,10 +31,34 @@ struct feed_stream {
     size_t lastlen;
     unsigned char *buf;
     size_t len, off;
-    int gzip;   /* the gzip content coding: z is live (deflateEnd in feed_free) */
-    int zend;   /* deflate returned Z_STREAM_END: the gzip trailer is out */
-    z_stream z; /* reads buf, writes straight into MHD's buffer */
+    int gzip;    /* the gzip content coding: z is live (deflateEnd in feed_free) */
+    int zend;    /* deflate returned Z_STREAM_END: the gzip trailer is out */
+    z_stream z;  /* reads buf, writes straight into MHD's buffer */
+    int counted; /* one of feed_streams */
 };
+
+/* Streams at once, and the most allowed (feedsrv_set_max_streams); MHD's one thread. */
+static unsigned feed_streams, feed_max_streams = FEEDSRV_MAX_STREAMS;
+
+void feedsrv_set_max_streams(unsigned n)
+{
+    feed_max_streams = n > 0 ? n : FEEDSRV_MAX_STREAMS;
+}
+
+/* feed_full - every stream slot is taken: 503 with Retry-After in reply, and 1 */
+static int feed_full(struct http_reply *reply)
+{
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+
+    if (feed_streams < feed_max_streams)
+        return 0;
+    log_limited(&lim, "feed: %u streams already running (feed_streams), answering 503",
+                feed_streams);
+    reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    reply->error = "too many feed streams at once: retry later";
+    reply->retry_after = 5;
+    return 1;
+}
 
 /* feed_msg - a message that stays valid until the reply is queued (MHD's one thread) */
 static _Thread_local char feed_msg[256];
@@ -60,6 +84,8 @@ static void feed_free(void *cls)
 {
     struct feed_stream *s = cls;
 
+    if (s->counted)
+        feed_streams--;
     if (s->txn != NULL)
         mdb_txn_abort(s->txn);
     lk_db_reader_close(s->db, &s->lock);
@@ -293,6 +319,8 @@ static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, e
     s->db = db;
     s->st = st;
     s->txn = txn;
+    s->counted = 1;
+    feed_streams++;
     s->since = from;
     s->to = to;
     s->phase = kind == FEED_SNAPSHOT ? PH_ADDR : from == to ? PH_TRAILER : PH_LOG;
@@ -408,7 +436,7 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
     char etag[32];
     int gzip = feed_want_gzip(c);
 
-    if (feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+    if (feed_full(reply) || feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
     /* one strong tag per representation (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip */
     snprintf(etag, sizeof(etag), "\"g%" PRIu64 "%s\"", gen, gzip ? "-gz" : "");
@@ -459,7 +487,7 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         reply->error = "since=G required: a generation in decimal";
         return;
     }
-    if (feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+    if (feed_full(reply) || feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
     if (since > gen) {
         mdb_txn_abort(txn);

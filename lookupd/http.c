@@ -585,6 +585,10 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
                            const struct lookup_opts *opts)
 {
     struct lk_http *h = xcalloc(1, sizeof(*h));
+    unsigned limit = p->conn_limit > 0 ? p->conn_limit : HTTP_CONN_LIMIT;
+    /* one address gets at most an eighth of the slots, so that 8 cannot take them all */
+    unsigned per_ip =
+        limit / 8 < HTTP_PER_IP_LIMIT ? (limit / 8 ? limit / 8 : 1) : HTTP_PER_IP_LIMIT;
 
     h->db = db;
     h->opts = opts;
@@ -602,8 +606,7 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     h->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger, NULL, MHD_OPTION_LISTEN_SOCKET,
-        p->fd, MHD_OPTION_CONNECTION_LIMIT, p->conn_limit > 0 ? p->conn_limit : HTTP_CONN_LIMIT,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
+        p->fd, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, p->timeout > 0 ? p->timeout : 30,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK,
         http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,

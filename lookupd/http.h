@@ -17,7 +17,8 @@
  * http_percent_decode() decodes it and refuses bad escapes and NUL.
  *
  * Hostile clients (docs/operations.md "Hardening"): at most conn_limit connections, at most
- * HTTP_PER_IP_LIMIT from one address (MHD refuses the rest), so a few addresses cannot take
+ * HTTP_PER_IP_LIMIT (and an eighth of conn_limit) from one address (MHD refuses the rest),
+ * so a few addresses cannot take
  * every slot and /v1/status still answers. A connection makes progress at least every
  * `timeout` seconds (MHD's own inactivity timeout; a feed stream whose client stops reading
  * makes none, so it is cut and its read transaction released). A request must arrive whole
@@ -40,9 +41,9 @@
 #include "lookupd/db.h"
 #include "lookupd/lookup.h"
 
-#define HTTP_CONN_LIMIT   512         /* connections at once (less when descriptors are few) */
-#define HTTP_PER_IP_LIMIT 16          /* connections at once from one address */
-#define HTTP_RATE_SLOTS   4096        /* clients the unknown-answer rate limit tells apart */
+#define HTTP_CONN_LIMIT   512  /* connections at once (less when descriptors are few) */
+#define HTTP_PER_IP_LIMIT 16   /* connections at once from one address (at most 1/8 of them) */
+#define HTTP_RATE_SLOTS   4096 /* clients the unknown-answer rate limit tells apart */
 #define HTTP_MEMORY_LIMIT (32 * 1024) /* per connection: longer request lines get 414 */
 #define HTTP_TOKEN_MAX    4096
 

@@ -48,14 +48,8 @@ struct lk_http {
     int stopping, sweeping;
 };
 
-/* http_now - monotonic seconds */
-static time_t http_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
+/* http_now - monotonic seconds (stats.h's clock) */
+#define http_now() ((time_t)(stats_now_ns() / 1000000000u))
 
 static void http_recipients(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                             struct http_reply *reply);

@@ -7,7 +7,7 @@
 # Before the fix each stream held an LMDB reader slot (126 by default): syncd exited 74
 # (MDB_READERS_FULL) and -q 75. Prints TAP.
 . "$(dirname "$0")/../data/lookupd/lib.sh"
-HOSTILE=${HOSTILE:-$BUILD/tools/hostile}
+. "$(dirname "$0")/../data/lookupd/hostile.sh"
 
 STORE=$T/store
 {
@@ -20,24 +20,12 @@ require "lookupd starts" lookupd_start s
 HP=$HTTPPORT_s
 GET='GET /v1/snapshot HTTP/1.1\r\nHost: hub\r\n\r\n'
 
-# established server-side connections of the HTTP port
-http_conns() { ss -Htn state established "( sport = :$1 )" | wc -l; }
-
-hpids=()
 for i in 2 3 4 5 6 7 8 9 10; do
-    "$HOSTILE" -r 2048 -f "127.0.0.$i" -s "$GET" 15 "inet:127.0.0.1:$HP" >"$T/stall-$i.out" 2>&1 &
-    hpids+=($!)
-    PIDS+=($!)
+    hostile_run "stall-$i" -r 2048 -f "127.0.0.$i" -s "$GET" 15 "inet:127.0.0.1:$HP"
 done
-for _ in $(seq 100); do
-    n=0
-    for i in 2 3 4 5 6 7 8 9 10; do grep -q '^ready' "$T/stall-$i.out" 2>/dev/null && n=$((n + 1)); done
-    [ "$n" = 9 ] && break
-    sleep 0.1
-done
-check_eq "135 stalled snapshot GETs connected (9 addresses x 15)" 9 "$n"
+check_eq "135 stalled snapshot GETs connected (9 addresses x 15)" 9 "$(hostile_ready 9 'stall-*')"
 sleep 1 # let lookupd take the requests and start the streams
-echo "# HTTP connections held: $(http_conns "$HP")"
+echo "# HTTP connections held: $(conns "$HP")"
 
 cat >"$T/sync.conf" <<CONF
 [store]
@@ -63,8 +51,8 @@ check_eq "one more snapshot: 503 (feed_streams, default 16, all taken)" 503 "$co
 check "  ... with Retry-After" grep -qi '^Retry-After: [0-9]' "$T/h503"
 check "the refusals are logged, but rate limited" \
     test "$(grep -c 'feed streams\|streams already running' "$T/s.log")" -le 11
-for p in "${hpids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-for _ in $(seq 100); do [ "$(http_conns "$HP")" = 0 ] && break; sleep 0.1; done
+hostile_stop
+for _ in $(seq 100); do [ "$(conns "$HP")" = 0 ] && break; sleep 0.1; done
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/v1/snapshot")
 check_eq "after the stalled clients go, a snapshot streams again (200)" 200 "$code"
 lookupd_stop s
@@ -73,14 +61,12 @@ check_eq "lookupd stops cleanly" 0 "$?"
 # a stream whose client stops reading is cut after http_timeout (3 s here)
 write_conf c "$STORE" "http_timeout = 3"
 require "lookupd starts with http_timeout = 3" lookupd_start c
-"$HOSTILE" -r 2048 -f 127.0.0.11 -s "$GET" 5 "inet:127.0.0.1:$HTTPPORT_c" >"$T/cut.out" 2>&1 &
-cutpid=$!
-PIDS+=($cutpid)
-for _ in $(seq 50); do [ "$(http_conns "$HTTPPORT_c")" -ge 5 ] && break; sleep 0.1; done
-check_eq "5 stalled streams open" 5 "$(http_conns "$HTTPPORT_c")"
-for _ in $(seq 150); do [ "$(http_conns "$HTTPPORT_c")" = 0 ] && break; sleep 0.1; done
-check_eq "  ... all cut within 15 s (http_timeout = 3)" 0 "$(http_conns "$HTTPPORT_c")"
-kill "$cutpid"; wait "$cutpid" 2>/dev/null
+hostile_run cut -r 2048 -f 127.0.0.11 -s "$GET" 5 "inet:127.0.0.1:$HTTPPORT_c"
+for _ in $(seq 50); do [ "$(conns "$HTTPPORT_c")" -ge 5 ] && break; sleep 0.1; done
+check_eq "5 stalled streams open" 5 "$(conns "$HTTPPORT_c")"
+for _ in $(seq 150); do [ "$(conns "$HTTPPORT_c")" = 0 ] && break; sleep 0.1; done
+check_eq "  ... all cut within 15 s (http_timeout = 3)" 0 "$(conns "$HTTPPORT_c")"
+hostile_stop
 lookupd_stop c
 check_eq "lookupd stops cleanly" 0 "$?"
 done_testing

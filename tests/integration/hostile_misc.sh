@@ -8,7 +8,7 @@
 # on stdout; as root without the user, an error that says how to fix it; the daemons are
 # not dumpable. Prints TAP.
 . "$(dirname "$0")/../data/lookupd/lib.sh"
-HOSTILE=${HOSTILE:-$BUILD/tools/hostile}
+. "$(dirname "$0")/../data/lookupd/hostile.sh"
 
 STORE=$T/store
 require "a store of the sample directory (mkstore)" "$MKSTORE" "$STORE" "$TOP/schema/ldap/sample.expected"
@@ -118,18 +118,10 @@ write_conf f "$STORE"
 require "lookupd starts with ulimit -n 300" lookupd_start f
 LOOKUPD=$LOOKUPD_REAL
 check "  ... and says what it clamped" grep -q "only 300 descriptors allowed (ulimit -n): max_connections" "$T/f.log"
-hpids=()
 for i in 2 3 4 5 6 7; do
-    "$HOSTILE" -f "127.0.0.$i" 100 "inet:127.0.0.1:$SMPORT_f" >"$T/fd-$i.out" 2>&1 &
-    hpids+=($!)
-    PIDS+=($!)
+    hostile_run "fd-$i" -f "127.0.0.$i" 100 "inet:127.0.0.1:$SMPORT_f"
 done
-for _ in $(seq 100); do
-    n=$(cat "$T"/fd-*.out 2>/dev/null | grep -c '^ready')
-    [ "$n" = 6 ] && break
-    sleep 0.1
-done
-check_eq "600 socketmap connections from 6 addresses" 6 "$n"
+check_eq "600 socketmap connections from 6 addresses" 6 "$(hostile_ready 6 'fd-*')"
 sleep 1
 lines0=$(wc -l <"$T/f.log")
 code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTPPORT_f/v1/status")
@@ -142,20 +134,13 @@ check "  ... and the log stays bounded: no accept loop (at most 40 lines in 2 s)
 check_eq "socketmap answers" "OK alice@example.org" \
     "$(echo alice@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_f" | sm_replies | head -1)"
 for i in 2 3 4 5 6 7; do
-    "$HOSTILE" -f "127.0.0.$((i + 10))" -s 'GET /v1/status HTTP/1.1\r\nHost: x\r\n' 30 \
-        "inet:127.0.0.1:$HTTPPORT_f" >"$T/fdh-$i.out" 2>&1 &
-    hpids+=($!)
-    PIDS+=($!)
+    hostile_run "fdh-$i" -f "127.0.0.$((i + 10))" -s 'GET /v1/status HTTP/1.1\r\nHost: x\r\n' 30 \
+        "inet:127.0.0.1:$HTTPPORT_f"
 done
-for _ in $(seq 100); do
-    n=$(cat "$T"/fdh-*.out 2>/dev/null | grep -c '^ready')
-    [ "$n" = 6 ] && break
-    sleep 0.1
-done
-check_eq "then 180 slow HTTP requests from 6 more addresses" 6 "$n"
+check_eq "then 180 slow HTTP requests from 6 more addresses" 6 "$(hostile_ready 6 'fdh-*')"
 code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTPPORT_f/v1/status")
 check_eq "  ... /v1/status still answers (an address gets 1/8 of the clamped slots)" 200 "$code"
-for p in "${hpids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+hostile_stop
 lookupd_stop f
 check_eq "lookupd stops cleanly" 0 "$?"
 done_testing

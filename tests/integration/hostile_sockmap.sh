@@ -7,7 +7,7 @@
 # lookupd kept 4,096 connections and reset every new client, the socket was mode 0666 and
 # every bad key was a log line. Prints TAP.
 . "$(dirname "$0")/../data/lookupd/lib.sh"
-HOSTILE=${HOSTILE:-$BUILD/tools/hostile}
+. "$(dirname "$0")/../data/lookupd/hostile.sh"
 
 STORE=$T/store
 require "a store of the sample directory (mkstore)" "$MKSTORE" "$STORE" "$TOP/schema/ldap/sample.expected"
@@ -15,26 +15,15 @@ write_conf a "$STORE"
 require "lookupd starts" lookupd_start a
 SM=inet:127.0.0.1:$SMPORT_a
 
-# conns PORT SRC - established server-side connections of PORT from address SRC
-conns() { ss -Htn state established "( sport = :$1 and dst $2 )" | wc -l; }
-
 check_eq "unix socket: mode 0660, not world-writable" 660 "$(stat -c %a "$T/a.sock")"
 
 # --- 10,000 held connections from 20 addresses (each within max_per_peer) ----------------
-hpids=()
 for i in $(seq 2 21); do
-    "$HOSTILE" -f "127.0.0.$i" 500 "$SM" >"$T/held-$i.out" 2>&1 &
-    hpids+=($!)
-    PIDS+=($!)
+    hostile_run "held-$i" -f "127.0.0.$i" 500 "$SM"
 done
-for _ in $(seq 200); do
-    n=$(cat "$T"/held-*.out 2>/dev/null | grep -c '^ready')
-    [ "$n" = 20 ] && break
-    sleep 0.1
-done
-check_eq "20 clients x 500 connections made" 20 "$n"
+check_eq "20 clients x 500 connections made" 20 "$(hostile_ready 20 'held-*')"
 sleep 1
-echo "# connections lookupd holds: $(ss -Htn state established "( sport = :$SMPORT_a )" | wc -l)"
+echo "# connections lookupd holds: $(conns "$SMPORT_a")"
 check_eq "postmap -q still answers while 10,000 connections are held" "alice@example.org" \
     "$(timeout 20 postmap -q alice@example.org "socketmap:$SM:rcpt" 2>&1)"
 check_eq "  ... and again" "bob@example.org" \
@@ -43,31 +32,27 @@ check "idle connections were evicted at max_connections, logged" \
     grep -q "closing the connection idle longest" "$T/a.log"
 check "  ... rate limited: at most 11 such lines" \
     test "$(grep -c "max_connections (4096) reached" "$T/a.log")" -le 11
-for p in "${hpids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+hostile_stop
 lookupd_stop a
 check_eq "lookupd stops cleanly" 0 "$?"
 
 # --- max_per_peer (default 512): one address, one user --------------------------------------
 write_conf b "$STORE"
 require "lookupd starts" lookupd_start b
-"$HOSTILE" -f 127.0.0.30 600 "inet:127.0.0.1:$SMPORT_b" >"$T/peer.out" 2>&1 &
-ppid=$!
-PIDS+=($ppid)
-for _ in $(seq 100); do grep -q '^ready' "$T/peer.out" && break; sleep 0.1; done
+hostile_run peer -f 127.0.0.30 600 "inet:127.0.0.1:$SMPORT_b"
+hostile_ready 1 peer >/dev/null
 for _ in $(seq 50); do [ "$(conns "$SMPORT_b" 127.0.0.30)" -le 512 ] && break; sleep 0.1; done
 check_eq "600 connections from one address: 512 kept (max_per_peer)" 512 "$(conns "$SMPORT_b" 127.0.0.30)"
 check_eq "  ... another address still answered" "alice@example.org" \
     "$(timeout 20 postmap -q alice@example.org "socketmap:inet:127.0.0.1:$SMPORT_b:rcpt" 2>&1)"
 check "  ... the refusal names the address" grep -q "127.0.0.30 already has max_per_peer (512)" "$T/b.log"
-kill "$ppid"; wait "$ppid" 2>/dev/null
-"$HOSTILE" 600 "unix:$T/b.sock" >"$T/upeer.out" 2>&1 &
-upid=$!
-PIDS+=($upid)
-for _ in $(seq 100); do grep -q '^ready' "$T/upeer.out" && break; sleep 0.1; done
+hostile_stop
+hostile_run upeer 600 "unix:$T/b.sock"
+hostile_ready 1 upeer >/dev/null
 for _ in $(seq 50); do grep -qx "closed 88" "$T/upeer.out" && break; sleep 0.1; done
 check "600 connections from one user on the unix socket: 88 closed, 512 kept (SO_PEERCRED)" \
     grep -qx "closed 88" "$T/upeer.out"
-kill "$upid"; wait "$upid" 2>/dev/null
+hostile_stop
 
 # --- a pipelining flood of bad keys: answered, the log stays bounded ------------------------
 before=$(wc -l <"$T/b.log")

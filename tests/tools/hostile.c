@@ -24,51 +24,7 @@
 #include <unistd.h>
 
 #include "common/listen.h"
-
-/* hostile_connect - one connection, or -1 */
-static int hostile_connect(const struct listen_spec *ls, const char *src, int rcvbuf)
-{
-    struct addrinfo hints, *res;
-    int fd;
-
-    if (ls->is_unix) {
-        struct sockaddr_un sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sun_family = AF_UNIX;
-        memcpy(sa.sun_path, ls->path, strlen(ls->path));
-        if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 &&
-            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-            close(fd);
-            fd = -1;
-        }
-        return fd;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(ls->host, ls->port, &hints, &res) != 0)
-        return -1;
-    if ((fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol)) < 0) {
-        freeaddrinfo(res);
-        return -1;
-    }
-    if (rcvbuf > 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    if (src != NULL) {
-        struct sockaddr_in sin = {.sin_family = AF_INET};
-        if (inet_pton(AF_INET, src, &sin.sin_addr) != 1 ||
-            bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-            close(fd);
-            freeaddrinfo(res);
-            return -1;
-        }
-    }
-    if (connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
+#include "tests/tools/toolconn.h"
 
 /* hostile_unescape - \r and \n in place */
 static size_t hostile_unescape(char *s)
@@ -98,7 +54,6 @@ int main(int argc, char **argv)
     long drip_s = 0;
     struct listen_spec ls;
     struct pollfd *p;
-    struct rlimit rl;
     time_t next;
 
     while ((ch = getopt(argc, argv, "f:s:d:r:")) != -1) {
@@ -129,13 +84,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "hostile: %s\n", err);
         return 64;
     }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 16) {
-        rl.rlim_cur = rl.rlim_max < (rlim_t)n + 16 ? rl.rlim_max : (rlim_t)n + 16;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    tool_nofile(n);
     p = calloc((size_t)n, sizeof(*p));
     for (int i = 0; i < n; i++) {
-        p[i].fd = hostile_connect(&ls, src, rcvbuf);
+        p[i].fd = tool_connect(&ls, src, rcvbuf);
         p[i].events = 0; /* never read: only errors and hang-ups are reported */
         if (p[i].fd >= 0) {
             ok++;

@@ -47,8 +47,9 @@
 
 /*
  * Reader slots in the lock file (LMDB's default is 126). lookupd holds at most threads (64)
- * + its HTTP thread + feed_streams (256) + one opener at once, so a sync always finds one
- * free; the first process to open the store sets the number for all (lock.mdb).
+ * + its HTTP thread + two per feed stream (feed_streams, at most 256) + one opener, 578 in
+ * all, so a sync always finds one free; the first process to open the store sets the number
+ * for all (lock.mdb).
  */
 #define STORE_MAXREADERS 1024
 

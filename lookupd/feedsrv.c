@@ -421,7 +421,8 @@ static int feed_open(struct lk_db *db, MDB_txn **txn, const struct store **st, u
     if (rc == STORE_ERR_NOSTORE) {
         reply->error = "never synced: no store yet";
     } else {
-        log_warnx("feed: cannot read the store: %s", store_strerror(rc));
+        static struct log_limit lim = LOG_LIMIT_DEFAULT; /* each request would say it */
+        log_limited(&lim, "feed: cannot read the store: %s", store_strerror(rc));
         snprintf(feed_msg, sizeof(feed_msg), "store unavailable: %s", store_strerror(rc));
         reply->error = feed_msg;
     }

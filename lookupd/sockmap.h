@@ -50,7 +50,7 @@
 #define SOCKMAP_PARTIAL_TIMEOUT 30         /* seconds to finish a request once started */
 #define SOCKMAP_ACCEPT_BATCH    64         /* accepts per wake-up, for fairness */
 #define SOCKMAP_SATURATED       75         /* % of a CPU: the next worker takes connections */
-#define SOCKMAP_MAX_PER_PEER    512        /* default of [lookupd] max_per_peer */
+#define SOCKMAP_MAX_PER_PEER    1024       /* default of [lookupd] max_per_peer */
 
 struct sockmap;
 

@@ -229,7 +229,7 @@ const struct cfg_key conf_keys[] = {
     {"lookupd", "threads", CFG_INT, "2", 1, 64, OFF(threads), 0, NULL,
      "socketmap worker threads; each one after the first takes new connections only while those "
      "before it use 75 % of a CPU"},
-    {"lookupd", "max_per_peer", CFG_INT, "512", 1, 1000000, OFF(max_per_peer), 0, NULL,
+    {"lookupd", "max_per_peer", CFG_INT, "1024", 1, 1000000, OFF(max_per_peer), 0, NULL,
      "most socketmap connections from one client address (inet) or one user (unix)"},
     {"lookupd", "socket_mode", CFG_STR, "0660", 0, 0, OFF(socket_mode), 0, conf_check_mode,
      "permissions of unix: socketmap sockets, in octal (never world-writable unless set so)"},

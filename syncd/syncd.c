@@ -300,7 +300,7 @@ static int syncd_become_user(const struct conf *cf)
     if (geteuid() != 0 || cf->user == NULL || cf->user[0] == '\0')
         return 0;
     if (priv_lookup(cf->user, &uid, &gid, err, sizeof(err)) < 0) {
-        fatal_status(EX_NOUSER,
+        fatal_status(EX_NOPERM,
                      "privileges: %s: started as root, syncd runs as [lookupd] user = %s; create "
                      "that user (useradd --system %s) or set user = to an existing one",
                      err, cf->user, cf->user);

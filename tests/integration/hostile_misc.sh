@@ -47,7 +47,7 @@ if [ "$(id -u)" = 0 ]; then
         "$T/ustore" "$TOP/schema/ldap/sample.ldif" >"$T/nouser.conf"
     printf 'socketmap_listen = unix:%s/nouser.sock\nhttp_listen =\n' "$T" >>"$T/nouser.conf"
     out=$("$SYNCD" -c "$T/nouser.conf" -d 2>&1)
-    check_eq "syncd as root without the user: exit 67 (EX_NOUSER)" 67 "$?"
+    check_eq "syncd as root without the user: exit 77 (EX_NOPERM)" 77 "$?"
     check "  ... an error, not a warning, saying to create the user or set user =" \
         grep -q "fatal: privileges: no user rcptdir-no-such-user: .*useradd --system rcptdir-no-such-user.*user =" <<<"$out"
     echo "$out" | sed 's/^/#   /'

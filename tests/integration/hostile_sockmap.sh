@@ -36,22 +36,22 @@ hostile_stop
 lookupd_stop a
 check_eq "lookupd stops cleanly" 0 "$?"
 
-# --- max_per_peer (default 512): one address, one user --------------------------------------
+# --- max_per_peer (default 1024): one address, one user --------------------------------------
 write_conf b "$STORE"
 require "lookupd starts" lookupd_start b
-hostile_run peer -f 127.0.0.30 600 "inet:127.0.0.1:$SMPORT_b"
+hostile_run peer -f 127.0.0.30 1100 "inet:127.0.0.1:$SMPORT_b"
 hostile_ready 1 peer >/dev/null
-for _ in $(seq 50); do [ "$(conns "$SMPORT_b" 127.0.0.30)" -le 512 ] && break; sleep 0.1; done
-check_eq "600 connections from one address: 512 kept (max_per_peer)" 512 "$(conns "$SMPORT_b" 127.0.0.30)"
+for _ in $(seq 50); do [ "$(conns "$SMPORT_b" 127.0.0.30)" -le 1024 ] && break; sleep 0.1; done
+check_eq "1100 connections from one address: 1024 kept (max_per_peer)" 1024 "$(conns "$SMPORT_b" 127.0.0.30)"
 check_eq "  ... another address still answered" "alice@example.org" \
     "$(timeout 20 postmap -q alice@example.org "socketmap:inet:127.0.0.1:$SMPORT_b:rcpt" 2>&1)"
-check "  ... the refusal names the address" grep -q "127.0.0.30 already has max_per_peer (512)" "$T/b.log"
+check "  ... the refusal names the address" grep -q "127.0.0.30 already has max_per_peer (1024)" "$T/b.log"
 hostile_stop
-hostile_run upeer 600 "unix:$T/b.sock"
+hostile_run upeer 1100 "unix:$T/b.sock"
 hostile_ready 1 upeer >/dev/null
-for _ in $(seq 50); do grep -qx "closed 88" "$T/upeer.out" && break; sleep 0.1; done
-check "600 connections from one user on the unix socket: 88 closed, 512 kept (SO_PEERCRED)" \
-    grep -qx "closed 88" "$T/upeer.out"
+for _ in $(seq 50); do grep -qx "closed 76" "$T/upeer.out" && break; sleep 0.1; done
+check "1100 connections from one user on the unix socket: 76 closed, 1024 kept (SO_PEERCRED)" \
+    grep -qx "closed 76" "$T/upeer.out"
 hostile_stop
 
 # --- a pipelining flood of bad keys: answered, the log stays bounded ------------------------

@@ -359,7 +359,8 @@ static void conf_check(struct conf *cf, const char *name, int need_source, struc
         cfg_error(errs, "%s:%d: [upstream] url: required", name, cf->sec_upstream);
     if (cf->store_path[0] != '/')
         cfg_error(errs, "%s: [store] path: must be an absolute path", name);
-    conf_check_open(cf, name, errs);
+    if (!need_source) /* lookupd's rule: a hub's syncd keeps syncing whatever lookupd thinks */
+        conf_check_open(cf, name, errs);
 }
 
 static int conf_finish(struct conf *cf, const char *name, int need_source, int rc,
@@ -368,7 +369,8 @@ static int conf_finish(struct conf *cf, const char *name, int need_source, int r
     size_t before = errs->n;
 
     conf_check(cf, name, need_source, errs);
-    if (rc == 0 && errs->n == before) /* only once the [ldap] keys are sound */
+    /* syncd's rule (lookupd never binds to the directory), once the [ldap] keys are sound */
+    if (need_source && rc == 0 && errs->n == before)
         conf_check_cleartext(cf, name, errs);
     return rc < 0 || errs->n > before ? -1 : 0;
 }

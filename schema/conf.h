@@ -85,7 +85,9 @@ extern const size_t conf_nkeys;
 
 /*
  * conf_load - defaults, then path, then the cross-key rules. Returns 0, or -1 with every
- * problem in errs. need_source: a missing source section is an error too (syncd).
+ * problem in errs. need_source: a missing source section is an error too (syncd's load: a
+ * simple bind over cleartext is refused, see conf.c); without it (lookupd's load) HTTP off
+ * loopback without tokens is refused instead.
  */
 int conf_load(struct conf *cf, const char *path, int need_source, struct cfg_errors *errs);
 

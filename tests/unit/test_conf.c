@@ -618,6 +618,12 @@ static void test_hardening_rules(void **state)
     EXPECT_NONE(f, rc);
     rc = load(f, "[ldap]\nuri = ldap://dir.example.org\nbase = dc=x\n", 1); /* anonymous */
     EXPECT_NONE(f, rc);
+    snprintf(text, sizeof(text),
+             "[ldap]\nuri = ldap://dir.example.org\nbase = dc=x\nbind_dn = cn=me\n"
+             "bind_pw_file = %s\n",
+             f->pw);
+    rc = load(f, text, 0); /* lookupd never binds: its load does not refuse it */
+    EXPECT_NONE(f, rc);
 
     rc = load(f, "[lookupd]\nhttp_listen = 0.0.0.0:8642\n", 0);
     EXPECT(f, rc,
@@ -633,6 +639,8 @@ static void test_hardening_rules(void **state)
            "http_token_file, or allow_open = yes to serve it open on purpose");
     rc = load(f, "[lookupd]\nhttp_listen = 0.0.0.0:8642\nallow_open = yes\n", 0);
     EXPECT_NONE(f, rc);
+    rc = load(f, "[ldif]\npath = /x.ldif\n[lookupd]\nhttp_listen = 0.0.0.0:8642\n", 1);
+    EXPECT_NONE(f, rc); /* syncd's load: it does not listen, it keeps syncing */
     rc = load(f, "[lookupd]\nhttp_listen = [::1]:8642\n", 0);
     EXPECT_NONE(f, rc);
     rc = load(f, "[lookupd]\nsocket_mode = 0666\n", 0);

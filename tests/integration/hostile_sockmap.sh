@@ -16,6 +16,18 @@ require "lookupd starts" lookupd_start a
 SM=inet:127.0.0.1:$SMPORT_a
 
 check_eq "unix socket: mode 0660, not world-writable" 660 "$(stat -c %a "$T/a.sock")"
+if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null; then
+    write_conf g "$STORE" "socket_group = nogroup" "socket_mode = 0640"
+    if lookupd_start g; then
+        check_eq "socket_group = nogroup, socket_mode = 0640: the socket's group and mode" \
+            "nogroup 640" "$(stat -c '%G %a' "$T/g.sock")"
+        lookupd_stop g
+    else
+        not_ok "lookupd starts with socket_group and socket_mode"
+    fi
+else
+    ok "# SKIP not root or no group nogroup: socket_group not tried"
+fi
 
 # --- 10,000 held connections from 20 addresses (each within max_per_peer) ----------------
 for i in $(seq 2 21); do

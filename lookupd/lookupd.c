@@ -233,6 +233,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     unsigned http_conns;
 
     signal(SIGPIPE, SIG_IGN);
+    priv_dumpable(cf->allow_core_dumps); /* before the tokens are read; again after the drop */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);

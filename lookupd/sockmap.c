@@ -126,7 +126,8 @@ struct sockmap *sockmap_new(const struct sockmap_params *p, struct lk_db *db,
     sm->max_conns = p->max_connections;
     sm->idle = p->idle_timeout;
     sm->max_per_peer = p->max_per_peer > 0 ? (unsigned)p->max_per_peer : SOCKMAP_MAX_PER_PEER;
-    sm->peers = peertab_new((size_t)p->max_connections);
+    /* room for every connection, and for one being accepted by each worker at the cap */
+    sm->peers = peertab_new((size_t)p->max_connections + 64);
     pthread_mutex_init(&sm->peers_mu, NULL);
     sm->nls = p->nfds;
     sm->ls = xcalloc(p->nfds ? p->nfds : 1, sizeof(*sm->ls));

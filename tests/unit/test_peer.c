@@ -110,6 +110,47 @@ static void test_table_many(void **state)
     peertab_free(t);
 }
 
+/* random acquires and releases against a plain array of counts: the table never loses one */
+static void test_table_model(void **state)
+{
+    enum { PEERS = 300, CONNS = 200, STEPS = 20000 };
+    struct peertab *t = peertab_new(CONNS);
+    struct peer_key k[PEERS];
+    unsigned model[PEERS] = {0}, total = 0, seed = 12345;
+    char ip[32];
+
+    (void)state;
+    for (int i = 0; i < PEERS; i++) {
+        snprintf(ip, sizeof(ip), "10.9.%d.%d", i / 256, i % 256);
+        k[i] = v4(ip);
+    }
+    for (int step = 0; step < STEPS; step++) {
+        int i;
+        seed = seed * 1103515245u + 12345u;
+        i = (int)((seed >> 8) % PEERS);
+        if ((seed >> 20) & 1) {
+            size_t peers = 0;
+            for (int j = 0; j < PEERS; j++)
+                peers += model[j] > 0;
+            int want = model[i] < 3 && (model[i] > 0 || peers < CONNS);
+            assert_int_equal(peertab_acquire(t, &k[i], 3), want);
+            model[i] += (unsigned)want;
+            total += (unsigned)want;
+        } else if (model[i] > 0) {
+            peertab_release(t, &k[i]);
+            model[i]--;
+            total--;
+        }
+        if (step % 997 == 0)
+            for (int j = 0; j < PEERS; j++)
+                assert_int_equal(peertab_count(t, &k[j]), model[j]);
+    }
+    for (int j = 0; j < PEERS; j++)
+        assert_int_equal(peertab_count(t, &k[j]), model[j]);
+    (void)total;
+    peertab_free(t);
+}
+
 static void test_rate_burst_refill(void **state)
 {
     struct ratelimit *rl = ratelimit_new(64, 10, 20); /* 10/s, 20 saved */
@@ -183,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_table_limit),
         cmocka_unit_test(test_table_many),
+        cmocka_unit_test(test_table_model),
         cmocka_unit_test(test_rate_burst_refill),
         cmocka_unit_test(test_rate_retry_after),
         cmocka_unit_test(test_rate_bounded),

@@ -31,10 +31,11 @@ struct feed_stream {
     size_t lastlen;
     unsigned char *buf;
     size_t len, off;
-    int gzip;    /* the gzip content coding: z is live (deflateEnd in feed_free) */
-    int zend;    /* deflate returned Z_STREAM_END: the gzip trailer is out */
-    z_stream z;  /* reads buf, writes straight into MHD's buffer */
-    int counted; /* one of feed_streams */
+    int gzip;                 /* the gzip content coding: z is live (deflateEnd in feed_free) */
+    int zend;                 /* deflate returned Z_STREAM_END: the gzip trailer is out */
+    z_stream z;               /* reads buf, writes straight into MHD's buffer */
+    int counted;              /* one of feed_streams */
+    struct MHD_Connection *c; /* its connection: progress is reported to http.c */
 };
 
 /* Streams at once, and the most allowed (feedsrv_set_max_streams); MHD's one thread. */
@@ -290,6 +291,7 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
     size_t n;
 
     (void)pos;
+    http_conn_progress(s->c); /* the client took what was handed on before */
     if (s->gzip)
         return feed_read_gz(s, out, max);
     if (s->off == s->len) {
@@ -310,8 +312,9 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
 }
 
 /* feed_start - the stream of one feed from txn (taken over) as the reply */
-static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, enum feed_kind kind,
-                       uint64_t from, uint64_t to, int gzip, struct http_reply *reply)
+static void feed_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
+                       const struct store *st, enum feed_kind kind, uint64_t from, uint64_t to,
+                       int gzip, struct http_reply *reply)
 {
     struct feed_stream *s = xcalloc(1, sizeof(*s));
     struct feed_header h = {kind, from, to};
@@ -321,6 +324,7 @@ static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, e
     s->txn = txn;
     s->counted = 1;
     feed_streams++;
+    s->c = c;
     s->since = from;
     s->to = to;
     s->phase = kind == FEED_SNAPSHOT ? PH_ADDR : from == to ? PH_TRAILER : PH_LOG;
@@ -453,7 +457,7 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
         MHD_add_response_header(reply->response, MHD_HTTP_HEADER_VARY,
                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
     } else {
-        feed_start(db, txn, st, FEED_SNAPSHOT, 0, gen, gzip, reply);
+        feed_start(c, db, txn, st, FEED_SNAPSHOT, 0, gen, gzip, reply);
         if (reply->response == NULL)
             return;
     }
@@ -509,5 +513,5 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         return;
     }
     /* an up-to-date poll (77 bytes) is not worth a deflate state: sent as it is */
-    feed_start(db, txn, st, FEED_CHANGES, since, gen, since < gen && feed_want_gzip(c), reply);
+    feed_start(c, db, txn, st, FEED_CHANGES, since, gen, since < gen && feed_want_gzip(c), reply);
 }

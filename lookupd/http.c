@@ -23,10 +23,12 @@
 
 /* One open connection, for the whole-request deadline (MHD's socket context). */
 struct http_conn {
-    int fd;       /* a duplicate of MHD's descriptor (shut down by the sweeper), or -1 */
-    time_t start; /* monotonic second the connection opened or the last answer ended */
-    int busy;     /* a request is complete and being answered: no deadline */
-    int cut;      /* shut down by the sweeper */
+    int fd;          /* a duplicate of MHD's descriptor (shut down by the sweeper), or -1 */
+    time_t start;    /* monotonic second the connection opened or the last answer ended */
+    int busy;        /* a request is complete and being answered: no request deadline */
+    int cut;         /* shut down by the sweeper */
+    int stream;      /* busy with a feed stream: progress must come every stall seconds */
+    time_t progress; /* monotonic second the stream last handed on a chunk */
     struct http_conn *prev, *next;
 };
 
@@ -40,7 +42,7 @@ struct lk_http {
     char *version;
     long long max_age;
     struct ratelimit *rl; /* unknown answers per client; NULL: no limit (MHD's thread only) */
-    unsigned request_timeout;
+    unsigned request_timeout, stall;
     pthread_mutex_t conns_mu; /* conns and each one's fields, shared with the sweeper */
     struct http_conn *conns;
     pthread_t sweeper;
@@ -207,9 +209,25 @@ static void http_conn_busy(struct lk_http *h, struct MHD_Connection *c, int busy
         return;
     pthread_mutex_lock(&h->conns_mu);
     hc->busy = busy;
+    hc->stream = 0;
     if (!busy)
         hc->start = http_now();
     pthread_mutex_unlock(&h->conns_mu);
+}
+
+/* The HTTP server of this process (one), for http_conn_progress(). */
+static struct lk_http *http_server;
+
+void http_conn_progress(struct MHD_Connection *c)
+{
+    struct http_conn *hc = http_conn_of(c);
+
+    if (hc == NULL || http_server == NULL)
+        return;
+    pthread_mutex_lock(&http_server->conns_mu);
+    hc->stream = 1;
+    hc->progress = http_now();
+    pthread_mutex_unlock(&http_server->conns_mu);
 }
 
 /* http_recipients - GET /v1/recipients/{address} */
@@ -547,26 +565,32 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* http_sweep - once a second, shut down the connections whose request is late */
 static void *http_sweep(void *arg)
 {
-    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+    static struct log_limit lim = LOG_LIMIT_DEFAULT, slim = LOG_LIMIT_DEFAULT;
     struct lk_http *h = arg;
     struct timespec ts;
 
     pthread_mutex_lock(&h->conns_mu);
     while (!h->stopping) {
         time_t now = http_now();
-        unsigned cut = 0;
+        unsigned cut = 0, slow = 0;
 
         for (struct http_conn *hc = h->conns; hc != NULL; hc = hc->next) {
-            if (!hc->busy && !hc->cut && hc->fd >= 0 &&
-                now - hc->start >= (time_t)h->request_timeout) {
+            int late = !hc->busy && now - hc->start >= (time_t)h->request_timeout;
+            int stalled = hc->busy && hc->stream && now - hc->progress >= (time_t)h->stall;
+
+            if (!hc->cut && hc->fd >= 0 && (late || stalled)) {
                 shutdown(hc->fd, SHUT_RDWR); /* MHD sees the end and closes it */
                 hc->cut = 1;
-                cut++;
+                cut += (unsigned)late;
+                slow += (unsigned)stalled;
             }
         }
         if (cut > 0)
             log_limited(&lim, "http: %u connection(s) closed: no whole request within %u s", cut,
                         h->request_timeout);
+        if (slow > 0)
+            log_limited(&slim, "http: %u feed stream(s) closed: the client took no chunk in %u s",
+                        slow, h->stall);
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&h->stop_cv, &h->conns_mu, &ts);
@@ -592,6 +616,7 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     h->version = xstrdup(p->version);
     h->max_age = p->max_age;
     h->request_timeout = p->request_timeout > 0 ? p->request_timeout : 10;
+    h->stall = p->timeout > 0 ? p->timeout : 30;
     if (p->unknown_rate > 0)
         h->rl = ratelimit_new(HTTP_RATE_SLOTS, p->unknown_rate, 2 * p->unknown_rate);
     feedsrv_set_max_streams(p->feed_streams);
@@ -610,6 +635,7 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     if (pthread_create(&h->sweeper, NULL, http_sweep, h) != 0)
         fatalx("http: cannot start the request deadline thread");
     h->sweeping = 1;
+    http_server = h;
     return h;
 }
 
@@ -625,6 +651,7 @@ void http_stop(struct lk_http *h)
         pthread_join(h->sweeper, NULL);
     }
     MHD_stop_daemon(h->d);
+    http_server = NULL;
     lk_db_reader_close(h->db, &h->rd);
     ratelimit_free(h->rl);
     pthread_mutex_destroy(&h->conns_mu);

@@ -1,13 +1,15 @@
 /*
  * hostile - a client that misbehaves on purpose, for tests/integration/hostile*.sh.
  *
- *   hostile [-f SRC] [-s TEXT] [-d SECONDS] [-r BYTES] N inet:HOST:PORT|unix:PATH
+ *   hostile [-f SRC] [-s TEXT] [-d SECONDS] [-r BYTES] [-t BYTES] N inet:HOST:PORT|unix:PATH
  *
  * Opens N connections (from source address SRC with -f, e.g. 127.0.0.2, so one machine can
  * be several clients on loopback), sends TEXT on each (-s; \r and \n are unescaped), then
  * never reads: with -r the receive buffer is made BYTES small first, so a streamed answer
  * stalls at once. With -d it drips one more byte of a header line ("X: ") on each
- * connection every SECONDS (slowloris). Prints "ready K" (K connected), then "closed K"
+ * connection every SECONDS (slowloris). With -t it reads BYTES a second from each (a
+ * trickle: the connection is never idle, the answer never ends). Prints "ready K" (K
+ * connected), then "closed K"
  * whenever the number closed by the server changes, until killed.
  */
 #include <arpa/inet.h>
@@ -49,14 +51,14 @@ int main(int argc, char **argv)
 {
     const char *src = NULL, drip[] = "X-Slow: ";
     char *text = NULL, err[256];
-    size_t textlen = 0, dripped = 0;
-    int n, ch, rcvbuf = 0, ok = 0, closed = 0, last = -1;
+    size_t textlen = 0, dripped = 0, share;
+    int n, ch, rcvbuf = 0, trickle = 0, ok = 0, closed = 0, last = -1;
     long drip_s = 0;
     struct listen_spec ls;
     struct pollfd *p;
     time_t next;
 
-    while ((ch = getopt(argc, argv, "f:s:d:r:")) != -1) {
+    while ((ch = getopt(argc, argv, "f:s:d:r:t:")) != -1) {
         switch (ch) {
         case 'f':
             src = optarg;
@@ -71,13 +73,18 @@ int main(int argc, char **argv)
         case 'r':
             rcvbuf = atoi(optarg);
             break;
+        case 't':
+            trickle = atoi(optarg);
+            break;
         default:
-            fprintf(stderr, "usage: hostile [-f SRC] [-s TEXT] [-d S] [-r BYTES] N ADDRESS\n");
+            fprintf(stderr,
+                    "usage: hostile [-f SRC] [-s TEXT] [-d S] [-r BYTES] [-t BYTES] N ADDRESS\n");
             return 64;
         }
     }
     if (argc - optind != 2 || (n = atoi(argv[optind])) <= 0) {
-        fprintf(stderr, "usage: hostile [-f SRC] [-s TEXT] [-d S] [-r BYTES] N ADDRESS\n");
+        fprintf(stderr,
+                "usage: hostile [-f SRC] [-s TEXT] [-d S] [-r BYTES] [-t BYTES] N ADDRESS\n");
         return 64;
     }
     if (listen_parse(argv[optind + 1], &ls, err, sizeof(err)) < 0) {
@@ -100,18 +107,25 @@ int main(int argc, char **argv)
     }
     printf("ready %d\n", ok);
     fflush(stdout);
+    share = trickle / 2 > 0 ? (size_t)trickle / 2 : 1;
+    if (share > 4096)
+        share = 4096;
     next = time(NULL) + drip_s;
     for (;;) {
         int r = poll(p, (nfds_t)n, 500);
         if (r < 0 && errno != EINTR)
             return 2;
         for (int i = 0; i < n; i++) {
-            char b;
+            char b[4096];
             ssize_t got;
             if (p[i].fd < 0)
                 continue;
-            /* closed by the server: a peek finds the end (or an error) without reading data */
-            got = recv(p[i].fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+            /* closed by the server: a peek finds the end (or an error) without reading data;
+             * a trickle reads its share of the second (two loops a second) */
+            if (trickle > 0)
+                got = recv(p[i].fd, b, share, MSG_DONTWAIT);
+            else
+                got = recv(p[i].fd, b, 1, MSG_PEEK | MSG_DONTWAIT);
             if (got == 0 ||
                 (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
                 close(p[i].fd);
@@ -120,6 +134,9 @@ int main(int argc, char **argv)
             }
         }
         if (drip_s > 0 && time(NULL) >= next) {
+            share = trickle / 2 > 0 ? (size_t)trickle / 2 : 1;
+            if (share > 4096)
+                share = 4096;
             next = time(NULL) + drip_s;
             for (int i = 0; i < n; i++)
                 if (p[i].fd >= 0)

@@ -38,12 +38,15 @@ struct feed_stream {
     struct MHD_Connection *c; /* its connection: progress is reported to http.c */
 };
 
-/* Streams at once, and the most allowed (feedsrv_set_max_streams); MHD's one thread. */
+/* Streams at once, and the most allowed (feedsrv_setup); MHD's one thread. */
 static unsigned feed_streams, feed_max_streams = FEEDSRV_MAX_STREAMS;
 
-void feedsrv_set_max_streams(unsigned n)
+static feedsrv_progress_fn feed_progress;
+
+void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress)
 {
-    feed_max_streams = n > 0 ? n : FEEDSRV_MAX_STREAMS;
+    feed_max_streams = max_streams > 0 ? max_streams : FEEDSRV_MAX_STREAMS;
+    feed_progress = progress;
 }
 
 /* feed_full - every stream slot is taken: 503 with Retry-After in reply, and 1 */
@@ -291,7 +294,8 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
     size_t n;
 
     (void)pos;
-    http_conn_progress(s->c); /* the client took what was handed on before */
+    if (feed_progress != NULL)
+        feed_progress(s->c); /* the client took what was handed on before */
     if (s->gzip)
         return feed_read_gz(s, out, max);
     if (s->off == s->len) {

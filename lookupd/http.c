@@ -218,7 +218,11 @@ static void http_conn_busy(struct lk_http *h, struct MHD_Connection *c, int busy
 /* The HTTP server of this process (one), for http_conn_progress(). */
 static struct lk_http *http_server;
 
-void http_conn_progress(struct MHD_Connection *c)
+/*
+ * http_conn_progress - a feed stream on c handed on another chunk (its client took the
+ * previous one): its send deadline starts again (feedsrv_setup()'s hook; MHD's thread)
+ */
+static void http_conn_progress(struct MHD_Connection *c)
 {
     struct http_conn *hc = http_conn_of(c);
 
@@ -619,7 +623,7 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     h->stall = p->timeout > 0 ? p->timeout : 30;
     if (p->unknown_rate > 0)
         h->rl = ratelimit_new(HTTP_RATE_SLOTS, p->unknown_rate, 2 * p->unknown_rate);
-    feedsrv_set_max_streams(p->feed_streams);
+    feedsrv_setup(p->feed_streams, http_conn_progress);
     pthread_mutex_init(&h->conns_mu, NULL);
     pthread_cond_init(&h->stop_cv, NULL);
     h->d = MHD_start_daemon(

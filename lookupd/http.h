@@ -88,12 +88,6 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
                            const struct lookup_opts *opts);
 void http_stop(struct lk_http *h);
 
-/*
- * http_conn_progress - a streamed answer on c handed on another chunk (its client took the
- * previous one): the stream's send deadline starts again. MHD's thread only.
- */
-void http_conn_progress(struct MHD_Connection *c);
-
 /* http_percent_decode - decode src[0..len) into dst (cap bytes); length, or -1 (bad %, NUL,
  * too long) */
 long http_percent_decode(char *dst, size_t cap, const char *src, size_t len);

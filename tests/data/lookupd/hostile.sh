@@ -1,6 +1,6 @@
 # hostile.sh - helpers for tests/integration/hostile_*.sh (sourced after lib.sh): misbehaving
-# shellcheck shell=bash
 # clients (build/tools/hostile) run in the background and stopped by the EXIT trap.
+# shellcheck shell=bash
 HOSTILE=${HOSTILE:-$BUILD/tools/hostile}
 HPIDS=()
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,12 +90,44 @@ void listen_format(const struct listen_spec *ls, char *buf, size_t len)
         snprintf(buf, len, "inet:%s:%s", ls->host, ls->port);
 }
 
-/* listen_open_unix - replace a stale socket file, bind, listen */
+int listen_is_loopback(const struct listen_spec *ls)
+{
+    if (ls->is_unix)
+        return 1;
+    return strncmp(ls->host, "127.", 4) == 0 || strcmp(ls->host, "::1") == 0 ||
+           strcasecmp(ls->host, "localhost") == 0;
+}
+
+/* listen_own_unix - give the socket file its owner without following a link; 0 or -1 */
+static int listen_own_unix(const struct listen_spec *ls, char *err, size_t errlen)
+{
+    struct stat st;
+    int pfd = open(ls->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+    if (pfd < 0 || fstat(pfd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "unix:%s: not the socket just bound: %s", ls->path,
+                 pfd < 0 ? strerror(errno) : "replaced");
+        if (pfd >= 0)
+            close(pfd);
+        return -1;
+    }
+    if (ls->owner_set && fchownat(pfd, "", (uid_t)ls->uid, (gid_t)ls->gid, AT_EMPTY_PATH) < 0) {
+        snprintf(err, errlen, "unix:%s: chown %ld:%ld: %s", ls->path, ls->uid, ls->gid,
+                 strerror(errno));
+        close(pfd);
+        return -1;
+    }
+    close(pfd);
+    return 0;
+}
+
+/* listen_open_unix - replace a stale socket file, bind (with its mode), own, listen */
 static int listen_open_unix(const struct listen_spec *ls, int backlog, char *err, size_t errlen)
 {
     struct sockaddr_un sun;
     struct stat st;
-    int fd;
+    mode_t old;
+    int fd, rc;
 
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
@@ -110,12 +143,18 @@ static int listen_open_unix(const struct listen_spec *ls, int backlog, char *err
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
     }
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, backlog) < 0) {
+    old = umask(~(ls->mode ? ls->mode : LISTEN_UNIX_MODE) & 0777);
+    rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old);
+    if (rc < 0 || listen(fd, backlog) < 0) {
         snprintf(err, errlen, "bind/listen unix:%s: %s", ls->path, strerror(errno));
         close(fd);
         return -1;
     }
-    chmod(ls->path, 0666);
+    if (listen_own_unix(ls, err, errlen) < 0) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 

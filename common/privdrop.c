@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int priv_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen)
@@ -52,4 +53,9 @@ int priv_drop(const char *user, char *err, size_t errlen)
         return -1;
     }
     return 1;
+}
+
+int priv_dumpable(int allow)
+{
+    return prctl(PR_SET_DUMPABLE, allow ? 1 : 0, 0, 0, 0);
 }

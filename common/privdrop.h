@@ -21,4 +21,11 @@ int priv_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errl
  */
 int priv_drop(const char *user, char *err, size_t errlen);
 
+/*
+ * priv_dumpable - whether the process may dump core (and be attached to by its own user):
+ * 0 unless allow ([lookupd] allow_core_dumps), since a dump holds the bind password and
+ * the bearer tokens. Call it after priv_drop(), which may reset it. 0, or -1 (errno).
+ */
+int priv_dumpable(int allow);
+
 #endif

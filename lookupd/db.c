@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -20,10 +22,60 @@ struct lk_db {
     pthread_mutex_t open_mu;    /* one opener at a time */
     time_t last_try;            /* under open_mu */
     int last_err;               /* under open_mu: last error logged */
+    char detail[256];           /* under open_mu: the text of LK_DB_ERR_TRUNCATED */
 };
 
-/* lk_db_try_open - open the store unless tried within LK_DB_RETRY seconds */
-static void lk_db_try_open(struct lk_db *db)
+/*
+ * lk_db_check_size - is data.mdb as long as LMDB's newest meta page says (last page + 1
+ * pages)? A shorter file would be mapped past its end, and the first read there kills
+ * the process with SIGBUS. Read with a throwaway environment without a lock file
+ * (MDB_NOLOCK: it touches nothing another process or handle uses), only while this process
+ * has no environment open on the store. 0, or LK_DB_ERR_TRUNCATED with db->detail set; an
+ * environment that cannot be opened at all is left to store_open() to report.
+ */
+static int lk_db_check_size(struct lk_db *db)
+{
+    char data[4096];
+    struct stat sb;
+    MDB_env *env;
+    MDB_envinfo info;
+    MDB_stat ms;
+    int rc = 0;
+
+    snprintf(data, sizeof(data), "%s/data.mdb", db->path);
+    if (stat(data, &sb) < 0 || mdb_env_create(&env) != 0)
+        return 0;
+    if (mdb_env_open(env, db->path, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0) == 0 &&
+        mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &ms) == 0) {
+        unsigned long long need = ((unsigned long long)info.me_last_pgno + 1) * ms.ms_psize;
+        if ((unsigned long long)sb.st_size < need) {
+            snprintf(
+                db->detail, sizeof(db->detail),
+                "%.120s is truncated: %lld bytes, but its pages reach %llu bytes (restore it, or "
+                "remove it and sync again)",
+                data, (long long)sb.st_size, need);
+            rc = LK_DB_ERR_TRUNCATED;
+        }
+    }
+    mdb_env_close(env);
+    return rc;
+}
+
+const char *lk_db_strerror(struct lk_db *db, int err, char *buf, size_t len)
+{
+    if (err != LK_DB_ERR_TRUNCATED)
+        return store_strerror(err);
+    pthread_mutex_lock(&db->open_mu);
+    snprintf(buf, len, "%s", db->detail[0] ? db->detail : "store file truncated");
+    pthread_mutex_unlock(&db->open_mu);
+    return buf;
+}
+
+/*
+ * lk_db_try_open - open the store unless tried within LK_DB_RETRY seconds; 0 when open, else
+ * why not (STORE_ERR_NOSTORE only when there is no store: another error is not "never synced")
+ */
+static int lk_db_try_open(struct lk_db *db)
 {
     struct store *st;
     time_t now = time(NULL);
@@ -32,11 +84,14 @@ static void lk_db_try_open(struct lk_db *db)
     pthread_mutex_lock(&db->open_mu);
     if (atomic_load(&db->st) != NULL ||
         (db->last_try != 0 && now - db->last_try < LK_DB_RETRY && now >= db->last_try)) {
+        rc = atomic_load(&db->st) != NULL ? 0 : db->last_err ? db->last_err : STORE_ERR_NOSTORE;
         pthread_mutex_unlock(&db->open_mu);
-        return;
+        return rc;
     }
     db->last_try = now;
-    rc = store_open(&st, db->path, STORE_RDONLY, 0);
+    rc = lk_db_check_size(db);
+    if (rc == 0)
+        rc = store_open(&st, db->path, STORE_RDONLY, 0);
     if (rc == 0) {
         atomic_store(&db->st, st);
         log_info("store: opened %s", db->path);
@@ -45,10 +100,15 @@ static void lk_db_try_open(struct lk_db *db)
         if (rc == STORE_ERR_NOSTORE)
             log_warnx("store: %s: %s; answering \"never synced\" until it appears", db->path,
                       store_strerror(rc));
+        else if (rc == LK_DB_ERR_TRUNCATED)
+            log_warnx("store: %s; answering TEMP until it is mended", db->detail);
         else
-            log_warnx("store: %s: %s", db->path, store_strerror(rc));
+            log_warnx("store: %s: %s; answering TEMP until it opens", db->path, store_strerror(rc));
     }
+    if (rc == 0)
+        db->last_err = 0;
     pthread_mutex_unlock(&db->open_mu);
+    return rc;
 }
 
 struct lk_db *lk_db_new(const char *path)
@@ -143,10 +203,10 @@ int lk_db_begin(struct lk_db *db, struct lk_reader *rd, MDB_txn **txn, const str
     if (!rd->registered)
         lk_db_register(db, rd);
     if (st == NULL) {
-        lk_db_try_open(db);
+        rc = lk_db_try_open(db);
         if ((st = atomic_load(&db->st)) == NULL) {
             lk_db_hold(rd);
-            return STORE_ERR_NOSTORE;
+            return rc != 0 ? rc : STORE_ERR_NOSTORE;
         }
     }
     for (int tries = 0;; tries++) {
@@ -223,8 +283,11 @@ static void lk_db_read(struct lk_db *db, struct lk_reader *rd)
     rd->err = lk_db_begin(db, rd, &txn, &st);
     rd->st = st;
     rd->now = time(NULL);
-    if (rd->err != 0 && rd->err != STORE_ERR_NOSTORE)
-        log_warnx("store: cannot read: %s", store_strerror(rd->err));
+    if (rd->err != 0 && rd->err != STORE_ERR_NOSTORE) {
+        static struct log_limit lim = LOG_LIMIT_DEFAULT; /* every lookup would say it */
+        char buf[256];
+        log_limited(&lim, "store: cannot read: %s", lk_db_strerror(db, rd->err, buf, sizeof(buf)));
+    }
 }
 
 int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opts *opts, int domain,

@@ -21,7 +21,12 @@
  * are the caller's: zero them, and pass them to lk_db_reader_close() before they go away
  * (lk_db_begin() registers a reader with the handle; lk_db_reader_close() removes it). A
  * registered reader must not move in memory.
- * Errors: store.h codes; lookup.h maps them onto a temporary failure.
+ * Before the store is first opened, data.mdb's size is checked against LMDB's meta page: a
+ * truncated file (a copy cut short, a full disk) would be mapped past its end and kill
+ * lookupd with SIGBUS at the first lookup; it is answered TEMP instead, with the sizes in
+ * /v1/status. An open error other than "no store" is reported as itself, not as "never
+ * synced". (A file truncated after it was opened is not caught.)
+ * Errors: store.h codes and LK_DB_ERR_TRUNCATED; lookup.h maps them onto a temporary failure.
  */
 #ifndef RCPTDIR_LK_DB_H
 #define RCPTDIR_LK_DB_H
@@ -33,6 +38,8 @@
 #include "schema/store.h"
 
 #define LK_DB_RETRY 1 /* seconds between attempts to open a missing store */
+/* data.mdb is shorter than its pages (lk_db_strerror() says by how much); below store.h's */
+#define LK_DB_ERR_TRUNCATED (-30650)
 
 struct lk_db;
 
@@ -80,6 +87,12 @@ int lk_db_lookup(struct lk_db *db, struct lk_reader *rd, const struct lookup_opt
 void lk_db_batch_begin(struct lk_reader *rd);
 /* lk_db_batch_end - end the batch and its read, if one was started */
 void lk_db_batch_end(struct lk_db *db, struct lk_reader *rd);
+
+/*
+ * lk_db_strerror - the text of an error of lk_db_begin(): store_strerror(), or for
+ * LK_DB_ERR_TRUNCATED the sizes found, copied into buf. Returns a string valid while buf is.
+ */
+const char *lk_db_strerror(struct lk_db *db, int err, char *buf, size_t len);
 
 /* lk_db_is_open - 1 once the store has been opened */
 int lk_db_is_open(struct lk_db *db);

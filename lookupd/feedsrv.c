@@ -31,10 +31,38 @@ struct feed_stream {
     size_t lastlen;
     unsigned char *buf;
     size_t len, off;
-    int gzip;   /* the gzip content coding: z is live (deflateEnd in feed_free) */
-    int zend;   /* deflate returned Z_STREAM_END: the gzip trailer is out */
-    z_stream z; /* reads buf, writes straight into MHD's buffer */
+    int gzip;                 /* the gzip content coding: z is live (deflateEnd in feed_free) */
+    int zend;                 /* deflate returned Z_STREAM_END: the gzip trailer is out */
+    z_stream z;               /* reads buf, writes straight into MHD's buffer */
+    int counted;              /* one of feed_streams */
+    struct MHD_Connection *c; /* its connection: progress is reported to http.c */
 };
+
+/* Streams at once, and the most allowed (feedsrv_setup); MHD's one thread. */
+static unsigned feed_streams, feed_max_streams = FEEDSRV_MAX_STREAMS;
+
+static feedsrv_progress_fn feed_progress;
+
+void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress)
+{
+    feed_max_streams = max_streams > 0 ? max_streams : FEEDSRV_MAX_STREAMS;
+    feed_progress = progress;
+}
+
+/* feed_full - every stream slot is taken: 503 with Retry-After in reply, and 1 */
+static int feed_full(struct http_reply *reply)
+{
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+
+    if (feed_streams < feed_max_streams)
+        return 0;
+    log_limited(&lim, "feed: %u streams already running (feed_streams), answering 503",
+                feed_streams);
+    reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    reply->error = "too many feed streams at once: retry later";
+    reply->retry_after = 5;
+    return 1;
+}
 
 /* feed_msg - a message that stays valid until the reply is queued (MHD's one thread) */
 static _Thread_local char feed_msg[256];
@@ -60,6 +88,8 @@ static void feed_free(void *cls)
 {
     struct feed_stream *s = cls;
 
+    if (s->counted)
+        feed_streams--;
     if (s->txn != NULL)
         mdb_txn_abort(s->txn);
     lk_db_reader_close(s->db, &s->lock);
@@ -264,6 +294,8 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
     size_t n;
 
     (void)pos;
+    if (feed_progress != NULL)
+        feed_progress(s->c); /* the client took what was handed on before */
     if (s->gzip)
         return feed_read_gz(s, out, max);
     if (s->off == s->len) {
@@ -284,8 +316,9 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
 }
 
 /* feed_start - the stream of one feed from txn (taken over) as the reply */
-static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, enum feed_kind kind,
-                       uint64_t from, uint64_t to, int gzip, struct http_reply *reply)
+static void feed_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
+                       const struct store *st, enum feed_kind kind, uint64_t from, uint64_t to,
+                       int gzip, struct http_reply *reply)
 {
     struct feed_stream *s = xcalloc(1, sizeof(*s));
     struct feed_header h = {kind, from, to};
@@ -293,6 +326,9 @@ static void feed_start(struct lk_db *db, MDB_txn *txn, const struct store *st, e
     s->db = db;
     s->st = st;
     s->txn = txn;
+    s->counted = 1;
+    feed_streams++;
+    s->c = c;
     s->since = from;
     s->to = to;
     s->phase = kind == FEED_SNAPSHOT ? PH_ADDR : from == to ? PH_TRAILER : PH_LOG;
@@ -393,7 +429,8 @@ static int feed_open(struct lk_db *db, MDB_txn **txn, const struct store **st, u
     if (rc == STORE_ERR_NOSTORE) {
         reply->error = "never synced: no store yet";
     } else {
-        log_warnx("feed: cannot read the store: %s", store_strerror(rc));
+        static struct log_limit lim = LOG_LIMIT_DEFAULT; /* each request would say it */
+        log_limited(&lim, "feed: cannot read the store: %s", store_strerror(rc));
         snprintf(feed_msg, sizeof(feed_msg), "store unavailable: %s", store_strerror(rc));
         reply->error = feed_msg;
     }
@@ -408,7 +445,7 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
     char etag[32];
     int gzip = feed_want_gzip(c);
 
-    if (feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+    if (feed_full(reply) || feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
     /* one strong tag per representation (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip */
     snprintf(etag, sizeof(etag), "\"g%" PRIu64 "%s\"", gen, gzip ? "-gz" : "");
@@ -424,7 +461,7 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
         MHD_add_response_header(reply->response, MHD_HTTP_HEADER_VARY,
                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
     } else {
-        feed_start(db, txn, st, FEED_SNAPSHOT, 0, gen, gzip, reply);
+        feed_start(c, db, txn, st, FEED_SNAPSHOT, 0, gen, gzip, reply);
         if (reply->response == NULL)
             return;
     }
@@ -459,7 +496,7 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         reply->error = "since=G required: a generation in decimal";
         return;
     }
-    if (feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+    if (feed_full(reply) || feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
     if (since > gen) {
         mdb_txn_abort(txn);
@@ -480,5 +517,5 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         return;
     }
     /* an up-to-date poll (77 bytes) is not worth a deflate state: sent as it is */
-    feed_start(db, txn, st, FEED_CHANGES, since, gen, since < gen && feed_want_gzip(c), reply);
+    feed_start(c, db, txn, st, FEED_CHANGES, since, gen, since < gen && feed_want_gzip(c), reply);
 }

@@ -31,6 +31,11 @@
  * request would get: "g<G>-gz" is 304 only for a request that accepts gzip, "g<G>" only for
  * one that does not.
  *
+ * At most feedsrv_setup()'s max_streams answers stream at once (each holds a read transaction,
+ * that is an LMDB reader slot, for its whole life): one more gets 503 with Retry-After: 5.
+ * A stream whose client stops reading is cut by the HTTP server's inactivity timeout
+ * (http.h), which frees its slot.
+ *
  * Ownership: the stream owns its transaction and buffer; MHD frees them with the response.
  */
 #ifndef RCPTDIR_LK_FEEDSRV_H
@@ -45,6 +50,17 @@
 #ifndef FEEDSRV_GZIP_LEVEL
 #define FEEDSRV_GZIP_LEVEL 1 /* zlib level: the hub pays the CPU per edge pull */
 #endif
+
+#define FEEDSRV_MAX_STREAMS 16 /* default of [lookupd] feed_streams */
+
+/* A stream handed on another chunk on connection c (http.c's send deadline). */
+typedef void (*feedsrv_progress_fn)(struct MHD_Connection *c);
+
+/*
+ * feedsrv_setup - the most streams at once (0: the default) and whom to tell of a stream's
+ * progress (NULL: nobody); before serving
+ */
+void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress);
 
 /* feedsrv_snapshot - GET /v1/snapshot */
 void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply);

@@ -3,10 +3,14 @@
  */
 #include "lookupd/http.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,7 +18,19 @@
 #include "common/str.h"
 #include "common/xmalloc.h"
 #include "lookupd/feedsrv.h"
+#include "lookupd/ratelimit.h"
 #include "lookupd/stats.h"
+
+/* One open connection, for the whole-request deadline (MHD's socket context). */
+struct http_conn {
+    int fd;          /* a duplicate of MHD's descriptor (shut down by the sweeper), or -1 */
+    time_t start;    /* monotonic second the connection opened or the last answer ended */
+    int busy;        /* a request is complete and being answered: no request deadline */
+    int cut;         /* shut down by the sweeper */
+    int stream;      /* busy with a feed stream: progress must come every stall seconds */
+    time_t progress; /* monotonic second the stream last handed on a chunk */
+    struct http_conn *prev, *next;
+};
 
 struct lk_http {
     struct MHD_Daemon *d;
@@ -25,7 +41,17 @@ struct lk_http {
     char *token, *feed_token;
     char *version;
     long long max_age;
+    struct ratelimit *rl; /* unknown answers per client; NULL: no limit (MHD's thread only) */
+    unsigned request_timeout, stall;
+    pthread_mutex_t conns_mu; /* conns and each one's fields, shared with the sweeper */
+    struct http_conn *conns;
+    pthread_t sweeper;
+    pthread_cond_t stop_cv; /* under conns_mu */
+    int stopping, sweeping;
 };
+
+/* http_now - monotonic seconds (stats.h's clock) */
+#define http_now() ((time_t)(stats_now_ns() / 1000000000u))
 
 static void http_recipients(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                             struct http_reply *reply);
@@ -150,6 +176,64 @@ json_t *http_answer_json(const char *addr, size_t len, const struct lookup_answe
     return v;
 }
 
+/* http_peer - the client's address as a peer key; 0 or -1 */
+static int http_peer(struct MHD_Connection *c, struct peer_key *k)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    if (ci == NULL || ci->client_addr == NULL)
+        return -1;
+    return peer_from_sockaddr(k, ci->client_addr,
+                              ci->client_addr->sa_family == AF_INET6
+                                  ? (socklen_t)sizeof(struct sockaddr_in6)
+                                  : (socklen_t)sizeof(struct sockaddr_in));
+}
+
+/* http_conn_of - the deadline record of a connection (MHD's socket context), or NULL */
+static struct http_conn *http_conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* http_conn_busy - a request is complete (busy 1: no deadline while it is answered), or its
+ * answer ended (busy 0: the next request's deadline starts now) */
+static void http_conn_busy(struct lk_http *h, struct MHD_Connection *c, int busy)
+{
+    struct http_conn *hc = http_conn_of(c);
+
+    if (hc == NULL)
+        return;
+    pthread_mutex_lock(&h->conns_mu);
+    hc->busy = busy;
+    hc->stream = 0;
+    if (!busy)
+        hc->start = http_now();
+    pthread_mutex_unlock(&h->conns_mu);
+}
+
+/* The HTTP server of this process (one), for http_conn_progress(). */
+static struct lk_http *http_server;
+
+/*
+ * http_conn_progress - a feed stream on c handed on another chunk (its client took the
+ * previous one): its send deadline starts again (feedsrv_setup()'s hook; MHD's thread)
+ */
+static void http_conn_progress(struct MHD_Connection *c)
+{
+    struct http_conn *hc = http_conn_of(c);
+
+    if (hc == NULL || http_server == NULL)
+        return;
+    pthread_mutex_lock(&http_server->conns_mu);
+    hc->stream = 1;
+    hc->progress = http_now();
+    pthread_mutex_unlock(&http_server->conns_mu);
+}
+
 /* http_recipients - GET /v1/recipients/{address} */
 static void http_recipients(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                             struct http_reply *reply)
@@ -157,9 +241,9 @@ static void http_recipients(struct lk_http *h, struct MHD_Connection *c, const c
     char addr[ADDR_INPUT_MAX + 1];
     struct lookup_answer ans;
     uint64_t t0 = stats_now_ns();
+    struct peer_key pk;
     long n;
 
-    (void)c;
     if (*rest == '\0') {
         reply->status = MHD_HTTP_BAD_REQUEST;
         reply->error = "missing address";
@@ -172,7 +256,15 @@ static void http_recipients(struct lk_http *h, struct MHD_Connection *c, const c
         stats_lookup(h->stats, STATS_HTTP, LOOKUP_INVALID, stats_now_ns() - t0);
         return;
     }
+    if (h->rl != NULL && http_peer(c, &pk) == 0 &&
+        !ratelimit_allow(h->rl, &pk, t0 / 1000000, &reply->retry_after)) {
+        reply->status = MHD_HTTP_TOO_MANY_REQUESTS;
+        reply->error = "too many unknown addresses from this client: slow down";
+        return;
+    }
     lk_db_lookup(h->db, &h->rd, h->opts, 0, addr, (size_t)n, &ans);
+    if (h->rl != NULL && ans.result == LOOKUP_UNKNOWN && http_peer(c, &pk) == 0)
+        ratelimit_spend(h->rl, &pk, t0 / 1000000);
     stats_lookup(h->stats, STATS_HTTP, ans.result, stats_now_ns() - t0);
     reply->status = http_answer_status(&ans);
     reply->response = http_json_response(http_answer_json(addr, (size_t)n, &ans));
@@ -218,8 +310,10 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
     json_object_set_new(v, "status", json_string(state < 0 ? "store unavailable" : names[state]));
     json_object_set_new(v, "stale", json_boolean(state != 0));
     json_object_set_new(v, "max_age", json_integer(h->max_age));
-    if (state < 0)
-        json_object_set_new(v, "error", json_string(store_strerror(err)));
+    if (state < 0) {
+        char buf[256];
+        json_object_set_new(v, "error", json_string(lk_db_strerror(h->db, err, buf, sizeof(buf))));
+    }
     json_object_set_new(v, "generation", json_integer((json_int_t)info.generation));
     json_object_set_new(v, "last_attempt", json_integer((json_int_t)info.last_attempt));
     json_object_set_new(v, "last_success", json_integer((json_int_t)info.last_success));
@@ -330,7 +424,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
                                    size_t *upload_data_size, void **con_cls)
 {
     struct lk_http *h = cls;
-    struct http_reply reply = {MHD_HTTP_NOT_FOUND, NULL, "not found"};
+    struct http_reply reply = {MHD_HTTP_NOT_FOUND, NULL, "not found", 0};
     const struct http_route *route = NULL;
     const char *rest = NULL;
     enum MHD_Result ret;
@@ -345,8 +439,11 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
         (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
         static int seen;
         *con_cls = &seen;
+        http_conn_busy(h, c, 1);
         return MHD_YES;
     }
+    if (*con_cls == NULL)
+        http_conn_busy(h, c, 1);
     *upload_data_size = 0; /* a request body is never read */
     stats_inc(h->stats, STATS_HTTP_REQUESTS);
     for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
@@ -385,6 +482,11 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     if (reply.status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(reply.response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"rcptdir\"");
+    if (reply.retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%u", reply.retry_after);
+        MHD_add_response_header(reply.response, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     MHD_add_response_header(reply.response, "Cache-Control", "no-store");
     ret = MHD_queue_response(c, reply.status, reply.response);
     MHD_destroy_response(reply.response);
@@ -406,18 +508,109 @@ __attribute__((format(printf, 2, 0))) static void http_logger(void *cls, const c
     char buf[512];
     size_t n;
 
+    /* MHD's messages are about clients (refused, timed out, out of descriptors): limited */
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+
     (void)cls;
     vsnprintf(buf, sizeof(buf), fmt, ap);
     n = strlen(buf);
     while (n > 0 && buf[n - 1] == '\n')
         buf[--n] = '\0';
-    log_warnx("http: %s", buf);
+    log_limited(&lim, "http: %s", buf);
+}
+
+/* http_notify_conn - a connection opened (its deadline record) or closed (record freed) */
+static void http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+                             enum MHD_ConnectionNotificationCode toe)
+{
+    struct lk_http *h = cls;
+    struct http_conn *hc;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if ((hc = calloc(1, sizeof(*hc))) == NULL)
+            return; /* no deadline for this one */
+        /* a duplicate: the sweeper never shuts down a descriptor MHD closed and reused */
+        hc->fd = ci != NULL ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
+        hc->start = http_now();
+        pthread_mutex_lock(&h->conns_mu);
+        hc->next = h->conns;
+        if (h->conns != NULL)
+            h->conns->prev = hc;
+        h->conns = hc;
+        pthread_mutex_unlock(&h->conns_mu);
+        *socket_context = hc;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && (hc = *socket_context) != NULL) {
+        pthread_mutex_lock(&h->conns_mu);
+        if (hc->prev != NULL)
+            hc->prev->next = hc->next;
+        else
+            h->conns = hc->next;
+        if (hc->next != NULL)
+            hc->next->prev = hc->prev;
+        pthread_mutex_unlock(&h->conns_mu);
+        if (hc->fd >= 0)
+            close(hc->fd);
+        free(hc);
+        *socket_context = NULL;
+    }
+}
+
+/* http_completed - an answer ended (sent, or the connection failed): the next deadline */
+static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    (void)con_cls;
+    (void)toe;
+    http_conn_busy(cls, c, 0);
+}
+
+/* http_sweep - once a second, shut down the connections whose request is late */
+static void *http_sweep(void *arg)
+{
+    static struct log_limit lim = LOG_LIMIT_DEFAULT, slim = LOG_LIMIT_DEFAULT;
+    struct lk_http *h = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&h->conns_mu);
+    while (!h->stopping) {
+        time_t now = http_now();
+        unsigned cut = 0, slow = 0;
+
+        for (struct http_conn *hc = h->conns; hc != NULL; hc = hc->next) {
+            int late = !hc->busy && now - hc->start >= (time_t)h->request_timeout;
+            int stalled = hc->busy && hc->stream && now - hc->progress >= (time_t)h->stall;
+
+            if (!hc->cut && hc->fd >= 0 && (late || stalled)) {
+                shutdown(hc->fd, SHUT_RDWR); /* MHD sees the end and closes it */
+                hc->cut = 1;
+                cut += (unsigned)late;
+                slow += (unsigned)stalled;
+            }
+        }
+        if (cut > 0)
+            log_limited(&lim, "http: %u connection(s) closed: no whole request within %u s", cut,
+                        h->request_timeout);
+        if (slow > 0)
+            log_limited(&slim, "http: %u feed stream(s) closed: the client took no chunk in %u s",
+                        slow, h->stall);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&h->stop_cv, &h->conns_mu, &ts);
+    }
+    pthread_mutex_unlock(&h->conns_mu);
+    return NULL;
 }
 
 struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
                            const struct lookup_opts *opts)
 {
     struct lk_http *h = xcalloc(1, sizeof(*h));
+    unsigned limit = p->conn_limit > 0 ? p->conn_limit : HTTP_CONN_LIMIT;
+    /* one address gets at most an eighth of the slots, so that 8 cannot take them all */
+    unsigned per_ip =
+        limit / 8 < HTTP_PER_IP_LIMIT ? (limit / 8 ? limit / 8 : 1) : HTTP_PER_IP_LIMIT;
 
     h->db = db;
     h->opts = opts;
@@ -426,16 +619,27 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     h->feed_token = p->feed_token != NULL && *p->feed_token != '\0' ? xstrdup(p->feed_token) : NULL;
     h->version = xstrdup(p->version);
     h->max_age = p->max_age;
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                            NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger,
-                            NULL, MHD_OPTION_LISTEN_SOCKET, p->fd, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)HTTP_CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            (unsigned)HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)HTTP_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape,
-                            NULL, MHD_OPTION_END);
+    h->request_timeout = p->request_timeout > 0 ? p->request_timeout : 10;
+    h->stall = p->timeout > 0 ? p->timeout : 30;
+    if (p->unknown_rate > 0)
+        h->rl = ratelimit_new(HTTP_RATE_SLOTS, p->unknown_rate, 2 * p->unknown_rate);
+    feedsrv_setup(p->feed_streams, http_conn_progress);
+    pthread_mutex_init(&h->conns_mu, NULL);
+    pthread_cond_init(&h->stop_cv, NULL);
+    h->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger, NULL, MHD_OPTION_LISTEN_SOCKET,
+        p->fd, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, p->timeout > 0 ? p->timeout : 30,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK,
+        http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (h->d == NULL)
         fatalx("http: cannot start the HTTP server");
+    if (pthread_create(&h->sweeper, NULL, http_sweep, h) != 0)
+        fatalx("http: cannot start the request deadline thread");
+    h->sweeping = 1;
+    http_server = h;
     return h;
 }
 
@@ -443,8 +647,19 @@ void http_stop(struct lk_http *h)
 {
     if (h == NULL)
         return;
+    if (h->sweeping) {
+        pthread_mutex_lock(&h->conns_mu);
+        h->stopping = 1;
+        pthread_cond_signal(&h->stop_cv);
+        pthread_mutex_unlock(&h->conns_mu);
+        pthread_join(h->sweeper, NULL);
+    }
     MHD_stop_daemon(h->d);
+    http_server = NULL;
     lk_db_reader_close(h->db, &h->rd);
+    ratelimit_free(h->rl);
+    pthread_mutex_destroy(&h->conns_mu);
+    pthread_cond_destroy(&h->stop_cv);
     if (h->token != NULL)
         explicit_bzero(h->token, strlen(h->token));
     if (h->feed_token != NULL)

@@ -16,6 +16,18 @@
  * "/v1/recipients/a%00b@x" to ".../a", and keeps bad escapes like "%zz" as they are);
  * http_percent_decode() decodes it and refuses bad escapes and NUL.
  *
+ * Hostile clients (docs/operations.md "Hardening"): at most conn_limit connections, at most
+ * HTTP_PER_IP_LIMIT (and an eighth of conn_limit) from one address (MHD refuses the rest),
+ * so a few addresses cannot take
+ * every slot and /v1/status still answers. A connection makes progress at least every
+ * `timeout` seconds (MHD's own inactivity timeout; a feed stream whose client stops reading
+ * makes none, so it is cut and its read transaction released). A request must arrive whole
+ * within `request_timeout` seconds of the connection opening or of the previous answer: a
+ * sweeper thread shuts down the connections that are late (MHD has no such deadline; its
+ * timeout counts inactivity only, so one byte every few seconds would hold a slot forever).
+ * Unknown answers of /v1/recipients are rate limited per client address (ratelimit.h): over
+ * the rate, 429 with Retry-After.
+ *
  * Ownership: http_start() takes the listening socket; http_stop() closes it and frees all.
  * JSON values from http_answer_json() are the caller's (json_decref()).
  */
@@ -29,9 +41,9 @@
 #include "lookupd/db.h"
 #include "lookupd/lookup.h"
 
-#define HTTP_CONN_LIMIT   256         /* connections at once */
-#define HTTP_PER_IP_LIMIT 64          /* connections at once from one address */
-#define HTTP_TIMEOUT      30          /* seconds of inactivity */
+#define HTTP_CONN_LIMIT   512  /* connections at once (less when descriptors are few) */
+#define HTTP_PER_IP_LIMIT 16   /* connections at once from one address (at most 1/8 of them) */
+#define HTTP_RATE_SLOTS   4096 /* clients the unknown-answer rate limit tells apart */
 #define HTTP_MEMORY_LIMIT (32 * 1024) /* per connection: longer request lines get 414 */
 #define HTTP_TOKEN_MAX    4096
 
@@ -44,6 +56,7 @@ struct http_reply {
     unsigned status;
     struct MHD_Response *response;
     const char *error;
+    unsigned retry_after; /* seconds for a Retry-After header; 0: none */
 };
 
 /*
@@ -64,6 +77,11 @@ struct http_params {
     const char *feed_token; /* bearer token for the feed routes, or NULL */
     const char *version;
     long long max_age;
+    unsigned conn_limit;      /* connections at once (HTTP_CONN_LIMIT or fewer) */
+    unsigned timeout;         /* seconds without progress (http_timeout) */
+    unsigned request_timeout; /* seconds for a whole request (http_request_timeout) */
+    unsigned feed_streams;    /* feed answers streaming at once */
+    unsigned unknown_rate;    /* unknown answers a second per client; 0: no limit */
 };
 
 struct lk_http *http_start(const struct http_params *p, struct lk_db *db,

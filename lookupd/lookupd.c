@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +39,22 @@
 #define LOOKUPD_NAME    "rcptdir-lookupd"
 #define LOOKUPD_VERSION "0.1.0"
 #define LOOKUPD_BACKLOG 1024
+/* descriptors besides connections: listeners, the store, epoll sets, logging */
+#define LOOKUPD_FD_RESERVE 64
 
-/* usage - the synopsis, then exit 64 */
-static void usage(void)
+/* usage - the synopsis: on stdout with exit 0 for --help, else on stderr with exit 64 */
+static void usage(int help)
 {
-    fprintf(stderr, "usage: %s -c FILE [-d] [-v] [-n] [-q ADDRESS]\n", LOOKUPD_NAME);
-    exit(EX_USAGE);
+    fprintf(help ? stdout : stderr,
+            "usage: %s -c FILE [-d] [-v] [-n] [-q ADDRESS]\n"
+            "  -c FILE     configuration (rcptdir.conf(5))\n"
+            "  -d          log to stderr instead of syslog\n"
+            "  -v          verbose\n"
+            "  -n          check the configuration and exit\n"
+            "  -q ADDRESS  one lookup, printed as JSON; exit 0 valid, 1 not, 75 temporary\n"
+            "  -h, --help  this text\n",
+            LOOKUPD_NAME);
+    exit(help ? EX_OK : EX_USAGE);
 }
 
 /* lookupd_query - -q ADDRESS: print the JSON of /v1/recipients; exit 0, 1 or 75 */
@@ -70,8 +81,42 @@ static int lookupd_query(const struct conf *cf, const struct lookup_opts *opts, 
     return ans.result == LOOKUP_VALID ? 0 : 1;
 }
 
+/* lookupd_no_user - started as root, but user does not exist: an error that says what to do */
+static void lookupd_no_user(const char *user, const char *err)
+{
+    fatal_status(EX_NOUSER,
+                 "privileges: %s: started as root, lookupd runs as [lookupd] user = %s; create "
+                 "that user (useradd --system %s) or set user = to an existing one",
+                 err, user, user);
+}
+
+/* lookupd_socket_owner - who a unix socket belongs to: user (as root), socket_group */
+static void lookupd_socket_owner(const struct conf *cf, struct listen_spec *ls)
+{
+    char err[256];
+    uid_t uid;
+    gid_t gid;
+
+    ls->mode = (unsigned)strtoul(cf->socket_mode, NULL, 8);
+    ls->uid = ls->gid = -1;
+    if (geteuid() == 0 && cf->user != NULL && *cf->user != '\0') {
+        if (priv_lookup(cf->user, &uid, &gid, err, sizeof(err)) < 0)
+            lookupd_no_user(cf->user, err);
+        ls->uid = (long)uid;
+        ls->gid = (long)gid;
+        ls->owner_set = 1;
+    }
+    if (cf->socket_group != NULL && *cf->socket_group != '\0') {
+        struct group *gr = getgrnam(cf->socket_group);
+        if (gr == NULL)
+            fatal_status(EX_CONFIG, "socket_group: no group %s", cf->socket_group);
+        ls->gid = (long)gr->gr_gid;
+        ls->owner_set = 1;
+    }
+}
+
 /* lookupd_listen - open one listener or die */
-static int lookupd_listen(const char *spec, int *is_unix)
+static int lookupd_listen(const struct conf *cf, const char *spec, int *is_unix)
 {
     struct listen_spec ls;
     char err[256], name[LISTEN_HOST_MAX + LISTEN_PATH_MAX + 16];
@@ -79,6 +124,8 @@ static int lookupd_listen(const char *spec, int *is_unix)
 
     if (listen_parse(spec, &ls, err, sizeof(err)) < 0)
         fatal_status(EX_CONFIG, "listen: %s: %s", spec, err);
+    if (ls.is_unix)
+        lookupd_socket_owner(cf, &ls);
     if ((fd = listen_open(&ls, LOOKUPD_BACKLOG, err, sizeof(err))) < 0)
         fatal_status(EX_OSERR, "listen: %s: %s", spec, err);
     listen_format(&ls, name, sizeof(name));
@@ -110,27 +157,49 @@ static void lookupd_drop(const char *user)
     int rc = priv_drop(user, err, sizeof(err));
 
     if (rc == -2)
-        fatal_status(EX_NOUSER, "privileges: %s", err);
+        lookupd_no_user(user, err);
     if (rc < 0)
         fatalx("privileges: %s", err);
     if (rc > 0)
         log_info("privileges: running as %s (%u:%u)", user, (unsigned)getuid(), (unsigned)getgid());
 }
 
-/* lookupd_nofile - raise the soft descriptor limit for max_connections */
-static void lookupd_nofile(long long want)
+/*
+ * lookupd_nofile - raise the soft descriptor limit for max_connections and the HTTP
+ * connections, then fit both into what is allowed: a server that runs out of descriptors
+ * cannot accept, and libmicrohttpd then retries the accept in a loop. Each HTTP connection
+ * takes two descriptors (http.c keeps a duplicate for its request deadline).
+ */
+static void lookupd_nofile(long long max_conns, int http, long long *sockmap_conns,
+                           unsigned *http_conns)
 {
+    long long want = max_conns + (http ? 2LL * HTTP_CONN_LIMIT : 0) + LOOKUPD_FD_RESERVE, avail;
     struct rlimit rl;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= (rlim_t)want)
+    *sockmap_conns = max_conns;
+    *http_conns = HTTP_CONN_LIMIT;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return;
-    rl.rlim_cur =
-        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)want ? (rlim_t)want : rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-        log_warn("lookupd: setrlimit NOFILE");
-    if (rl.rlim_cur < (rlim_t)want)
-        log_warnx("lookupd: only %llu descriptors allowed; max_connections may not be reached",
-                  (unsigned long long)rl.rlim_cur);
+    if (rl.rlim_cur < (rlim_t)want) {
+        rl.rlim_cur =
+            rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)want ? (rlim_t)want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            return;
+    }
+    if (rl.rlim_cur >= (rlim_t)want)
+        return;
+    avail = (long long)rl.rlim_cur - LOOKUPD_FD_RESERVE;
+    if (avail < 64)
+        fatal_status(EX_OSERR,
+                     "lookupd: only %llu descriptors allowed (ulimit -n); at least %d needed",
+                     (unsigned long long)rl.rlim_cur, LOOKUPD_FD_RESERVE + 64);
+    if (http && 2LL * HTTP_CONN_LIMIT > avail / 2)
+        *http_conns = (unsigned)(avail / 4);
+    if (max_conns > avail - (http ? 2LL * *http_conns : 0))
+        *sockmap_conns = avail - (http ? 2LL * *http_conns : 0);
+    log_warnx("lookupd: only %llu descriptors allowed (ulimit -n): max_connections %lld, HTTP "
+              "connections %u",
+              (unsigned long long)rl.rlim_cur, *sockmap_conns, http ? *http_conns : 0);
 }
 
 /* lookupd_pidfile - write the process id */
@@ -160,34 +229,41 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     sigset_t set;
     int *fds, *is_unix, httpfd = -1, sig;
     char *token, *feed_token;
+    long long sockmap_conns;
+    unsigned http_conns;
 
     signal(SIGPIPE, SIG_IGN);
+    priv_dumpable(cf->allow_core_dumps); /* before the tokens are read; again after the drop */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     /* every thread started from here on inherits the mask; this thread waits for them */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    lookupd_nofile(cf->max_connections + 64);
+    lookupd_nofile(cf->max_connections, cf->http_listen != NULL && *cf->http_listen != '\0',
+                   &sockmap_conns, &http_conns);
 
     /* as root: bind, read secrets, write the pid file; then drop */
     fds = xcalloc(cf->socketmap_listen.n + 1, sizeof(*fds));
     is_unix = xcalloc(cf->socketmap_listen.n + 1, sizeof(*is_unix));
     for (size_t i = 0; i < cf->socketmap_listen.n; i++)
-        fds[i] = lookupd_listen(cf->socketmap_listen.v[i], &is_unix[i]);
+        fds[i] = lookupd_listen(cf, cf->socketmap_listen.v[i], &is_unix[i]);
     if (cf->http_listen != NULL && *cf->http_listen != '\0')
-        httpfd = lookupd_listen(cf->http_listen, NULL);
+        httpfd = lookupd_listen(cf, cf->http_listen, NULL);
     token = lookupd_token(cf->http_token_file);
     feed_token = lookupd_token(cf->feed_token_file);
     lookupd_pidfile(cf->pid_file);
     lookupd_drop(cf->user);
+    if (priv_dumpable(cf->allow_core_dumps) < 0)
+        log_warn("privileges: prctl PR_SET_DUMPABLE");
 
     db = lk_db_new(cf->store_path);
     sp.fds = fds;
     sp.is_unix = is_unix;
     sp.nfds = cf->socketmap_listen.n;
     sp.threads = (int)cf->threads;
-    sp.max_connections = cf->max_connections;
+    sp.max_connections = sockmap_conns;
+    sp.max_per_peer = cf->max_per_peer;
     sp.idle_timeout = cf->idle_timeout;
     sm = sockmap_new(&sp, db, opts);
     sockmap_start(sm);
@@ -197,6 +273,11 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
         hp.feed_token = feed_token;
         hp.version = LOOKUPD_VERSION;
         hp.max_age = cf->max_age;
+        hp.conn_limit = http_conns;
+        hp.timeout = (unsigned)cf->http_timeout;
+        hp.request_timeout = (unsigned)cf->http_request_timeout;
+        hp.feed_streams = (unsigned)cf->feed_streams;
+        hp.unknown_rate = (unsigned)cf->http_unknown_rate;
         http = http_start(&hp, db, opts);
     }
     log_info("lookupd: ready, version %s, %lld socketmap threads, store %s", LOOKUPD_VERSION,
@@ -267,12 +348,15 @@ int main(int argc, char **argv)
         case 'q':
             query = optarg;
             break;
+        case 'h':
+            usage(1);
+            break;
         default:
-            usage();
+            usage(0);
         }
     }
     if (config == NULL || optind != argc)
-        usage();
+        usage(0);
     log_init(LOOKUPD_NAME, foreground || check || query != NULL,
              verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     if ((rc = conf_load_main(&cf, LOOKUPD_NAME, config, 0, check)) >= 0)

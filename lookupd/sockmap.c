@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/netstring.h"
 #include "common/xmalloc.h"
+#include "lookupd/peer.h"
 #include "lookupd/sockmap_proto.h"
 #include "lookupd/stats.h"
 
@@ -48,7 +49,8 @@ struct sm_conn {
     char *in;
     size_t inlen, incap;
     size_t outoff, outlen;
-    uint32_t events; /* registered with epoll */
+    uint32_t events;      /* registered with epoll */
+    struct peer_key peer; /* its address or user: one count in the sockmap's peer table */
     unsigned eof : 1, closing : 1;
     char out[SOCKMAP_OUTBUF];
 };
@@ -63,9 +65,8 @@ struct sm_worker {
     struct lk_stats *stats;
     struct sm_conn *head;
     size_t nconns;
-    int listening;           /* the listeners are in this worker's epoll set */
-    time_t listen_off_until; /* re-arm them then (after EMFILE and friends) */
-    time_t last_warn;
+    int listening;            /* the listeners are in this worker's epoll set */
+    time_t listen_off_until;  /* re-arm them then (after EMFILE and friends) */
     uint64_t cpu_ns, wall_ns; /* thread CPU time and monotonic time at the last sm_load() */
     _Atomic int saturated;    /* sm_load(): it used SOCKMAP_SATURATED of a CPU; read by others */
 };
@@ -80,6 +81,9 @@ struct sockmap {
     struct lk_db *db;
     const struct lookup_opts *opts;
     long long max_conns, idle;
+    unsigned max_per_peer;
+    pthread_mutex_t peers_mu; /* peers, shared by the workers */
+    struct peertab *peers;
 };
 
 /* sm_now - monotonic seconds */
@@ -121,6 +125,10 @@ struct sockmap *sockmap_new(const struct sockmap_params *p, struct lk_db *db,
     sm->opts = opts;
     sm->max_conns = p->max_connections;
     sm->idle = p->idle_timeout;
+    sm->max_per_peer = p->max_per_peer > 0 ? (unsigned)p->max_per_peer : SOCKMAP_MAX_PER_PEER;
+    /* room for every connection, and for one being accepted by each worker at the cap */
+    sm->peers = peertab_new((size_t)p->max_connections + 64);
+    pthread_mutex_init(&sm->peers_mu, NULL);
     sm->nls = p->nfds;
     sm->ls = xcalloc(p->nfds ? p->nfds : 1, sizeof(*sm->ls));
     for (size_t i = 0; i < p->nfds; i++) {
@@ -151,9 +159,12 @@ struct sockmap *sockmap_new(const struct sockmap_params *p, struct lk_db *db,
     return sm;
 }
 
+static void sm_peer_drop(struct sockmap *sm, const struct peer_key *k);
+
 /* sm_conn_close - forget a connection */
 static void sm_conn_close(struct sm_worker *w, struct sm_conn *c)
 {
+    sm_peer_drop(w->sm, &c->peer);
     close(c->fd);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -168,33 +179,112 @@ static void sm_conn_close(struct sm_worker *w, struct sm_conn *c)
     free(c);
 }
 
-/* sm_warn_limited - at most one warning of this kind per worker and second */
-static int sm_warn_limited(struct sm_worker *w, time_t now)
+/* sm_peer - who is on the other end: the address (inet) or the user (unix); 0 or -1 */
+static int sm_peer(int fd, int is_unix, const struct sockaddr_storage *ss, socklen_t sslen,
+                   struct peer_key *k)
 {
-    if (w->last_warn == now)
+    if (is_unix) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+            return -1;
+        peer_from_uid(k, (uint32_t)cred.uid);
         return 0;
-    w->last_warn = now;
+    }
+    return peer_from_sockaddr(k, (const struct sockaddr *)ss, sslen);
+}
+
+/* sm_peer_admit - count a new connection of k against max_per_peer; 1 admitted, 0 refused */
+static int sm_peer_admit(struct sockmap *sm, const struct peer_key *k)
+{
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+    char name[64];
+    int ok;
+
+    pthread_mutex_lock(&sm->peers_mu);
+    ok = peertab_acquire(sm->peers, k, sm->max_per_peer);
+    pthread_mutex_unlock(&sm->peers_mu);
+    if (!ok) {
+        peer_format(k, name, sizeof(name));
+        log_limited(&lim,
+                    "sockmap: %s already has max_per_peer (%u) connections, closing a new one",
+                    name, sm->max_per_peer);
+    }
+    return ok;
+}
+
+/*
+ * sm_evict - at max_connections: close this worker's connection idle the longest (an idle
+ * one waits for nothing), so a new client gets in; 1 done, 0 none to close
+ */
+static int sm_evict(struct sm_worker *w)
+{
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+    struct sm_conn *c, *oldest = NULL;
+
+    for (c = w->head; c != NULL; c = c->next)
+        if (c->inlen == 0 && c->outlen == 0 &&
+            (oldest == NULL || c->last_active < oldest->last_active))
+            oldest = c;
+    if (oldest == NULL)
+        return 0;
+    log_limited(&lim,
+                "sockmap: max_connections (%lld) reached, closing the connection idle longest",
+                w->sm->max_conns);
+    stats_inc(w->stats, STATS_TIMEDOUT);
+    sm_conn_close(w, oldest);
     return 1;
+}
+
+/* sm_peer_drop - give back a peer's count taken for a connection that is not kept */
+static void sm_peer_drop(struct sockmap *sm, const struct peer_key *k)
+{
+    pthread_mutex_lock(&sm->peers_mu);
+    peertab_release(sm->peers, k);
+    pthread_mutex_unlock(&sm->peers_mu);
+}
+
+/* sm_slot - one of max_connections for a new connection, closing the idlest if need be */
+static int sm_slot(struct sm_worker *w)
+{
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+    struct sockmap *sm = w->sm;
+
+    if (atomic_fetch_add(&stats_sockmap_open, 1) < sm->max_conns)
+        return 1;
+    atomic_fetch_sub(&stats_sockmap_open, 1);
+    if (sm_evict(w)) {
+        if (atomic_fetch_add(&stats_sockmap_open, 1) < sm->max_conns)
+            return 1;
+        atomic_fetch_sub(&stats_sockmap_open, 1);
+    }
+    log_limited(&lim, "sockmap: max_connections (%lld) reached, closing a new connection",
+                sm->max_conns);
+    return 0;
 }
 
 /* sm_accept - accept what is waiting on a listener, up to SOCKMAP_ACCEPT_BATCH */
 static void sm_accept(struct sm_worker *w, struct sm_listener *l, time_t now)
 {
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
     struct sockmap *sm = w->sm;
 
     for (int i = 0; i < SOCKMAP_ACCEPT_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof(ss);
+        struct peer_key peer;
         struct epoll_event ev;
         struct sm_conn *c;
         int fd, one = 1;
 
-        fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            if (sm_warn_limited(w, now))
-                log_warn("sockmap: accept");
+            log_limited(&lim, "sockmap: accept: %s", strerror(errno));
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* stop listening for a second rather than spin on the pending connection */
                 sm_listen_arm(w, 0);
@@ -202,13 +292,17 @@ static void sm_accept(struct sm_worker *w, struct sm_listener *l, time_t now)
             }
             return;
         }
-        if (atomic_fetch_add(&stats_sockmap_open, 1) >= sm->max_conns) {
-            atomic_fetch_sub(&stats_sockmap_open, 1);
+        if (sm_peer(fd, l->is_unix, &ss, sslen, &peer) < 0)
+            memset(&peer, 0, sizeof(peer)); /* unknown: all such share one count */
+        if (!sm_peer_admit(sm, &peer)) {
             close(fd);
             stats_inc(w->stats, STATS_REFUSED);
-            if (sm_warn_limited(w, now))
-                log_warnx("sockmap: max_connections (%lld) reached, closing new connections",
-                          sm->max_conns);
+            continue;
+        }
+        if (!sm_slot(w)) {
+            sm_peer_drop(sm, &peer);
+            close(fd);
+            stats_inc(w->stats, STATS_REFUSED);
             continue;
         }
         if (!l->is_unix)
@@ -220,12 +314,14 @@ static void sm_accept(struct sm_worker *w, struct sm_listener *l, time_t now)
         }
         if (c == NULL) {
             atomic_fetch_sub(&stats_sockmap_open, 1);
+            sm_peer_drop(sm, &peer);
             close(fd);
             log_warnx("sockmap: out of memory, connection closed");
             continue;
         }
         c->h.kind = SM_CONN;
         c->fd = fd;
+        c->peer = peer;
         c->incap = SOCKMAP_INBUF_START;
         c->last_active = now;
         c->events = EPOLLIN;
@@ -234,6 +330,7 @@ static void sm_accept(struct sm_worker *w, struct sm_listener *l, time_t now)
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             log_warn("sockmap: epoll_ctl add");
             atomic_fetch_sub(&stats_sockmap_open, 1);
+            sm_peer_drop(sm, &peer);
             close(fd);
             free(c->in);
             free(c);
@@ -271,11 +368,12 @@ static void sm_answer(struct sm_worker *w, struct sm_conn *c, const struct sockm
     size_t n;
 
     if (req->badkey || req->keylen > ADDR_INPUT_MAX) {
+        static struct log_limit lim = LOG_LIMIT_DEFAULT;
         if (req->badkey)
             stats_inc(w->stats, STATS_BADKEY);
-        log_warnx("sockmap: %s: %s key refused: %s", sockmap_map_name(req->map),
-                  req->badkey ? "NUL, CR or LF in" : "over-long",
-                  log_safe(safe, sizeof(safe), req->key, req->keylen));
+        log_limited(&lim, "sockmap: %s: %s key refused: %s", sockmap_map_name(req->map),
+                    req->badkey ? "NUL, CR or LF in" : "over-long",
+                    log_safe(safe, sizeof(safe), req->key, req->keylen));
         memset(&ans, 0, sizeof(ans));
         ans.result = LOOKUP_INVALID;
     } else {
@@ -312,10 +410,11 @@ static void sm_process(struct sm_worker *w, struct sm_conn *c)
 
             snprintf(text, sizeof(text), "PERM %s", reason);
             sm_put_text(c, text);
+            static struct log_limit lim = LOG_LIMIT_DEFAULT;
             stats_inc(w->stats, STATS_PERM);
-            log_warnx("sockmap: %s, closing: %s", reason,
-                      log_safe(safe, sizeof(safe), c->in + pos,
-                               c->inlen - pos < 40 ? c->inlen - pos : 40));
+            log_limited(&lim, "sockmap: %s, closing: %s", reason,
+                        log_safe(safe, sizeof(safe), c->in + pos,
+                                 c->inlen - pos < 40 ? c->inlen - pos : 40));
             c->closing = 1;
             pos = c->inlen;
             break;
@@ -409,8 +508,9 @@ static int sm_conn_run(struct sm_worker *w, struct sm_conn *c, uint32_t events, 
     if (c->eof && !c->closing && c->inlen > 0 && sm_out_room(c)) {
         /* the client half-closed inside a request: it will never be complete */
         sm_put_text(c, "PERM netstring truncated by end of input");
+        static struct log_limit lim = LOG_LIMIT_DEFAULT;
         stats_inc(w->stats, STATS_PERM);
-        log_warnx("sockmap: netstring truncated by end of input, closing");
+        log_limited(&lim, "sockmap: netstring truncated by end of input, closing");
         c->closing = 1;
         c->inlen = 0;
         if (sm_flush(c, now) < 0)
@@ -580,6 +680,8 @@ void sockmap_free(struct sockmap *sm)
     for (size_t i = 0; i < sm->nls; i++)
         close(sm->ls[i].fd);
     close(sm->stopfd);
+    peertab_free(sm->peers);
+    pthread_mutex_destroy(&sm->peers_mu);
     free(sm->w);
     free(sm->ls);
     free(sm);

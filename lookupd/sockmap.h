@@ -17,6 +17,13 @@
  * from, so it costs nothing but its buffers, and a slow or hostile client never delays
  * another one.
  *
+ * Hostile clients: at most max_per_peer connections from one client address (inet) or one
+ * user id (unix, SO_PEERCRED), counted in one table shared by the workers (peer.h); more
+ * are accepted and closed at once. At max_connections a new connection closes the accepting
+ * worker's connection idle the longest (with no request half read or reply waiting) instead
+ * of being refused, so held idle connections cannot lock Postfix out. Every message a client
+ * can provoke goes through log_limited().
+ *
  * Connections: at most max_connections (more are accepted and closed at once), closed after
  * idle_timeout seconds without traffic, or SOCKMAP_PARTIAL_TIMEOUT seconds after a request
  * started arriving without finishing. Several requests in one read are answered in order; a
@@ -43,6 +50,7 @@
 #define SOCKMAP_PARTIAL_TIMEOUT 30         /* seconds to finish a request once started */
 #define SOCKMAP_ACCEPT_BATCH    64         /* accepts per wake-up, for fairness */
 #define SOCKMAP_SATURATED       75         /* % of a CPU: the next worker takes connections */
+#define SOCKMAP_MAX_PER_PEER    1024       /* default of [lookupd] max_per_peer */
 
 struct sockmap;
 
@@ -52,6 +60,7 @@ struct sockmap_params {
     size_t nfds;
     int threads;
     long long max_connections;
+    long long max_per_peer; /* connections from one address (inet) or user (unix); 0: default */
     long long idle_timeout;
 };
 

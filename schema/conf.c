@@ -4,6 +4,7 @@
 #include "schema/conf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
@@ -47,6 +48,18 @@ static int conf_check_delimiter(const char *v, char *err, size_t errlen)
             snprintf(err, errlen, "delimiter characters must be printable ASCII other than '@'");
             return -1;
         }
+    }
+    return 0;
+}
+
+static int conf_check_mode(const char *v, char *err, size_t errlen)
+{
+    char *end;
+    long m = strtol(v, &end, 8);
+
+    if (*v == '\0' || *end != '\0' || m < 0 || m > 0777) {
+        snprintf(err, errlen, "'%.16s' is not an octal mode 0..0777", v);
+        return -1;
     }
     return 0;
 }
@@ -156,6 +169,9 @@ const struct cfg_key conf_keys[] = {
      "entries per page of the paged search (RFC 2696)"},
     {"ldap", "timeout", CFG_INT, "30", 1, 3600, OFF(ldap_timeout), 0, NULL,
      "seconds allowed for connecting and for each page"},
+    {"ldap", "allow_cleartext_bind", CFG_BOOL, "no", 0, 0, OFF(ldap_allow_cleartext_bind), 0, NULL,
+     "allow a simple bind over ldap:// without starttls to a server not on loopback (the "
+     "password crosses the network in clear)"},
     MAPPING("ldap"),
 
     SECTION("ldif", sec_ldif),
@@ -208,14 +224,100 @@ const struct cfg_key conf_keys[] = {
      "file to write the process id to (empty: none)"},
     {"lookupd", "max_connections", CFG_INT, "4096", 16, 1000000, OFF(max_connections), 0, NULL,
      "most socketmap connections open at once"},
-    {"lookupd", "idle_timeout", CFG_INT, "300", 11, 86400, OFF(idle_timeout), 0, NULL,
+    {"lookupd", "idle_timeout", CFG_INT, "120", 11, 86400, OFF(idle_timeout), 0, NULL,
      "seconds an idle socketmap connection stays open (Postfix closes its own after 10)"},
     {"lookupd", "threads", CFG_INT, "2", 1, 64, OFF(threads), 0, NULL,
      "socketmap worker threads; each one after the first takes new connections only while those "
      "before it use 75 % of a CPU"},
+    {"lookupd", "max_per_peer", CFG_INT, "1024", 1, 1000000, OFF(max_per_peer), 0, NULL,
+     "most socketmap connections from one client address (inet) or one user (unix)"},
+    {"lookupd", "socket_mode", CFG_STR, "0660", 0, 0, OFF(socket_mode), 0, conf_check_mode,
+     "permissions of unix: socketmap sockets, in octal (never world-writable unless set so)"},
+    {"lookupd", "socket_group", CFG_STR, "", 0, 0, OFF(socket_group), 0, NULL,
+     "group of unix: socketmap sockets, e.g. postfix (empty: the primary group of user)"},
+    {"lookupd", "allow_open", CFG_BOOL, "no", 0, 0, OFF(allow_open), 0, NULL,
+     "allow http_listen off loopback although http_token_file or feed_token_file is empty"},
+    {"lookupd", "http_timeout", CFG_INT, "30", 1, 3600, OFF(http_timeout), 0, NULL,
+     "seconds an HTTP connection may make no progress, a feed stream whose client stops "
+     "reading included"},
+    {"lookupd", "http_request_timeout", CFG_INT, "10", 1, 3600, OFF(http_request_timeout), 0, NULL,
+     "seconds a client has to send a whole HTTP request"},
+    {"lookupd", "feed_streams", CFG_INT, "16", 1, 256, OFF(feed_streams), 0, NULL,
+     "most /v1/snapshot and /v1/changes answers streaming at once (more get 503)"},
+    {"lookupd", "http_unknown_rate", CFG_INT, "20", 0, 1000000, OFF(http_unknown_rate), 0, NULL,
+     "unknown-address answers per second to one client over HTTP; more get 429 (0: no limit)"},
+    {"lookupd", "allow_core_dumps", CFG_BOOL, "no", 0, 0, OFF(allow_core_dumps), 0, NULL,
+     "let both daemons dump core (a dump can hold the bind password and tokens)"},
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);
+
+/*
+ * conf_check_open - HTTP off loopback with a route that has no token hands anyone the whole
+ * list (/v1/snapshot) or an address oracle (/v1/recipients): refused unless allow_open
+ */
+static void conf_check_open(const struct conf *cf, const char *name, struct cfg_errors *errs)
+{
+    struct listen_spec ls;
+    char err[256];
+    int no_lookup = cf->http_token_file == NULL || cf->http_token_file[0] == '\0';
+    int no_feed = cf->feed_token_file == NULL || cf->feed_token_file[0] == '\0';
+
+    if (cf->allow_open || cf->http_listen == NULL || cf->http_listen[0] == '\0' ||
+        (!no_lookup && !no_feed) || listen_parse(cf->http_listen, &ls, err, sizeof(err)) < 0 ||
+        listen_is_loopback(&ls))
+        return;
+    cfg_error(errs,
+              "%s: [lookupd] http_listen = %s is not loopback, but %s%s%s empty: anyone who "
+              "reaches it can read %s; set %s, or allow_open = yes to serve it open on purpose",
+              name, cf->http_listen, no_lookup ? "http_token_file" : "",
+              no_lookup && no_feed ? " and feed_token_file are"
+              : no_lookup          ? " is"
+                                   : "",
+              no_feed && !no_lookup ? "feed_token_file is" : "",
+              no_feed ? "the whole address list" : "which addresses exist",
+              no_lookup && no_feed ? "both token files"
+              : no_lookup          ? "http_token_file"
+                                   : "feed_token_file");
+}
+
+/* conf_ldap_loopback - is an ldap:// URI's host this machine (127/8, ::1, localhost, none)? */
+static int conf_ldap_loopback(const char *uri)
+{
+    const char *h = uri + 7, *e;
+    size_t n;
+
+    if (*h == '[') {
+        e = strchr(h, ']');
+        return e != NULL && (size_t)(e - h - 1) == 3 && strncmp(h + 1, "::1", 3) == 0;
+    }
+    e = h + strcspn(h, ":/");
+    n = (size_t)(e - h);
+    return n == 0 || (n >= 4 && strncmp(h, "127.", 4) == 0) ||
+           (n == 9 && strncasecmp(h, "localhost", 9) == 0);
+}
+
+/*
+ * conf_check_cleartext - a simple bind over ldap:// without StartTLS sends the password in
+ * clear: refused for a directory off this host unless allow_cleartext_bind
+ */
+static void conf_check_cleartext(const struct conf *cf, const char *name, struct cfg_errors *errs)
+{
+    if (!cf->sec_ldap || cf->ldap_starttls || cf->ldap_allow_cleartext_bind ||
+        cf->ldap_bind_dn == NULL || cf->ldap_bind_dn[0] == '\0' || cf->ldap_bind_pw_file == NULL ||
+        cf->ldap_bind_pw_file[0] == '\0')
+        return;
+    for (size_t i = 0; i < cf->ldap_uri.n; i++) {
+        const char *uri = cf->ldap_uri.v[i];
+        if (strncasecmp(uri, "ldap://", 7) != 0 || conf_ldap_loopback(uri))
+            continue;
+        cfg_error(errs,
+                  "%s:%d: [ldap] uri = %.100s with bind_dn and starttls = no would send the bind "
+                  "password in clear; set starttls = yes, use ldaps://, or allow_cleartext_bind = "
+                  "yes to do it anyway",
+                  name, cf->sec_ldap, uri);
+    }
+}
 
 /* conf_check - the rules that span keys */
 static void conf_check(struct conf *cf, const char *name, int need_source, struct cfg_errors *errs)
@@ -257,6 +359,8 @@ static void conf_check(struct conf *cf, const char *name, int need_source, struc
         cfg_error(errs, "%s:%d: [upstream] url: required", name, cf->sec_upstream);
     if (cf->store_path[0] != '/')
         cfg_error(errs, "%s: [store] path: must be an absolute path", name);
+    if (!need_source) /* lookupd's rule: a hub's syncd keeps syncing whatever lookupd thinks */
+        conf_check_open(cf, name, errs);
 }
 
 static int conf_finish(struct conf *cf, const char *name, int need_source, int rc,
@@ -265,6 +369,9 @@ static int conf_finish(struct conf *cf, const char *name, int need_source, int r
     size_t before = errs->n;
 
     conf_check(cf, name, need_source, errs);
+    /* syncd's rule (lookupd never binds to the directory), once the [ldap] keys are sound */
+    if (need_source && rc == 0 && errs->n == before)
+        conf_check_cleartext(cf, name, errs);
     return rc < 0 || errs->n > before ? -1 : 0;
 }
 

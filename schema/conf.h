@@ -30,6 +30,7 @@ struct conf {
     struct cfg_list ldap_base;
     long long ldap_page_size;
     long long ldap_timeout;
+    int ldap_allow_cleartext_bind;
     /* entry mapping: [ldap] and [ldif] */
     char *map_filter;
     struct cfg_list map_address_attrs;
@@ -68,6 +69,15 @@ struct conf {
     long long max_connections;
     long long idle_timeout;
     long long threads;
+    long long max_per_peer;
+    char *socket_mode;
+    char *socket_group;
+    int allow_open;
+    long long http_timeout;
+    long long http_request_timeout;
+    long long feed_streams;
+    long long http_unknown_rate;
+    int allow_core_dumps;
 };
 
 extern const struct cfg_key conf_keys[];
@@ -75,7 +85,9 @@ extern const size_t conf_nkeys;
 
 /*
  * conf_load - defaults, then path, then the cross-key rules. Returns 0, or -1 with every
- * problem in errs. need_source: a missing source section is an error too (syncd).
+ * problem in errs. need_source: a missing source section is an error too (syncd's load: a
+ * simple bind over cleartext is refused, see conf.c); without it (lookupd's load) HTTP off
+ * loopback without tokens is refused instead.
  */
 int conf_load(struct conf *cf, const char *path, int need_source, struct cfg_errors *errs);
 

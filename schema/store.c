@@ -147,6 +147,8 @@ int store_open(struct store **stp, const char *path, unsigned flags, size_t maps
         goto fail;
     if ((rc = mdb_env_set_maxdbs(st->env, STORE_NDB + 2)) != 0)
         goto fail;
+    if ((rc = mdb_env_set_maxreaders(st->env, STORE_MAXREADERS)) != 0)
+        goto fail;
     if (!(flags & STORE_RDONLY) && (rc = mdb_env_set_mapsize(st->env, st->mapsize)) != 0)
         goto fail;
     rc = mdb_env_open(st->env, path,

@@ -45,6 +45,14 @@
 #define STORE_ERR_VERSION  (-30602) /* an rcptdir store of another format version */
 #define STORE_ERR_CORRUPT  (-30603) /* a record or meta value that does not decode */
 
+/*
+ * Reader slots in the lock file (LMDB's default is 126). lookupd holds at most threads (64)
+ * + its HTTP thread + two per feed stream (feed_streams, at most 256) + one opener, 578 in
+ * all, so a sync always finds one free; the first process to open the store sets the number
+ * for all (lock.mdb).
+ */
+#define STORE_MAXREADERS 1024
+
 /* store_open flags */
 #define STORE_RDONLY 0x1
 

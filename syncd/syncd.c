@@ -300,8 +300,10 @@ static int syncd_become_user(const struct conf *cf)
     if (geteuid() != 0 || cf->user == NULL || cf->user[0] == '\0')
         return 0;
     if (priv_lookup(cf->user, &uid, &gid, err, sizeof(err)) < 0) {
-        log_warnx("privileges: %s", err);
-        return -1;
+        fatal_status(EX_NOPERM,
+                     "privileges: %s: started as root, syncd runs as [lookupd] user = %s; create "
+                     "that user (useradd --system %s) or set user = to an existing one",
+                     err, cf->user, cf->user);
     }
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         struct stat sb;
@@ -352,9 +354,10 @@ static int syncd_lock(const struct conf *cf)
     return fd; /* held until the process exits */
 }
 
-static void usage(void)
+/* usage - on stdout with exit 0 for --help, else on stderr with exit 64 */
+static void usage(int help)
 {
-    fprintf(stderr,
+    fprintf(help ? stdout : stderr,
             "usage: %s -c FILE [-n] [-v] [-d] [--watch] [--dry-run] [--force]\n"
             "  -c FILE    configuration (rcptdir.conf(5))\n"
             "  -n         check the configuration and exit\n"
@@ -362,9 +365,10 @@ static void usage(void)
             "  -v         verbose\n"
             "  --watch    sync every [sync] interval seconds until SIGTERM\n"
             "  --dry-run  print what would change; write nothing\n"
-            "  --force    apply even when a safety rule refuses\n",
+            "  --force    apply even when a safety rule refuses\n"
+            "  -h, --help this text\n",
             SYNCD_NAME);
-    exit(EX_USAGE);
+    exit(help ? EX_OK : EX_USAGE);
 }
 
 int main(int argc, char **argv)
@@ -404,12 +408,15 @@ int main(int argc, char **argv)
         case 'f':
             o.force = 1;
             break;
+        case 'h':
+            usage(1);
+            break;
         default:
-            usage();
+            usage(0);
         }
     }
     if (config == NULL || optind != argc)
-        usage();
+        usage(0);
     log_init(SYNCD_NAME, o.foreground || isatty(STDERR_FILENO) || check,
              o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     if ((rc = conf_load_main(&cf, SYNCD_NAME, config, 1, check)) >= 0)
@@ -431,6 +438,8 @@ int main(int argc, char **argv)
         conf_free(&cf);
         return EX_NOPERM;
     }
+    if (priv_dumpable(cf.allow_core_dumps) < 0)
+        log_warn("privileges: prctl PR_SET_DUMPABLE");
     if (syncd_lock(&cf) < 0) {
         conf_free(&cf);
         return EX_TEMPFAIL;

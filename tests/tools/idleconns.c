@@ -19,46 +19,12 @@
 #include <unistd.h>
 
 #include "common/listen.h"
-
-/* idle_connect - one connection, or -1 */
-static int idle_connect(const struct listen_spec *ls)
-{
-    int fd = -1;
-
-    if (ls->is_unix) {
-        struct sockaddr_un sa;
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sun_family = AF_UNIX;
-        memcpy(sa.sun_path, ls->path, strlen(ls->path));
-        if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 &&
-            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-            close(fd);
-            fd = -1;
-        }
-        return fd;
-    } else {
-        struct addrinfo hints, *res;
-
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_socktype = SOCK_STREAM;
-        if (getaddrinfo(ls->host, ls->port, &hints, &res) != 0)
-            return -1;
-        if ((fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol)) >= 0 &&
-            connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
-            close(fd);
-            fd = -1;
-        }
-        freeaddrinfo(res);
-    }
-    return fd;
-}
+#include "tests/tools/toolconn.h"
 
 int main(int argc, char **argv)
 {
     struct listen_spec ls;
     struct pollfd *p;
-    struct rlimit rl;
     char err[256];
     int n, ok = 0, closed = 0, last = -1;
 
@@ -70,13 +36,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "idleconns: %s\n", err);
         return 64;
     }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 16) {
-        rl.rlim_cur = rl.rlim_max < (rlim_t)n + 16 ? rl.rlim_max : (rlim_t)n + 16;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    tool_nofile(n);
     p = calloc((size_t)n, sizeof(*p));
     for (int i = 0; i < n; i++) {
-        p[i].fd = idle_connect(&ls);
+        p[i].fd = tool_connect(&ls, NULL, 0);
         p[i].events = POLLIN;
         if (p[i].fd >= 0)
             ok++;

@@ -337,7 +337,7 @@ static void test_defaults(void **state)
     assert_string_equal(f->cf.http_token_file, "");
     assert_string_equal(f->cf.feed_token_file, "");
     assert_int_equal(f->cf.max_connections, 4096);
-    assert_int_equal(f->cf.idle_timeout, 300);
+    assert_int_equal(f->cf.idle_timeout, 120);
     assert_int_equal(f->cf.threads, 2);
     assert_int_equal(conf_addr_flags(&f->cf), 0);
 }
@@ -399,7 +399,7 @@ static void test_required(void **state)
 
     snprintf(text, sizeof(text),
              "[ldap]\nuri = ldaps://a ldap://b, ldapi://%%2frun%%2fslapd\nbase = dc=x\n"
-             "bind_dn = cn=me\nbind_pw_file = %s\n",
+             "bind_dn = cn=me\nbind_pw_file = %s\nstarttls = yes\n",
              f->pw);
     rc = load(f, text, 1);
     EXPECT_NONE(f, rc);
@@ -592,6 +592,63 @@ static void test_keys_documented(void **state)
         print_message("# SKIP no documentation to check against\n");
 }
 
+/* issue 14: a bind password never crosses the network in clear, and HTTP off loopback
+ * needs a token on every route, unless the operator says so explicitly */
+static void test_hardening_rules(void **state)
+{
+    struct fixture *f = *state;
+    char text[512];
+    int rc;
+
+    snprintf(
+        text, sizeof(text),
+        "[ldap]\nuri = ldap://127.0.0.1:389 ldap://localhost ldapi:/// ldaps://dir.example.org "
+        "ldap://dir.example.org\nbase = dc=x\nbind_dn = cn=me\nbind_pw_file = %s\n",
+        f->pw);
+    rc = load(f, text, 1);
+    EXPECT(f, rc,
+           "(string):1: [ldap] uri = ldap://dir.example.org with bind_dn and starttls = no would "
+           "send the bind password in clear; set starttls = yes, use ldaps://, or "
+           "allow_cleartext_bind = yes to do it anyway");
+    snprintf(text, sizeof(text),
+             "[ldap]\nuri = ldap://dir.example.org\nbase = dc=x\nbind_dn = cn=me\n"
+             "bind_pw_file = %s\nallow_cleartext_bind = yes\n",
+             f->pw);
+    rc = load(f, text, 1);
+    EXPECT_NONE(f, rc);
+    rc = load(f, "[ldap]\nuri = ldap://dir.example.org\nbase = dc=x\n", 1); /* anonymous */
+    EXPECT_NONE(f, rc);
+    snprintf(text, sizeof(text),
+             "[ldap]\nuri = ldap://dir.example.org\nbase = dc=x\nbind_dn = cn=me\n"
+             "bind_pw_file = %s\n",
+             f->pw);
+    rc = load(f, text, 0); /* lookupd never binds: its load does not refuse it */
+    EXPECT_NONE(f, rc);
+
+    rc = load(f, "[lookupd]\nhttp_listen = 0.0.0.0:8642\n", 0);
+    EXPECT(f, rc,
+           "(string): [lookupd] http_listen = 0.0.0.0:8642 is not loopback, but http_token_file "
+           "and feed_token_file are empty: anyone who reaches it can read the whole address "
+           "list; set both token files, or allow_open = yes to serve it open on purpose");
+    snprintf(text, sizeof(text), "[lookupd]\nhttp_listen = 192.0.2.1:8642\nfeed_token_file = %s\n",
+             f->pw);
+    rc = load(f, text, 0);
+    EXPECT(f, rc,
+           "(string): [lookupd] http_listen = 192.0.2.1:8642 is not loopback, but http_token_file "
+           "is empty: anyone who reaches it can read which addresses exist; set "
+           "http_token_file, or allow_open = yes to serve it open on purpose");
+    rc = load(f, "[lookupd]\nhttp_listen = 0.0.0.0:8642\nallow_open = yes\n", 0);
+    EXPECT_NONE(f, rc);
+    rc = load(f, "[ldif]\npath = /x.ldif\n[lookupd]\nhttp_listen = 0.0.0.0:8642\n", 1);
+    EXPECT_NONE(f, rc); /* syncd's load: it does not listen, it keeps syncing */
+    rc = load(f, "[lookupd]\nhttp_listen = [::1]:8642\n", 0);
+    EXPECT_NONE(f, rc);
+    rc = load(f, "[lookupd]\nsocket_mode = 0666\n", 0);
+    EXPECT_NONE(f, rc);
+    rc = load(f, "[lookupd]\nsocket_mode = 0999\n", 0);
+    EXPECT(f, rc, "(string):2: [lookupd] socket_mode: '0999' is not an octal mode 0..0777");
+}
+
 /* the built-in defaults pass their own checks, and loads do not leak */
 static void test_repeat_loads(void **state)
 {
@@ -617,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
         cmocka_unit_test(test_keys_documented),
+        cmocka_unit_test_setup_teardown(test_hardening_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeat_loads, setup, teardown),
     };
 

@@ -224,7 +224,7 @@ const struct cfg_key conf_keys[] = {
      "file to write the process id to (empty: none)"},
     {"lookupd", "max_connections", CFG_INT, "4096", 16, 1000000, OFF(max_connections), 0, NULL,
      "most socketmap connections open at once"},
-    {"lookupd", "idle_timeout", CFG_INT, "120", 11, 86400, OFF(idle_timeout), 0, NULL,
+    {"lookupd", "idle_timeout", CFG_INT, "300", 11, 86400, OFF(idle_timeout), 0, NULL,
      "seconds an idle socketmap connection stays open (Postfix closes its own after 10)"},
     {"lookupd", "threads", CFG_INT, "2", 1, 64, OFF(threads), 0, NULL,
      "socketmap worker threads; each one after the first takes new connections only while those "

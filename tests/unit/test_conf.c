@@ -337,7 +337,7 @@ static void test_defaults(void **state)
     assert_string_equal(f->cf.http_token_file, "");
     assert_string_equal(f->cf.feed_token_file, "");
     assert_int_equal(f->cf.max_connections, 4096);
-    assert_int_equal(f->cf.idle_timeout, 120);
+    assert_int_equal(f->cf.idle_timeout, 300);
     assert_int_equal(f->cf.threads, 2);
     assert_int_equal(conf_addr_flags(&f->cf), 0);
 }

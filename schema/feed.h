@@ -18,11 +18,14 @@
  *   trailer: a record of type 'Z' whose payload is 8 bytes (the number of records before
  *     it) and the 32-byte SHA-256 of every byte of the feed before the trailer record.
  *
- * Record types: in snapshots 'A' (key: address, value: struct rcpt record), 'E' (key: entry
- * id, value: the entry's address list as in store.h), 'M' (key: managed domain, value: 1
- * byte 'c' configured or 'd' derived); in change feeds the change-log operations of
- * store.h: '+' and '~' (address, rcpt record), '-' (address, no value), 'D' and 'X'
- * (domain, no value). Keys are 1..FEED_MAX_KEY bytes.
+ * Record types (enum feed_type): in snapshots FEED_ADDR 'A' (key: address, value: struct rcpt
+ * record) and FEED_DOMAIN 'M' (key: managed domain, value: the store's domain value, 1 byte
+ * 'c' configured or 'd' derived); in change feeds the change-log operations of store_rec.h
+ * (enum store_op): '+' and '~' (address, rcpt record), '-' (address, no value), 'D' and 'X'
+ * (domain, no value). Keys are 1..FEED_MAX_KEY bytes; address and domain keys at most
+ * ADDR_MAX. Values are checked with the store's own codecs (rcpt_decode(),
+ * store_domain_decode()). Format 1 once also named 'E' (an entry's address list); no hub
+ * ever sent it, and the decoder refuses it like any other unknown type.
  *
  * The decoder is pushed bytes in pieces of any size (as libcurl delivers them), trusts no
  * length, keeps at most one record in its own fixed buffer, and reports every malformation
@@ -37,6 +40,7 @@
 
 #include "common/sha256.h"
 #include "schema/rcpt.h"
+#include "schema/store_rec.h"
 
 #define FEED_MAGIC        "RCPTFEED"
 #define FEED_VERSION      1
@@ -46,6 +50,9 @@
 #define FEED_TRAILER_SIZE (5 + 8 + SHA256_SIZE)
 
 enum feed_kind { FEED_SNAPSHOT = 'S', FEED_CHANGES = 'C' };
+
+/* record types besides the change-log ops (enum store_op), which change feeds carry */
+enum feed_type { FEED_ADDR = 'A', FEED_DOMAIN = 'M', FEED_TRAILER = 'Z' };
 
 enum feed_err {
     FEED_ERR_MAGIC = -1,     /* not a feed */
@@ -67,7 +74,7 @@ struct feed_header {
 };
 
 struct feed_record {
-    int type;
+    int type;        /* enum feed_type or enum store_op */
     const char *key; /* borrowed from the decoder's buffer, valid during the callback */
     size_t keylen;
     const unsigned char *val;

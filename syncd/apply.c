@@ -14,11 +14,13 @@
 #include "schema/feed.h"
 #include "syncd/apply_int.h"
 
-int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_val *rec)
+int apply_log(struct apply *a, enum store_op op, const char *key, size_t klen, const MDB_val *rec)
 {
-    unsigned char lk[12], buf[3 + ADDR_MAX + RCPT_MAX];
+    unsigned char lk[STORE_LOG_KEY_SIZE], buf[STORE_LOG_MAX];
+    struct store_log_rec l = {op, key, klen, rec != NULL ? rec->mv_data : NULL,
+                              rec != NULL ? rec->mv_size : 0};
     MDB_val k = {sizeof(lk), lk}, v;
-    size_t n = 3 + klen;
+    int n;
 
     if (a->o.print)
         printf("%c %.*s\n", op, (int)klen, key);
@@ -31,15 +33,9 @@ int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_
         a->log_dropped = 1;
         return rc;
     }
-    buf[0] = (unsigned char)op;
-    buf[1] = (unsigned char)(klen & 0xff);
-    buf[2] = (unsigned char)(klen >> 8);
-    memcpy(buf + 3, key, klen);
-    if (rec != NULL) {
-        memcpy(buf + n, rec->mv_data, rec->mv_size);
-        n += rec->mv_size;
-    }
-    v.mv_size = n;
+    if ((n = store_log_encode(buf, sizeof(buf), &l)) < 0)
+        return STORE_ERR_CORRUPT;
+    v.mv_size = (size_t)n;
     v.mv_data = buf;
     store_log_key(lk, a->log_gen, (uint32_t)a->log_seq++);
     return mdb_put(a->txn, store_dbi(a->st, STORE_LOG), &k, &v, MDB_APPEND);
@@ -209,7 +205,7 @@ static int apply_address(struct apply *a, const struct sync_entry *e, const stru
     rc = mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, &v, MDB_NOOVERWRITE);
     if (rc == 0) {
         a->s.added++;
-        return apply_log(a, '+', ad->key, ad->len, &want);
+        return apply_log(a, STORE_OP_ADD, ad->key, ad->len, &want);
     }
     if (rc != MDB_KEYEXIST)
         return rc;
@@ -222,26 +218,33 @@ static int apply_address(struct apply *a, const struct sync_entry *e, const stru
     if ((rc = mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, &want, 0)) != 0)
         return rc;
     a->s.changed++;
-    return apply_log(a, '~', ad->key, ad->len, &want);
+    return apply_log(a, STORE_OP_CHANGE, ad->key, ad->len, &want);
 }
 
 /* apply_entry_record - entry id -> its address keys, written when it differs; 1: a
  * duplicate of an entry this (fresh) sync already wrote */
 static int apply_entry_record(struct apply *a, const struct sync_entry *e)
 {
-    size_t cap = 0, n = 0;
+    size_t cap = STORE_ENTRY_HEADER, n;
     unsigned char *buf;
     MDB_val k = {e->id_len, (void *)(uintptr_t)e->id}, v, old;
     int rc;
 
     for (size_t i = 0; i < e->naddrs; i++)
-        cap += 2 + e->addrs[i].len;
+        cap += STORE_ENTRY_ITEM(e->addrs[i].len);
     buf = xmalloc(cap);
+    /* the primary comes first, with the entry's kind (entry.h) */
+    if ((rc = store_entry_encode_head(buf, cap, e->state, e->addrs[0].kind, e->naddrs)) < 0) {
+        free(buf);
+        return STORE_ERR_CORRUPT;
+    }
+    n = (size_t)rc;
     for (size_t i = 0; i < e->naddrs; i++) {
-        buf[n++] = (unsigned char)(e->addrs[i].len & 0xff);
-        buf[n++] = (unsigned char)(e->addrs[i].len >> 8);
-        memcpy(buf + n, e->addrs[i].key, e->addrs[i].len);
-        n += e->addrs[i].len;
+        if ((rc = store_entry_encode_key(buf + n, cap - n, e->addrs[i].key, e->addrs[i].len)) < 0) {
+            free(buf);
+            return STORE_ERR_CORRUPT;
+        }
+        n += (size_t)rc;
     }
     v.mv_size = n;
     v.mv_data = buf;
@@ -279,7 +282,7 @@ int apply_entry(struct apply *a, const struct sync_entry *e)
     return 0;
 }
 
-int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char log_op,
+int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, enum store_op log_op,
                 uint64_t *removed)
 {
     MDB_cursor *cur;
@@ -303,7 +306,8 @@ int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char
 int apply_domains(struct apply *a)
 {
     MDB_dbi dbi = store_dbi(a->st, STORE_DOMAIN);
-    char kind = (a->o.domains != NULL && a->o.domains->n > 0) ? 'c' : 'd';
+    char kind = (a->o.domains != NULL && a->o.domains->n > 0) ? STORE_DOMAIN_CONFIGURED
+                                                              : STORE_DOMAIN_DERIVED;
     int rc;
 
     for (size_t i = 0; i < a->ndomains; i++) {
@@ -313,7 +317,7 @@ int apply_domains(struct apply *a)
         rc = mdb_put(a->txn, dbi, &dk, &dv, MDB_NOOVERWRITE);
         if (rc == 0) {
             a->s.domains_added++;
-            if ((rc = apply_log(a, 'D', dk.mv_data, dk.mv_size, NULL)) != 0)
+            if ((rc = apply_log(a, STORE_OP_DOMAIN_ADD, dk.mv_data, dk.mv_size, NULL)) != 0)
                 return rc;
         } else if (rc == MDB_KEYEXIST) {
             if (dv.mv_size != 1 || *(char *)dv.mv_data != kind) {
@@ -325,7 +329,8 @@ int apply_domains(struct apply *a)
             return rc;
         }
     }
-    return apply_sweep(a, STORE_DOMAIN, &a->domain_set, 'X', &a->s.domains_removed);
+    return apply_sweep(a, STORE_DOMAIN, &a->domain_set, STORE_OP_DOMAIN_REMOVE,
+                       &a->s.domains_removed);
 }
 
 /* apply_trim_log - keep at most changelog_max log records, dropping whole generations */
@@ -346,7 +351,9 @@ static int apply_trim_log(struct apply *a, uint64_t *floor)
     if ((rc = mdb_cursor_open(a->txn, dbi, &cur)) != 0)
         return rc;
     while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-        uint64_t g = k.mv_size == 12 ? store_log_key_generation(k.mv_data) : 0;
+        uint64_t g = 0;
+        if (store_log_key_decode(k.mv_data, k.mv_size, &g, NULL) != 0)
+            g = 0;
         if (excess == 0 && g != cut)
             break; /* keep whole generations */
         if ((rc = mdb_cursor_del(cur, 0)) != 0)
@@ -427,7 +434,7 @@ static int apply_meta(struct apply *a, uint64_t invalid, uint64_t floor)
 /* apply_drop_generation_log - forget log records of a generation that is not published */
 static int apply_drop_generation_log(struct apply *a)
 {
-    unsigned char lk[12];
+    unsigned char lk[STORE_LOG_KEY_SIZE];
     MDB_val k = {sizeof(lk), lk}, v;
     MDB_cursor *cur;
     int rc;
@@ -449,8 +456,9 @@ static int apply_drop_generation_log(struct apply *a)
 static int apply_log_conflicts(struct apply *a)
 {
     MDB_dbi addr = store_dbi(a->st, STORE_ADDR);
-    unsigned char lk[12];
+    unsigned char lk[STORE_LOG_KEY_SIZE];
     MDB_val k = {sizeof(lk), lk}, v;
+    struct store_log_rec l;
     MDB_cursor *cur;
     int rc;
 
@@ -461,10 +469,8 @@ static int apply_log_conflicts(struct apply *a)
         return rc;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
-        const unsigned char *p = v.mv_data;
-        size_t klen = v.mv_size >= 3 ? (size_t)p[1] | (size_t)p[2] << 8 : 0;
-        if (klen > 0 && 3 + klen <= v.mv_size && (p[0] == '+' || p[0] == '~') &&
-            hset_has(&a->conflicted, hset_hash(p + 3, klen))) {
+        if (store_log_decode(&l, v.mv_data, v.mv_size) == 0 && store_op_has_record(l.op) &&
+            hset_has(&a->conflicted, hset_hash(l.key, l.keylen))) {
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
                 break;
         }
@@ -482,7 +488,8 @@ static int apply_log_conflicts(struct apply *a)
             return rc;
         if (rc == 0 && apply_val_equal(&fin, &pre))
             continue;
-        if ((rc = apply_log(a, rc == 0 ? '~' : '+', ck.mv_data, ck.mv_size, &fin)) != 0)
+        if ((rc = apply_log(a, rc == 0 ? STORE_OP_CHANGE : STORE_OP_ADD, ck.mv_data, ck.mv_size,
+                            &fin)) != 0)
             return rc;
     }
     return 0;
@@ -499,7 +506,8 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
         if ((rc = apply_feed_finish(a)) != 0)
             goto fail;
     } else if ((!a->fresh &&
-                ((rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, '-', &a->s.removed)) != 0 ||
+                ((rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, STORE_OP_REMOVE, &a->s.removed)) !=
+                     0 ||
                  (rc = apply_sweep(a, STORE_ENTRY, &a->seen_entry, 0, &a->entry_changes)) != 0)) ||
                (rc = apply_domains(a)) != 0) {
         goto fail;

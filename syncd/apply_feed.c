@@ -95,7 +95,7 @@ static int feed_put_addr(struct apply *a, const struct feed_record *r)
     rc = mdb_put(a->txn, dbi, &k, &v, flags);
     if (rc == 0) {
         a->s.added++;
-        return apply_log(a, '+', r->key, r->keylen, &want);
+        return apply_log(a, STORE_OP_ADD, r->key, r->keylen, &want);
     }
     if (rc != MDB_KEYEXIST)
         return rc;
@@ -108,7 +108,7 @@ static int feed_put_addr(struct apply *a, const struct feed_record *r)
     if ((rc = mdb_put(a->txn, dbi, &k, &want, 0)) != 0)
         return rc;
     a->s.changed++;
-    return apply_log(a, '~', r->key, r->keylen, &want);
+    return apply_log(a, STORE_OP_CHANGE, r->key, r->keylen, &want);
 }
 
 /* feed_del - '-' or 'X': the key leaves db; counted and logged when it was there */
@@ -122,7 +122,7 @@ static int feed_del(struct apply *a, enum store_db db, const struct feed_record 
     if (rc != 0)
         return rc;
     (*count)++;
-    return apply_log(a, (char)r->type, r->key, r->keylen, NULL);
+    return apply_log(a, (enum store_op)r->type, r->key, r->keylen, NULL);
 }
 
 /* feed_del_addr - '-': the address goes */
@@ -142,18 +142,18 @@ static int feed_domain(struct apply *a, const struct feed_record *r)
 
     if (!feed_domain_ok(r->key, r->keylen))
         return APPLY_BADFEED;
-    if (r->type == 'M') {
+    if (r->type == FEED_DOMAIN) {
         apply_domain_note(a, r->key, r->keylen, (char)r->val[0]);
         return 0;
     }
-    if (r->type == 'D') {
+    if (r->type == STORE_OP_DOMAIN_ADD) {
         rc = mdb_put(a->txn, dbi, &k, &v, MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST)
             return 0;
         if (rc != 0)
             return rc;
         a->s.domains_added++;
-        return apply_log(a, 'D', r->key, r->keylen, NULL);
+        return apply_log(a, STORE_OP_DOMAIN_ADD, r->key, r->keylen, NULL);
     }
     return feed_del(a, STORE_DOMAIN, r, &a->s.domains_removed);
 }
@@ -163,18 +163,16 @@ int apply_record(struct apply *a, const struct feed_record *r)
     if (a->feed == 0)
         return EINVAL;
     switch (r->type) {
-    case 'A':
-    case '+':
-    case '~':
+    case FEED_ADDR:
+    case STORE_OP_ADD:
+    case STORE_OP_CHANGE:
         return feed_put_addr(a, r);
-    case '-':
+    case STORE_OP_REMOVE:
         return feed_del_addr(a, r);
-    case 'M':
-    case 'D':
-    case 'X':
+    case FEED_DOMAIN:
+    case STORE_OP_DOMAIN_ADD:
+    case STORE_OP_DOMAIN_REMOVE:
         return feed_domain(a, r);
-    case 'E':
-        return 0; /* entry lists stay with the directory sync that needs them */
     }
     return APPLY_BADFEED;
 }
@@ -185,7 +183,8 @@ int apply_feed_finish(struct apply *a)
 
     if (a->feed != FEED_SNAPSHOT)
         return 0;
-    if (!a->fresh && (rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, '-', &a->s.removed)) != 0)
+    if (!a->fresh &&
+        (rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, STORE_OP_REMOVE, &a->s.removed)) != 0)
         return rc;
     if ((rc = mdb_drop(a->txn, store_dbi(a->st, STORE_ENTRY), 0)) != 0 ||
         (rc = mdb_drop(a->txn, store_dbi(a->st, STORE_LOG), 0)) != 0)

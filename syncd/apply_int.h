@@ -35,13 +35,13 @@ struct apply {
 };
 
 /* apply_log - append one change to the log under log_gen (and print it for --dry-run) */
-int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_val *rec);
+int apply_log(struct apply *a, enum store_op op, const char *key, size_t klen, const MDB_val *rec);
 /* apply_domain_note - remember a managed domain (kind: 'c', 'd', or 0 when not tracked) */
 void apply_domain_note(struct apply *a, const char *dom, size_t len, char kind);
 int apply_val_equal(const MDB_val *x, const MDB_val *y);
 /* apply_sweep - remove every key of db this sync did not see, counting them in *removed
  * and logging each with log_op (0: not logged) */
-int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char log_op,
+int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, enum store_op log_op,
                 uint64_t *removed);
 /* apply_domains - make the domain database hold exactly the noted managed domains */
 int apply_domains(struct apply *a);

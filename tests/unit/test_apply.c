@@ -196,11 +196,12 @@ static void test_first_sync(void **state)
     expect_rcpt(f->st, "@example.net", RCPT_ALIAS, RCPT_ACTIVE, "staff@example.org", "id-staff");
     expect_domains(f->st, "example.com:d example.net:d example.org:d");
 
-    /* entry -> its keys, 2-byte LE length + bytes each */
+    /* entry -> mark, state, kind, then its keys, 2-byte LE length + bytes each */
     d = dump(f->st, STORE_ENTRY);
     {
         struct text t = {0};
-        static const unsigned char staff[] = "\x11\x00staff@example.org\x0c\x00@example.net";
+        static const unsigned char staff[] =
+            "\xff\xff\x01\x02\x02\x00\x11\x00staff@example.org\x0c\x00@example.net";
         text_hex(&t, "id-staff", 8);
         text_add(&t, "=", 1);
         text_hex(&t, staff, sizeof(staff) - 1);

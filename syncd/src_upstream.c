@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "schema/feed.h"
+#include "syncd/apply_feed.h"
 
 #define UPSTREAM_AGENT   "rcptdir-syncd"
 #define UPSTREAM_ERRBODY 1024 /* bytes of a non-200 answer kept for its message */
@@ -45,7 +46,7 @@ static int pull_record(void *ctx, const struct feed_header *h, const struct feed
 
     if (r != NULL) {
         p->records++;
-        return apply_record(p->apply, r);
+        return apply_feed_record(p->apply, r);
     }
     if (h->kind != p->want || (h->kind == FEED_CHANGES && h->from != p->since))
         return FEED_ERR_HEADER; /* not what was asked for */

@@ -28,6 +28,7 @@
 #include "schema/feed.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
+#include "syncd/apply_full.h"
 #include "syncd/entry.h"
 #include "syncd/filter.h"
 #include "syncd/src_ldap.h"
@@ -97,7 +98,7 @@ static int syncd_entry(void *ctx, const struct attrs *a, const char *dn, size_t 
         return SOURCE_ERR;
     if (entry_map(&s->map, a, dn, dnlen, is_group, is_disabled, &s->entry, &s->stats) > 0 &&
         s->stats.range_cut == cut) {
-        int rc = apply_entry(s->apply, &s->entry);
+        int rc = apply_full_entry(s->apply, &s->entry);
         if (rc != 0)
             return rc;
     }
@@ -215,6 +216,10 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
         s.last = s.start;
         if ((rc = apply_begin(&s.apply, st, &ao)) != 0)
             break;
+        if (conf_source(cf) != CONF_SOURCE_UPSTREAM && (rc = apply_full_start(s.apply)) != 0) {
+            apply_abort(s.apply);
+            break;
+        }
         err[0] = '\0';
         switch (conf_source(cf)) {
         case CONF_SOURCE_LDAP:

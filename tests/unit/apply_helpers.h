@@ -38,6 +38,8 @@
 #include "schema/rcpt.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
+#include "syncd/apply_feed.h"
+#include "syncd/apply_full.h"
 
 #define MAPSIZE ((size_t)64 << 20)
 #define MAXA    8
@@ -142,9 +144,10 @@ static inline int sync_specs(struct store *st, const struct spec *specs, size_t 
     memset(stats, 0, sizeof(*stats));
     if ((rc = apply_begin(&a, st, o)) != 0)
         return rc;
+    assert_int_equal(apply_full_start(a), 0);
     for (size_t i = 0; i < n; i++) {
         build(&e, &specs[i]);
-        if ((rc = apply_entry(a, &e)) != 0) {
+        if ((rc = apply_full_entry(a, &e)) != 0) {
             apply_abort(a);
             entry_free(&e);
             return rc;

@@ -1,6 +1,6 @@
 /*
  * test_apply_feed - an upstream hub's feed applied to a real store in a temporary directory
- * (syncd/apply.h, "Feeds from an upstream hub"), driving apply_feed_header(), apply_record()
+ * (syncd/apply.h, "Feeds from an upstream hub"), driving apply_feed_header(), apply_feed_record()
  * and apply_commit() directly with decoded records:
  *   - a snapshot into an empty store (the MDB_APPEND path): exact addresses, domains and
  *     their kinds, generation = the feed's, entry and log databases empty,
@@ -107,17 +107,17 @@ static struct feed_record feed_rec(const struct frec *fr, unsigned char *buf, si
     return r;
 }
 
-/* apply_one - apply_record() of one frec */
+/* apply_one - apply_feed_record() of one frec */
 static int apply_one(struct apply *a, const struct frec *fr)
 {
     unsigned char buf[RCPT_MAX + 8];
     struct feed_record r = feed_rec(fr, buf, sizeof(buf));
 
-    return apply_record(a, &r);
+    return apply_feed_record(a, &r);
 }
 
 /*
- * run_feed - one whole feed: apply_begin, apply_feed_header, apply_record for each, then
+ * run_feed - one whole feed: apply_begin, apply_feed_header, apply_feed_record for each, then
  * apply_commit; on an error before the commit, apply_abort. Returns the first error.
  */
 static int run_feed(struct store *st, const struct apply_opts *o, enum feed_kind kind,
@@ -478,7 +478,7 @@ static void test_older_generation(void **state)
     assert_int_equal(db_count(f->st, STORE_LOG), 0);
 }
 
-/* apply_record before the header, a second header */
+/* apply_feed_record before the header, a second header */
 static void test_feed_call_order(void **state)
 {
     struct fixture *f = *state;

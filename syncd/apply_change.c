@@ -291,7 +291,8 @@ static int change_release_old(struct apply *a, struct change *ch, const char *id
     return 0;
 }
 
-int apply_change_delete(struct apply *a, const char *id, size_t idlen)
+/* change_entry - the entry id becomes e (NULL: it is gone) */
+static int change_entry(struct apply *a, const char *id, size_t idlen, const struct sync_entry *e)
 {
     struct change *ch = apply_driver_state(a, &change_driver);
     struct store_entry old;
@@ -300,38 +301,29 @@ int apply_change_delete(struct apply *a, const char *id, size_t idlen)
 
     if (ch == NULL)
         return EINVAL;
-    if (idlen == 0 || (rc = change_old(a, id, idlen, &old, &buf)) != 0 || old.nkeys == 0)
-        return idlen == 0 ? 0 : rc;
+    if (idlen == 0)
+        return 0;
+    if ((rc = change_old(a, id, idlen, &old, &buf)) != 0)
+        return rc;
+    if (e == NULL && old.nkeys == 0)
+        return 0; /* an unknown entry: gone already */
     apply_stats_of(a)->entries_seen++;
-    if ((rc = apply_entry_del(a, id, idlen)) == 0)
-        rc = change_release_old(a, ch, id, idlen, &old, NULL);
+    rc = e != NULL ? apply_entry_put(a, e, 0) : apply_entry_del(a, id, idlen);
+    for (size_t i = 0; rc == 0 && e != NULL && i < e->naddrs; i++)
+        rc = change_claim(a, ch, e, i);
+    if (rc == 0)
+        rc = change_release_old(a, ch, id, idlen, &old, e);
     free(buf);
     return rc;
 }
 
 int apply_change_put(struct apply *a, const struct sync_entry *e)
 {
-    struct change *ch = apply_driver_state(a, &change_driver);
-    struct store_entry old;
-    unsigned char *buf;
-    int rc;
+    /* a full sync keeps no entry without addresses */
+    return change_entry(a, e->id, e->id_len, e->naddrs > 0 ? e : NULL);
+}
 
-    if (ch == NULL)
-        return EINVAL;
-    if (e->id_len == 0)
-        return 0;
-    if (e->naddrs == 0) /* a full sync keeps no entry without addresses */
-        return apply_change_delete(a, e->id, e->id_len);
-    if ((rc = change_old(a, e->id, e->id_len, &old, &buf)) != 0)
-        return rc;
-    apply_stats_of(a)->entries_seen++;
-    if ((rc = apply_entry_put(a, e, 0)) != 0)
-        goto out;
-    for (size_t i = 0; i < e->naddrs; i++)
-        if ((rc = change_claim(a, ch, e, i)) != 0)
-            goto out;
-    rc = change_release_old(a, ch, e->id, e->id_len, &old, e);
-out:
-    free(buf);
-    return rc;
+int apply_change_delete(struct apply *a, const char *id, size_t idlen)
+{
+    return change_entry(a, id, idlen, NULL);
 }

@@ -203,8 +203,23 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     return 0;
 }
 
-int upstream_source_run(const struct conf *cf, struct apply *a, int force,
-                        struct upstream_stats *us, char *err, size_t errlen)
+/* what one run fetched, for the note syncd logs */
+struct upstream_stats {
+    char kind;         /* 'S' snapshot or 'C' changes: what was applied */
+    uint64_t from, to; /* the feed's generations */
+    uint64_t bytes;    /* feed bytes received (after content decoding) */
+    uint64_t wire;     /* body bytes on the wire (gzip, when the hub compressed) */
+    uint64_t records;
+    int requests; /* HTTP requests made (2 after a 410 fallback) */
+};
+
+/*
+ * src_upstream_pull - fetch and apply one feed into a (fresh from apply_begin()). Returns 0,
+ * SOURCE_ERR (message in err), APPLY_REFUSED (the reason in err), or a store error from
+ * apply (MDB_MAP_FULL: grow and run again).
+ */
+static int src_upstream_pull(const struct conf *cf, struct apply *a, int force,
+                             struct upstream_stats *us, char *err, size_t errlen)
 {
     struct pull *p = xcalloc(1, sizeof(*p));
     struct curl_slist *hdrs = NULL;
@@ -281,3 +296,39 @@ out:
     free(p);
     return rc;
 }
+
+static int src_upstream_run(struct source_run *r)
+{
+    struct upstream_stats us;
+    int rc = src_upstream_pull(r->cf, r->apply, r->force, &us, r->err, r->errlen);
+
+    if (rc == 0)
+        snprintf(r->note, sizeof(r->note),
+                 "upstream %s from generation %" PRIu64 " to %" PRIu64 ": %" PRIu64
+                 " records, %" PRIu64 " bytes, %" PRIu64 " on the wire%s",
+                 us.kind == FEED_SNAPSHOT ? "snapshot" : "changes", us.from, us.to, us.records,
+                 us.bytes, us.wire, us.requests > 1 ? " (after a fallback to the snapshot)" : "");
+    return rc;
+}
+
+static int src_upstream_init(char *err, size_t errlen)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) == 0)
+        return 0;
+    snprintf(err, errlen, "upstream: cannot initialise libcurl");
+    return -1;
+}
+
+static void src_upstream_describe(const struct conf *cf, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", cf->up_url);
+}
+
+const struct source src_upstream = {
+    .name = "upstream",
+    .conf = CONF_SOURCE_UPSTREAM,
+    .global_init = src_upstream_init,
+    .global_cleanup = curl_global_cleanup,
+    .describe = src_upstream_describe,
+    .run = src_upstream_run,
+};

@@ -113,7 +113,9 @@ void apply_follow(struct apply *a, uint64_t gen, int logged)
     }
 }
 
-int apply_log(struct apply *a, enum store_op op, const char *key, size_t klen, const MDB_val *rec)
+/* apply_log - append one change to the log (and print it for --dry-run) */
+static int apply_log(struct apply *a, enum store_op op, const char *key, size_t klen,
+                     const MDB_val *rec)
 {
     unsigned char lk[STORE_LOG_KEY_SIZE], buf[STORE_LOG_MAX];
     struct store_log_rec l = {op, key, klen, rec != NULL ? rec->mv_data : NULL,

@@ -62,8 +62,6 @@ uint64_t apply_entries_before(const struct apply *a);
  * left for apply_log_reset() (a snapshot)
  */
 void apply_follow(struct apply *a, uint64_t gen, int logged);
-/* apply_log - append one change to the log (and print it for --dry-run) */
-int apply_log(struct apply *a, enum store_op op, const char *key, size_t klen, const MDB_val *rec);
 /* apply_log_reset - empty the log; the commit sets its floor to the new generation */
 int apply_log_reset(struct apply *a);
 

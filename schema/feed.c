@@ -103,6 +103,14 @@ static int feed_dec_header(struct feed_dec *d)
     return 0;
 }
 
+/* feed_dec_call - the reader's callback; its non-zero code is kept, FEED_ERR_STOPPED returned */
+static int feed_dec_call(struct feed_dec *d, feed_cb cb, void *ctx, const struct feed_record *r)
+{
+    if ((d->stopped = cb(ctx, &d->h, r)) == 0)
+        return 0;
+    return FEED_ERR_STOPPED;
+}
+
 /* feed_type_ok - record types each kind may carry */
 static int feed_type_ok(enum feed_kind kind, int type)
 {
@@ -159,7 +167,7 @@ static int feed_dec_record(struct feed_dec *d, feed_cb cb, void *ctx)
     } else if (r.vallen != 0) { /* '-', 'D', 'X' */
         return FEED_ERR_RECORD;
     }
-    return cb(ctx, &d->h, &r);
+    return feed_dec_call(d, cb, ctx, &r);
 }
 
 int feed_dec_push(struct feed_dec *d, const void *data, size_t len, feed_cb cb, void *ctx)
@@ -181,7 +189,7 @@ int feed_dec_push(struct feed_dec *d, const void *data, size_t len, feed_cb cb, 
             if ((rc = feed_dec_header(d)) != 0)
                 return rc;
             sha256_update(&d->sha, d->buf, FEED_HEADER);
-            if ((rc = cb(ctx, &d->h, NULL)) != 0)
+            if ((rc = feed_dec_call(d, cb, ctx, NULL)) != 0)
                 return rc;
             d->state = 1, d->have = 0, d->need = 5;
         } else if (d->state == 1) {
@@ -209,29 +217,12 @@ int feed_dec_finish(const struct feed_dec *d)
     return d->state == 3 ? 0 : FEED_ERR_TRUNCATED;
 }
 
+int feed_dec_stopped(const struct feed_dec *d)
+{
+    return d->stopped;
+}
+
 const char *feed_strerror(int err)
 {
-    switch (err) {
-    case FEED_ERR_MAGIC:
-        return "not an rcptdir feed (bad magic)";
-    case FEED_ERR_VERSION:
-        return "feed of an unknown format version";
-    case FEED_ERR_HEADER:
-        return "malformed feed header";
-    case FEED_ERR_TYPE:
-        return "unknown or misplaced record type in feed";
-    case FEED_ERR_LENGTH:
-        return "record length out of bounds in feed";
-    case FEED_ERR_RECORD:
-        return "malformed record in feed";
-    case FEED_ERR_CHECKSUM:
-        return "feed checksum mismatch";
-    case FEED_ERR_COUNT:
-        return "feed record count mismatch";
-    case FEED_ERR_TRAILING:
-        return "data after the feed trailer";
-    case FEED_ERR_TRUNCATED:
-        return "feed ended before its trailer";
-    }
-    return err == 0 ? "ok" : "unknown feed error";
+    return err_strerror(err);
 }

@@ -25,17 +25,7 @@ static const char *const store_db_names[STORE_NDB] = {"addr", "domain", "entry",
 
 const char *store_strerror(int rc)
 {
-    switch (rc) {
-    case STORE_ERR_NOSTORE:
-        return "no store at that path (has rcptdir-syncd run yet?)";
-    case STORE_ERR_NOTSTORE:
-        return "not an rcptdir store";
-    case STORE_ERR_VERSION:
-        return "store has another format version (re-create it with rcptdir-syncd)";
-    case STORE_ERR_CORRUPT:
-        return "store holds a record that does not decode";
-    }
-    return mdb_strerror(rc);
+    return err_strerror(rc);
 }
 
 /* store_check_names - every named database in the main db must be one of ours */

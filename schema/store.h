@@ -21,7 +21,8 @@
  * does with MDB_INVALID and MDB_VERSION_MISMATCH. A read-write open creates the store.
  *
  * Errors: every function returns 0, an errno value, an LMDB code (MDB_NOTFOUND, MDB_MAP_FULL,
- * ...) or one of the STORE_ERR_* codes below LMDB's range; store_strerror() names them all.
+ * ...) or one of the STORE_ERR_* codes of the error registry (schema/err.h); store_strerror()
+ * is err_strerror() and names them all.
  * MDB_MAP_FULL aborts the caller's write transaction: call store_grow() and run it again.
  *
  * Ownership: struct store is opaque; store_close() frees it. Values read from the store are
@@ -35,16 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema/err.h"
 #include "schema/rcpt.h"
 #include "schema/store_rec.h"
 
 #define STORE_MAGIC  "rcptdir-store"
 #define STORE_FORMAT 1
 
-#define STORE_ERR_NOSTORE  (-30600) /* no store at that path (read-only open) */
-#define STORE_ERR_NOTSTORE (-30601) /* an LMDB environment, but not an rcptdir store */
-#define STORE_ERR_VERSION  (-30602) /* an rcptdir store of another format version */
-#define STORE_ERR_CORRUPT  (-30603) /* a record or meta value that does not decode */
+/* STORE_ERR_NOSTORE, _NOTSTORE, _VERSION, _CORRUPT: the error registry, schema/err.h */
 
 /* store_open flags */
 #define STORE_RDONLY 0x1

@@ -38,10 +38,11 @@
 #include <stdint.h>
 
 #include "common/cfg.h"
+#include "schema/err.h"
 #include "schema/store.h"
 
-#define APPLY_REFUSED (-30700) /* a safety rule refused the sync (or an older upstream) */
-#define APPLY_BADFEED (-30701) /* a record that cannot be right (apply_feed.h) */
+/* APPLY_REFUSED (a safety rule refused the sync, or an older upstream) and APPLY_BADFEED (a
+ * feed record that cannot be right, apply_feed.h) are in the error registry, schema/err.h */
 
 struct apply_opts {
     const char *source;             /* recorded in meta, e.g. "ldap://host" */

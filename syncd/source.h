@@ -36,10 +36,11 @@
 #include <stdint.h>
 
 #include "schema/conf.h"
+#include "schema/err.h"
 #include "syncd/apply.h"
 #include "syncd/attrs.h"
 
-#define SOURCE_ERR (-30800) /* the source failed; the reason is in the caller's buffer */
+/* SOURCE_ERR: the source failed, the reason in the caller's buffer (schema/err.h) */
 
 /* one run of a source: what syncd hands it, and what it reports back */
 struct source_run {

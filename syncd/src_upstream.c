@@ -32,7 +32,8 @@ struct pull {
     uint64_t since;      /* changes: the generation asked from */
     long max_size;
     long status; /* HTTP status, once known */
-    int rc;      /* why the transfer was stopped: a feed error, apply's code */
+    int too_big; /* the transfer was stopped at max_size */
+    int dec_rc;  /* the decoder's result: 0 or an enum feed_err */
     struct feed_dec dec;
     uint64_t bytes, records;
     char body[UPSTREAM_ERRBODY + 1]; /* a non-200 answer's start */
@@ -69,10 +70,10 @@ static size_t pull_write(char *data, size_t size, size_t n, void *ctx)
     }
     p->bytes += n;
     if (p->bytes > (uint64_t)p->max_size) {
-        p->rc = EFBIG;
+        p->too_big = 1;
         return 0;
     }
-    if ((p->rc = feed_dec_push(&p->dec, data, n, pull_record, p)) != 0)
+    if ((p->dec_rc = feed_dec_push(&p->dec, data, n, pull_record, p)) != 0)
         return 0; /* stops the transfer: CURLE_WRITE_ERROR */
     return n;
 }
@@ -147,6 +148,7 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     char url[2048], cerr[CURL_ERROR_SIZE] = "";
     size_t n = strlen(cf->up_url);
     CURLcode cc;
+    int rc;
 
     while (n > 0 && cf->up_url[n - 1] == '/')
         n--;
@@ -156,7 +158,8 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
         snprintf(url, sizeof(url), "%.*s/v1/changes?since=%" PRIu64, (int)n, cf->up_url, p->since);
     feed_dec_init(&p->dec);
     p->status = 0;
-    p->rc = 0;
+    p->too_big = 0;
+    p->dec_rc = 0;
     p->bytes = p->records = 0;
     p->bodylen = 0;
     p->body[0] = '\0';
@@ -166,30 +169,32 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     log_debug("upstream: GET %s", url);
     cc = curl_easy_perform(p->curl);
     curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, NULL);
-    if (p->rc == APPLY_REFUSED) {
+    /* the decoder stopped on a format error, or its callback (pull_record) stopped it with
+     * apply's code or FEED_ERR_HEADER: each code means one thing (schema/err.h) */
+    rc = p->dec_rc == FEED_ERR_STOPPED ? feed_dec_stopped(&p->dec) : p->dec_rc;
+    if (rc == APPLY_REFUSED) {
         snprintf(err, errlen, "%s", apply_refusal(p->apply));
         return APPLY_REFUSED;
     }
-    if (p->rc == EFBIG ||
-        (p->rc == 0 && cc == CURLE_FILESIZE_EXCEEDED)) { /* counted or announced */
+    if (p->too_big || (rc == 0 && cc == CURLE_FILESIZE_EXCEEDED)) { /* counted or announced */
         snprintf(err, errlen, "upstream %s: the feed is larger than max_size (%lld bytes)", url,
                  (long long)cf->up_max_size);
         return SOURCE_ERR;
     }
-    if (p->rc == APPLY_BADFEED) {
+    if (rc == APPLY_BADFEED) {
         snprintf(err, errlen,
                  "upstream %s: record %" PRIu64 " cannot be right (an address that is not "
                  "normalized, or one sent twice)",
                  url, p->records);
         return SOURCE_ERR;
     }
-    if (p->rc < 0 && p->rc >= FEED_ERR_TRUNCATED) {
-        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes", url, feed_strerror(p->rc),
+    if (p->dec_rc != 0 && (p->dec_rc != FEED_ERR_STOPPED || rc == FEED_ERR_HEADER)) {
+        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes", url, err_strerror(rc),
                  p->bytes);
         return SOURCE_ERR;
     }
-    if (p->rc != 0)
-        return p->rc; /* a store error: MDB_MAP_FULL and the like */
+    if (rc != 0)
+        return rc; /* a store error (MDB_MAP_FULL and the like), or EINVAL from apply */
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "upstream %s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
         return SOURCE_ERR;

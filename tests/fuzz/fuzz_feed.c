@@ -149,7 +149,7 @@ static int run(struct fctx *c, const unsigned char *feed, size_t len, const unsi
         off += n;
     }
     *finish = feed_dec_finish(&dec);
-    if (rc > 0 || rc < FEED_ERR_TRUNCATED)
+    if (rc != 0 && (rc > FEED_ERR_MAGIC || rc < FEED_ERR_TRUNCATED))
         die("push returned something that is not a feed error");
     if (*finish != 0 && *finish != FEED_ERR_TRUNCATED)
         die("finish returned something other than 0 or FEED_ERR_TRUNCATED");

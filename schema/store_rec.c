@@ -96,12 +96,12 @@ int store_entry_encode_head(unsigned char *dst, size_t cap, enum rcpt_state stat
                             enum rcpt_kind kind, size_t nkeys)
 {
     if (cap < STORE_ENTRY_HEADER || (state != RCPT_ACTIVE && state != RCPT_DISABLED) ||
-        (kind != RCPT_USER && kind != RCPT_GROUP) || nkeys == 0 || nkeys > 0xffff)
+        (kind != RCPT_USER && kind != RCPT_GROUP) || nkeys == 0)
         return -1;
     dst[0] = dst[1] = STORE_ENTRY_MARK;
     dst[2] = (unsigned char)state;
     dst[3] = (unsigned char)kind;
-    store_put16(dst + 4, nkeys);
+    store_put16(dst + 4, nkeys > 0xffff ? 0 : nkeys); /* 0: too many to count */
     return STORE_ENTRY_HEADER;
 }
 
@@ -122,8 +122,9 @@ int store_entry_decode(struct store_entry *e, const void *src, size_t len)
     memset(e, 0, sizeof(*e));
     if (len >= 2 && p[0] == STORE_ENTRY_MARK && p[1] == STORE_ENTRY_MARK) {
         if (len < STORE_ENTRY_HEADER || (p[2] != RCPT_ACTIVE && p[2] != RCPT_DISABLED) ||
-            (p[3] != RCPT_USER && p[3] != RCPT_GROUP) || (want = store_get16(p + 4)) == 0)
+            (p[3] != RCPT_USER && p[3] != RCPT_GROUP))
             return STORE_ERR_CORRUPT;
+        want = store_get16(p + 4); /* 0: not counted (over 65535 keys) */
         e->state = (enum rcpt_state)p[2];
         e->kind = (enum rcpt_kind)p[3];
         p += STORE_ENTRY_HEADER;
@@ -141,7 +142,10 @@ int store_entry_decode(struct store_entry *e, const void *src, size_t len)
         i += 2 + n;
         e->nkeys++;
     }
-    return e->nkeys > 0 && (want == 0 || e->nkeys == want) ? 0 : STORE_ERR_CORRUPT;
+    if (e->nkeys == 0 || (want != 0 && e->nkeys != want) ||
+        (want == 0 && e->state != 0 && e->nkeys <= 0xffff))
+        return STORE_ERR_CORRUPT;
+    return 0;
 }
 
 int store_entry_next(const struct store_entry *e, size_t *off, const char **key, size_t *len)

@@ -14,7 +14,8 @@
  *
  *   entry list (value of "entry"): STORE_ENTRY_MARK twice (0xff 0xff: no key is 65535
  *     bytes long), 1 byte state (enum rcpt_state), 1 byte kind of the primary (RCPT_USER or
- *     RCPT_GROUP), 2-byte number of keys N (1..65535), then the entry's N address keys, the
+ *     RCPT_GROUP), 2-byte number of keys N (0: more than 65535, not counted), then the
+ *     entry's address keys (N of them when counted), the
  *     primary first, each as 2-byte length (1..ADDR_MAX) + bytes. Every other key of the
  *     entry is an alias: the list says everything the entry's address records say. A value
  *     without the mark (written before the mark existed) is the key list alone; it decodes

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -208,7 +209,7 @@ static void test_entry_refused(void **state)
     } bad[] = {
         {"\xff\xff\x03\x01\x01\x00\x01\x00k", 9}, /* state */
         {"\xff\xff\x01\x03\x01\x00\x01\x00k", 9}, /* kind: an alias is never an entry's */
-        {"\xff\xff\x01\x01\x00\x00\x01\x00k", 9}, /* a count of 0 */
+        {"\xff\xff\x01\x01\x00\x00\x01\x00k", 9}, /* uncounted, yet only one key */
         {"\xff\xff\x01\x01\x01\x00\x00\x00", 8},  /* an empty key */
         {"\x00\x00", 2},                          /* an empty key, unmarked */
         {"\xff\x00k", 3},                         /* 255 claimed */
@@ -224,6 +225,29 @@ static void test_entry_refused(void **state)
     assert_int_equal(store_entry_encode_head(buf, sizeof(buf), RCPT_ACTIVE, RCPT_ALIAS, 1), -1);
     assert_int_equal(store_entry_encode_head(buf, sizeof(buf), RCPT_ACTIVE, RCPT_USER, 0), -1);
     assert_int_equal(store_entry_encode_key(buf, sizeof(buf), "", 0), -1);
+}
+
+/* more keys than the count holds: counted as 0, and still decoded whole */
+static void test_entry_uncounted(void **state)
+{
+    const size_t nkeys = 65536;
+    size_t cap = STORE_ENTRY_HEADER + nkeys * STORE_ENTRY_ITEM(1), n;
+    unsigned char *buf = malloc(cap);
+    struct store_entry e;
+
+    (void)state;
+    assert_non_null(buf);
+    assert_int_equal(store_entry_encode_head(buf, cap, RCPT_ACTIVE, RCPT_GROUP, nkeys),
+                     STORE_ENTRY_HEADER);
+    assert_int_equal(buf[4], 0);
+    assert_int_equal(buf[5], 0);
+    n = STORE_ENTRY_HEADER;
+    for (size_t i = 0; i < nkeys; i++)
+        n += (size_t)store_entry_encode_key(buf + n, cap - n, "k", 1);
+    assert_int_equal(n, cap);
+    assert_int_equal(store_entry_decode(&e, buf, n), 0);
+    assert_int_equal(e.nkeys, nkeys);
+    free(buf);
 }
 
 static void test_domain_value(void **state)
@@ -281,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_entry_golden_round_trip),
         cmocka_unit_test(test_entry_unmarked),
         cmocka_unit_test(test_entry_refused),
+        cmocka_unit_test(test_entry_uncounted),
         cmocka_unit_test(test_domain_value),
         cmocka_unit_test(test_meta_u64),
     };

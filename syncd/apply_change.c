@@ -124,7 +124,7 @@ static int change_domains(struct apply *a, struct change *ch)
 
     if (!apply_domains_derived(a))
         return apply_domains(a);           /* the configured ones */
-    if (apply_stats_of(a)->removed == 0) { /* nothing left: a domain can only be new */
+    if (apply_stats_of(a)->removed == 0) { /* nothing removed: a domain can only be new */
         for (size_t i = 0; i < ch->touched.n; i++) {
             const char *key = ch->touched.keys[i], *dom;
             size_t domlen;

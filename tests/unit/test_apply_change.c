@@ -11,7 +11,8 @@
  *   - equivalence: random sequences of changes, in batches, leave the store exactly as a
  *     full sync of the resulting directory does (address, entry and domain databases, key by
  *     key), with derived and with configured domains, from an empty store and from a full
- *     sync.
+ *     sync; and an edge that follows the change log (apply_feed.h) holds the same addresses
+ *     and domains after every batch.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -29,7 +30,9 @@
 #include "schema/rcpt.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
+#include "schema/feed.h"
 #include "syncd/apply_change.h"
+#include "syncd/apply_feed.h"
 #include "syncd/apply_full.h"
 #include "tests/unit/apply_helpers.h"
 
@@ -417,10 +420,65 @@ static void expect_same_db(struct store *a, struct store *b, enum store_db db, c
     char *x = dump(a, db), *y = dump(b, db);
 
     if (strcmp(x, y) != 0)
-        fail_msg("round %d: %s database differs from a full sync's:\nchanges:\n%s\nfull sync:\n%s",
-                 round, what, x, y);
+        fail_msg("round %d: %s database differs:\n%s\nagainst:\n%s", round, what, x, y);
     free(x);
     free(y);
+}
+
+/*
+ * follow - bring the edge store to the hub's generation the way an edge does: a snapshot of
+ * the hub's address and domain databases when the edge has nothing, else the hub's change
+ * log after the edge's generation as a change feed (apply_feed.h)
+ */
+static void follow(struct store *hub, struct store *edge)
+{
+    struct apply_opts o = base_opts("edge");
+    uint64_t from = meta_u64(edge, STORE_META_GENERATION),
+             to = meta_u64(hub, STORE_META_GENERATION);
+    struct feed_header h = {from == 0 ? FEED_SNAPSHOT : FEED_CHANGES, from == 0 ? 0 : from, to};
+    unsigned char lk[STORE_LOG_KEY_SIZE];
+    struct apply_stats s;
+    struct apply *a;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    MDB_cursor_op op = MDB_FIRST;
+    int rc;
+
+    o.force = 1;
+    o.max_delete_ratio = 1.0;
+    assert_int_equal(apply_begin(&a, edge, &o), 0);
+    assert_int_equal(apply_feed_header(a, &h), 0);
+    assert_int_equal(store_begin(hub, MDB_RDONLY, &txn), 0);
+    for (int db = 0; db < 3; db++) {
+        enum store_db which =
+            h.kind == FEED_SNAPSHOT ? (db == 0 ? STORE_ADDR : STORE_DOMAIN) : STORE_LOG;
+        if ((h.kind == FEED_SNAPSHOT && db == 2) || (h.kind == FEED_CHANGES && db > 0))
+            break;
+        assert_int_equal(mdb_cursor_open(txn, store_dbi(hub, which), &cur), 0);
+        op = MDB_FIRST;
+        if (which == STORE_LOG) {
+            store_log_key(lk, from + 1, 0);
+            k = (MDB_val){sizeof(lk), lk};
+            op = MDB_SET_RANGE;
+        }
+        for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            struct feed_record r = {which == STORE_ADDR ? FEED_ADDR : FEED_DOMAIN, k.mv_data,
+                                    k.mv_size, v.mv_data, v.mv_size};
+            if (which == STORE_LOG) {
+                struct store_log_rec l;
+                assert_int_equal(store_log_decode(&l, v.mv_data, v.mv_size), 0);
+                r = (struct feed_record){(int)l.op, l.key, l.keylen, l.rec, l.reclen};
+            }
+            assert_int_equal(apply_feed_record(a, &r), 0);
+        }
+        assert_int_equal(rc, MDB_NOTFOUND);
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    assert_int_equal(apply_commit(a, 0, &s), 0);
+    assert_true(s.generation == to);
 }
 
 /* equivalence - rounds of random change batches on f->st against full syncs of the model */
@@ -429,7 +487,7 @@ static void equivalence(struct fixture *f, int from_full, const struct cfg_list 
 {
     struct apply_opts o = base_opts("changes");
     struct model m;
-    struct store *full;
+    struct store *full, *edge;
     struct apply_stats s;
     struct spec specs[NSLOT];
     char path[256];
@@ -440,6 +498,8 @@ static void equivalence(struct fixture *f, int from_full, const struct cfg_list 
     o.domains = domains;
     snprintf(path, sizeof(path), "%s/full", f->dir);
     assert_int_equal(store_open(&full, path, 0, MAPSIZE), 0);
+    snprintf(path, sizeof(path), "%s/edge", f->dir);
+    assert_int_equal(store_open(&edge, path, 0, MAPSIZE), 0);
     for (size_t i = 0; i < NSLOT; i++)
         snprintf(m.ids[i], sizeof(m.ids[i]), "id-%02zu", i);
     for (size_t i = 0; i < NSLOT / 2; i++)
@@ -469,10 +529,15 @@ static void equivalence(struct fixture *f, int from_full, const struct cfg_list 
         }
         assert_int_equal(changes(f->st, c, n, &o, &s), 0);
         sync_ok(full, specs, model_specs(&m, specs), &o, &s);
-        expect_same_db(f->st, full, STORE_ADDR, "address", round);
-        expect_same_db(f->st, full, STORE_ENTRY, "entry", round);
-        expect_same_db(f->st, full, STORE_DOMAIN, "domain", round);
+        expect_same_db(f->st, full, STORE_ADDR, "changes vs full sync: address", round);
+        expect_same_db(f->st, full, STORE_ENTRY, "changes vs full sync: entry", round);
+        expect_same_db(f->st, full, STORE_DOMAIN, "changes vs full sync: domain", round);
+        /* an edge following the change log ends up with the same addresses and domains */
+        follow(f->st, edge);
+        expect_same_db(edge, f->st, STORE_ADDR, "edge vs hub: address", round);
+        expect_same_db(edge, f->st, STORE_DOMAIN, "edge vs hub: domain", round);
     }
+    store_close(edge);
     store_close(full);
 }
 

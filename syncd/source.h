@@ -9,7 +9,7 @@
  *
  *   run(r)  reads the source and feeds r->apply through the driver that fits its data:
  *             a whole directory, entry by entry   apply_full.h   (LDAP, LDIF:
- *                                                                 src_dir.h does it for you)
+ *                                                                 src_dir_run() does it all)
  *             entry changes by id                 apply_change.h (syncrepl, AD DirSync)
  *             an upstream's records               apply_feed.h   (an rcptdir hub)
  *           It attaches that driver first (apply_full_start(), ...), never writes the store

@@ -71,6 +71,16 @@ int src_dir_open(struct src_dir *d, struct source_run *r)
     return apply_full_start(r->apply);
 }
 
+int src_dir_run(struct source_run *r, src_dir_reader read)
+{
+    struct src_dir d;
+    int rc;
+
+    if ((rc = src_dir_open(&d, r)) == 0)
+        rc = read(r->cf, &d.sink, r->err, r->errlen);
+    return src_dir_close(&d, rc);
+}
+
 int src_dir_close(struct src_dir *d, int rc)
 {
     struct source_run *r = d->run;

@@ -6,6 +6,11 @@
  * Directory range retrieval: a partial entry must never be applied), and on any apply error.
  * It prints a progress line when the run asks for one.
  *
+ *   return src_dir_run(r, read);   a directory source's whole run(): read() streams the
+ *                                  configured directory into the sink it is given
+ *
+ * or, for a reader that needs more than the configuration:
+ *
  *   struct src_dir d;
  *   if ((rc = src_dir_open(&d, r)) == 0)          attaches the driver
  *       rc = READ(..., &d.sink, r->err, r->errlen);
@@ -36,6 +41,13 @@ int src_dir_open(struct src_dir *d, struct source_run *r);
 /* src_dir_close - rc, the reader's result, with the sink's reason in r->err when it stopped
  * the reader; sets r->invalid; frees d */
 int src_dir_close(struct src_dir *d, int rc);
+/* a directory reader: every selected entry of the configured directory into sink; 0,
+ * SOURCE_ERR with a message in err, or the sink's code */
+typedef int (*src_dir_reader)(const struct conf *cf, const struct source_sink *sink, char *err,
+                              size_t errlen);
+
+/* src_dir_run - open, read, close: a directory source's run() (source.h) */
+int src_dir_run(struct source_run *r, src_dir_reader read);
 /* src_dir_mapping - the attribute mapping of the configuration (entry.h) */
 void src_dir_mapping(const struct conf *cf, struct mapping *m);
 

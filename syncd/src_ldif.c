@@ -390,12 +390,7 @@ static void src_ldif_describe(const struct conf *cf, char *buf, size_t len)
 
 static int src_ldif_run(struct source_run *run)
 {
-    struct src_dir d;
-    int rc;
-
-    if ((rc = src_dir_open(&d, run)) == 0)
-        rc = src_ldif_open_read(run->cf, &d.sink, run->err, run->errlen);
-    return src_dir_close(&d, rc);
+    return src_dir_run(run, src_ldif_open_read);
 }
 
 const struct source src_ldif = {

@@ -16,59 +16,59 @@
 #include "schema/feed.h"
 
 /* Phases of a stream: the databases in order, then the trailer. */
-enum feed_phase { PH_ADDR, PH_DOMAIN, PH_LOG, PH_TRAILER, PH_DONE, PH_ERROR };
+enum feedsrv_phase { PH_ADDR, PH_DOMAIN, PH_LOG, PH_TRAILER, PH_DONE, PH_ERROR };
 
-struct feed_stream {
+struct feedsrv_stream {
     struct lk_db *db;
     const struct store *st;
-    MDB_txn *txn;          /* the dedicated read transaction, aborted in feed_free */
+    MDB_txn *txn;          /* the dedicated read transaction, aborted in feedsrv_free */
     struct lk_reader lock; /* its reader lock is held while a chunk is encoded */
     struct feed_enc enc;
-    enum feed_phase phase;
+    enum feedsrv_phase phase;
     uint64_t since, to;
     int started;                      /* a record of this phase was sent: last is set */
     unsigned char last[FEED_MAX_KEY]; /* the last key sent in this phase */
     size_t lastlen;
     unsigned char *buf;
     size_t len, off;
-    int gzip;                 /* the gzip content coding: z is live (deflateEnd in feed_free) */
+    int gzip;                 /* the gzip content coding: z is live (deflateEnd in feedsrv_free) */
     int zend;                 /* deflate returned Z_STREAM_END: the gzip trailer is out */
     z_stream z;               /* reads buf, writes straight into MHD's buffer */
-    int counted;              /* one of feed_streams */
+    int counted;              /* one of feedsrv_streams */
     struct MHD_Connection *c; /* its connection: progress is reported to http.c */
 };
 
 /* Streams at once, and the most allowed (feedsrv_setup); MHD's one thread. */
-static unsigned feed_streams, feed_max_streams = FEEDSRV_MAX_STREAMS;
+static unsigned feedsrv_streams, feedsrv_max_streams = FEEDSRV_MAX_STREAMS;
 
-static feedsrv_progress_fn feed_progress;
+static feedsrv_progress_fn feedsrv_progress;
 
 void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress)
 {
-    feed_max_streams = max_streams > 0 ? max_streams : FEEDSRV_MAX_STREAMS;
-    feed_progress = progress;
+    feedsrv_max_streams = max_streams > 0 ? max_streams : FEEDSRV_MAX_STREAMS;
+    feedsrv_progress = progress;
 }
 
-/* feed_full - every stream slot is taken: 503 with Retry-After in reply, and 1 */
-static int feed_full(struct http_reply *reply)
+/* feedsrv_full - every stream slot is taken: 503 with Retry-After in reply, and 1 */
+static int feedsrv_full(struct http_reply *reply)
 {
     static struct log_limit lim = LOG_LIMIT_DEFAULT;
 
-    if (feed_streams < feed_max_streams)
+    if (feedsrv_streams < feedsrv_max_streams)
         return 0;
     log_limited(&lim, "feed: %u streams already running (feed_streams), answering 503",
-                feed_streams);
+                feedsrv_streams);
     reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
     reply->error = "too many feed streams at once: retry later";
     reply->retry_after = 5;
     return 1;
 }
 
-/* feed_msg - a message that stays valid until the reply is queued (MHD's one thread) */
-static _Thread_local char feed_msg[256];
+/* feedsrv_msg - a message that stays valid until the reply is queued (MHD's one thread) */
+static _Thread_local char feedsrv_msg[256];
 
-/* feed_begin - a dedicated read-only transaction on the store, begun under a reader lock */
-static int feed_begin(struct lk_db *db, MDB_txn **txn, const struct store **st)
+/* feedsrv_begin - a dedicated read-only transaction on the store, begun under a reader lock */
+static int feedsrv_begin(struct lk_db *db, MDB_txn **txn, const struct store **st)
 {
     struct lk_reader rd = {0};
     MDB_txn *scratch;
@@ -84,12 +84,12 @@ static int feed_begin(struct lk_db *db, MDB_txn **txn, const struct store **st)
     return rc;
 }
 
-static void feed_free(void *cls)
+static void feedsrv_free(void *cls)
 {
-    struct feed_stream *s = cls;
+    struct feedsrv_stream *s = cls;
 
     if (s->counted)
-        feed_streams--;
+        feedsrv_streams--;
     if (s->txn != NULL)
         mdb_txn_abort(s->txn);
     lk_db_reader_close(s->db, &s->lock);
@@ -99,7 +99,7 @@ static void feed_free(void *cls)
     free(s);
 }
 
-static MDB_dbi feed_dbi(const struct feed_stream *s)
+static MDB_dbi feedsrv_dbi(const struct feedsrv_stream *s)
 {
     switch (s->phase) {
     case PH_ADDR:
@@ -111,8 +111,8 @@ static MDB_dbi feed_dbi(const struct feed_stream *s)
     }
 }
 
-/* feed_next_phase - the phase after the current one */
-static void feed_next_phase(struct feed_stream *s)
+/* feedsrv_next_phase - the phase after the current one */
+static void feedsrv_next_phase(struct feedsrv_stream *s)
 {
     s->started = 0;
     s->lastlen = 0;
@@ -126,7 +126,7 @@ static void feed_next_phase(struct feed_stream *s)
  * feedsrv_put_record - encode the record of (k, v) in the current phase into the buffer: 1
  * done, 0 no room (try again with an empty buffer), -1 a record that cannot be sent
  */
-static int feedsrv_put_record(struct feed_stream *s, const MDB_val *k, const MDB_val *v)
+static int feedsrv_put_record(struct feedsrv_stream *s, const MDB_val *k, const MDB_val *v)
 {
     const unsigned char *key = k->mv_data, *val = v->mv_data;
     size_t keylen = k->mv_size, vallen = v->mv_size, n;
@@ -167,8 +167,8 @@ static int feedsrv_put_record(struct feed_stream *s, const MDB_val *k, const MDB
     return 1;
 }
 
-/* feed_fill_db - records of the current phase into the buffer: 0 done or full, else error */
-static int feed_fill_db(struct feed_stream *s)
+/* feedsrv_fill_db - records of the current phase into the buffer: 0 done or full, else error */
+static int feedsrv_fill_db(struct feedsrv_stream *s)
 {
     MDB_cursor *cur;
     MDB_val k, v;
@@ -177,7 +177,7 @@ static int feed_fill_db(struct feed_stream *s)
     uint64_t gen;
     int rc, r;
 
-    if ((rc = mdb_cursor_open(s->txn, feed_dbi(s), &cur)) != 0)
+    if ((rc = mdb_cursor_open(s->txn, feedsrv_dbi(s), &cur)) != 0)
         return rc;
     if (s->started) {
         k.mv_data = s->last;
@@ -215,14 +215,14 @@ static int feed_fill_db(struct feed_stream *s)
     }
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND) {
-        feed_next_phase(s);
+        feedsrv_next_phase(s);
         return 0;
     }
     return rc;
 }
 
-/* feed_fill - encode into the empty buffer up to FEEDSRV_BUFFER bytes */
-static void feed_fill(struct feed_stream *s)
+/* feedsrv_fill - encode into the empty buffer up to FEEDSRV_BUFFER bytes */
+static void feedsrv_fill(struct feedsrv_stream *s)
 {
     MDB_txn *locktxn;
     const struct store *st;
@@ -231,7 +231,7 @@ static void feed_fill(struct feed_stream *s)
     /* a reader lock: no map is adopted (mdb_env_set_mapsize) while cursors are open */
     rc = lk_db_begin(s->db, &s->lock, &locktxn, &st);
     while (rc == 0 && s->phase < PH_TRAILER && FEEDSRV_BUFFER - s->len >= 5 + FEED_MAX_RECORD) {
-        rc = feed_fill_db(s);
+        rc = feedsrv_fill_db(s);
     }
     lk_db_end(s->db, &s->lock);
     if (rc != 0) {
@@ -247,13 +247,13 @@ static void feed_fill(struct feed_stream *s)
 }
 
 /*
- * feed_read_gz - the next bytes of the gzip coding of the feed: what deflate makes of the
+ * feedsrv_read_gz - the next bytes of the gzip coding of the feed: what deflate makes of the
  * buffer, straight into MHD's out (no buffer of our own). The buffer is refilled only when
  * deflate has taken all of it (it copies input into its window), at most once per call once
  * something is ready to send, so the store's lock is taken as often as for identity.
  * Never 0 (MHD would call again at once): bytes, end of stream or error.
  */
-static ssize_t feed_read_gz(struct feed_stream *s, char *out, size_t max)
+static ssize_t feedsrv_read_gz(struct feedsrv_stream *s, char *out, size_t max)
 {
     z_stream *z = &s->z;
     uInt room = max > 1024 * 1024 ? 1024 * 1024 : (uInt)max;
@@ -266,7 +266,7 @@ static ssize_t feed_read_gz(struct feed_stream *s, char *out, size_t max)
             if (z->avail_out < room)
                 break; /* send what is ready before taking the lock again */
             s->off = s->len = 0;
-            feed_fill(s);
+            feedsrv_fill(s);
             if (s->phase == PH_ERROR || (s->len == 0 && s->phase != PH_DONE))
                 return MHD_CONTENT_READER_END_WITH_ERROR;
             z->next_in = s->buf;
@@ -286,23 +286,23 @@ static ssize_t feed_read_gz(struct feed_stream *s, char *out, size_t max)
     return (ssize_t)(room - z->avail_out);
 }
 
-static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
+static ssize_t feedsrv_read(void *cls, uint64_t pos, char *out, size_t max)
 {
-    struct feed_stream *s = cls;
+    struct feedsrv_stream *s = cls;
     size_t n;
 
     (void)pos;
-    if (feed_progress != NULL)
-        feed_progress(s->c); /* the client took what was handed on before */
+    if (feedsrv_progress != NULL)
+        feedsrv_progress(s->c); /* the client took what was handed on before */
     if (s->gzip)
-        return feed_read_gz(s, out, max);
+        return feedsrv_read_gz(s, out, max);
     if (s->off == s->len) {
         s->off = s->len = 0;
         if (s->phase == PH_ERROR)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         if (s->phase == PH_DONE)
             return MHD_CONTENT_READER_END_OF_STREAM;
-        feed_fill(s);
+        feedsrv_fill(s);
         if (s->len == 0)
             return s->phase == PH_DONE ? MHD_CONTENT_READER_END_OF_STREAM
                                        : MHD_CONTENT_READER_END_WITH_ERROR;
@@ -313,19 +313,19 @@ static ssize_t feed_read(void *cls, uint64_t pos, char *out, size_t max)
     return (ssize_t)n;
 }
 
-/* feed_start - the stream of one feed from txn (taken over) as the reply */
-static void feed_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
-                       const struct store *st, enum feed_kind kind, uint64_t from, uint64_t to,
-                       int gzip, struct http_reply *reply)
+/* feedsrv_start - the stream of one feed from txn (taken over) as the reply */
+static void feedsrv_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
+                          const struct store *st, enum feed_kind kind, uint64_t from, uint64_t to,
+                          int gzip, struct http_reply *reply)
 {
-    struct feed_stream *s = xcalloc(1, sizeof(*s));
+    struct feedsrv_stream *s = xcalloc(1, sizeof(*s));
     struct feed_header h = {kind, from, to};
 
     s->db = db;
     s->st = st;
     s->txn = txn;
     s->counted = 1;
-    feed_streams++;
+    feedsrv_streams++;
     s->c = c;
     s->since = from;
     s->to = to;
@@ -338,7 +338,7 @@ static void feed_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
          * the same feed); memLevel 8 (zlib's default): about 268 kB of state */
         if (deflateInit2(&s->z, FEEDSRV_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
             Z_OK) {
-            feed_free(s);
+            feedsrv_free(s);
             reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
             reply->error = "out of memory";
             return;
@@ -347,10 +347,10 @@ static void feed_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
         s->z.next_in = s->buf;
         s->z.avail_in = FEED_HEADER;
     }
-    reply->response =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, feed_read, s, feed_free);
+    reply->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, feedsrv_read,
+                                                        s, feedsrv_free);
     if (reply->response == NULL) {
-        feed_free(s);
+        feedsrv_free(s);
         reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         reply->error = "out of memory";
         return;
@@ -363,9 +363,9 @@ static void feed_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
         MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 }
 
-/* feed_accept_field - every Accept-Encoding field of the request counts (one list) */
-static enum MHD_Result feed_accept_field(void *cls, enum MHD_ValueKind kind, const char *key,
-                                         const char *value)
+/* feedsrv_accept_field - every Accept-Encoding field of the request counts (one list) */
+static enum MHD_Result feedsrv_accept_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value)
 {
     (void)kind;
     if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_ACCEPT_ENCODING) == 0)
@@ -373,26 +373,26 @@ static enum MHD_Result feed_accept_field(void *cls, enum MHD_ValueKind kind, con
     return MHD_YES;
 }
 
-/* feed_want_gzip - does the request's Accept-Encoding choose gzip (httpneg.h)? */
-static int feed_want_gzip(struct MHD_Connection *c)
+/* feedsrv_want_gzip - does the request's Accept-Encoding choose gzip (httpneg.h)? */
+static int feedsrv_want_gzip(struct MHD_Connection *c)
 {
     struct httpneg_accept a;
 
     httpneg_accept_init(&a);
-    MHD_get_connection_values(c, MHD_HEADER_KIND, feed_accept_field, &a);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, feedsrv_accept_field, &a);
     return httpneg_accept_gzip(&a);
 }
 
 /* If-None-Match against one entity tag (with its quotes) */
-struct feed_inm {
+struct feedsrv_inm {
     const char *etag;
     int match;
 };
 
-static enum MHD_Result feed_inm_field(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
+static enum MHD_Result feedsrv_inm_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
 {
-    struct feed_inm *m = cls;
+    struct feedsrv_inm *m = cls;
 
     (void)kind;
     if (key != NULL && value != NULL && strcasecmp(key, MHD_HTTP_HEADER_IF_NONE_MATCH) == 0 &&
@@ -401,20 +401,20 @@ static enum MHD_Result feed_inm_field(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-/* feed_not_modified - does If-None-Match hold etag (or "*")? */
-static int feed_not_modified(struct MHD_Connection *c, const char *etag)
+/* feedsrv_not_modified - does If-None-Match hold etag (or "*")? */
+static int feedsrv_not_modified(struct MHD_Connection *c, const char *etag)
 {
-    struct feed_inm m = {etag, 0};
+    struct feedsrv_inm m = {etag, 0};
 
-    MHD_get_connection_values(c, MHD_HEADER_KIND, feed_inm_field, &m);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, feedsrv_inm_field, &m);
     return m.match;
 }
 
-/* feed_open - the transaction and the generation, log floor; 0 or an error already in reply */
-static int feed_open(struct lk_db *db, MDB_txn **txn, const struct store **st, uint64_t *gen,
-                     uint64_t *floor, struct http_reply *reply)
+/* feedsrv_open - the transaction and the generation, log floor; 0 or an error already in reply */
+static int feedsrv_open(struct lk_db *db, MDB_txn **txn, const struct store **st, uint64_t *gen,
+                        uint64_t *floor, struct http_reply *reply)
 {
-    int rc = feed_begin(db, txn, st);
+    int rc = feedsrv_begin(db, txn, st);
 
     if (rc == 0 && (rc = store_meta_get_u64(*txn, *st, STORE_META_GENERATION, gen)) == 0)
         rc = store_meta_get_u64(*txn, *st, STORE_META_LOG_FLOOR, floor);
@@ -429,8 +429,8 @@ static int feed_open(struct lk_db *db, MDB_txn **txn, const struct store **st, u
     } else {
         static struct log_limit lim = LOG_LIMIT_DEFAULT; /* each request would say it */
         log_limited(&lim, "feed: cannot read the store: %s", store_strerror(rc));
-        snprintf(feed_msg, sizeof(feed_msg), "store unavailable: %s", store_strerror(rc));
-        reply->error = feed_msg;
+        snprintf(feedsrv_msg, sizeof(feedsrv_msg), "store unavailable: %s", store_strerror(rc));
+        reply->error = feedsrv_msg;
     }
     return -1;
 }
@@ -441,13 +441,13 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
     MDB_txn *txn;
     uint64_t gen, floor;
     char etag[32];
-    int gzip = feed_want_gzip(c);
+    int gzip = feedsrv_want_gzip(c);
 
-    if (feed_full(reply) || feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+    if (feedsrv_full(reply) || feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
     /* one strong tag per representation (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip */
     snprintf(etag, sizeof(etag), "\"g%" PRIu64 "%s\"", gen, gzip ? "-gz" : "");
-    if (feed_not_modified(c, etag)) {
+    if (feedsrv_not_modified(c, etag)) {
         mdb_txn_abort(txn);
         reply->response = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (reply->response == NULL) {
@@ -459,15 +459,15 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
         MHD_add_response_header(reply->response, MHD_HTTP_HEADER_VARY,
                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
     } else {
-        feed_start(c, db, txn, st, FEED_SNAPSHOT, 0, gen, gzip, reply);
+        feedsrv_start(c, db, txn, st, FEED_SNAPSHOT, 0, gen, gzip, reply);
         if (reply->response == NULL)
             return;
     }
     MHD_add_response_header(reply->response, MHD_HTTP_HEADER_ETAG, etag);
 }
 
-/* feed_parse_u64 - a decimal number without sign, spaces or overflow; 0 or -1 */
-static int feed_parse_u64(const char *p, uint64_t *v)
+/* feedsrv_parse_u64 - a decimal number without sign, spaces or overflow; 0 or -1 */
+static int feedsrv_parse_u64(const char *p, uint64_t *v)
 {
     uint64_t n = 0;
 
@@ -488,32 +488,33 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
     MDB_txn *txn;
     uint64_t since, gen, floor;
 
-    if (feed_parse_u64(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"), &since) !=
+    if (feedsrv_parse_u64(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"), &since) !=
         0) {
         reply->status = MHD_HTTP_BAD_REQUEST;
         reply->error = "since=G required: a generation in decimal";
         return;
     }
-    if (feed_full(reply) || feed_open(db, &txn, &st, &gen, &floor, reply) != 0)
+    if (feedsrv_full(reply) || feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
     if (since > gen) {
         mdb_txn_abort(txn);
         reply->status = MHD_HTTP_CONFLICT;
-        snprintf(feed_msg, sizeof(feed_msg),
+        snprintf(feedsrv_msg, sizeof(feedsrv_msg),
                  "since=%" PRIu64 " is newer than the store's generation %" PRIu64, since, gen);
-        reply->error = feed_msg;
+        reply->error = feedsrv_msg;
         return;
     }
     if (since < gen && since < floor) {
         mdb_txn_abort(txn);
         reply->status = MHD_HTTP_GONE;
-        snprintf(feed_msg, sizeof(feed_msg),
+        snprintf(feedsrv_msg, sizeof(feedsrv_msg),
                  "changes after generation %" PRIu64 " are no longer logged (log floor %" PRIu64
                  "): a snapshot is needed",
                  since, floor);
-        reply->error = feed_msg;
+        reply->error = feedsrv_msg;
         return;
     }
     /* an up-to-date poll (77 bytes) is not worth a deflate state: sent as it is */
-    feed_start(c, db, txn, st, FEED_CHANGES, since, gen, since < gen && feed_want_gzip(c), reply);
+    feedsrv_start(c, db, txn, st, FEED_CHANGES, since, gen, since < gen && feedsrv_want_gzip(c),
+                  reply);
 }

@@ -111,31 +111,41 @@ make_base() {
     tar -C "$d" -cf "$BASE.$$" . && mv "$BASE.$$" "$BASE"
     rm -rf "$d"
 }
-# in_root CMD... - run CMD in the root, with a clean environment
-in_root() {
-    chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/root \
+# in_dir DIR CMD... - run CMD in the root DIR, with a clean environment
+in_dir() {
+    local dir=$1
+    shift
+    chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/root \
         DEBIAN_FRONTEND=noninteractive "$@"
+}
+# in_root CMD... - run CMD in the root the package is installed in
+in_root() { in_dir "$ROOT" "$@"; }
+# new_root DIR - a copy of the cached Debian 12 root in DIR
+new_root() {
+    mkdir "$1" && tar -C "$1" -xf "$BASE" && cp /etc/resolv.conf "$1/etc/resolv.conf"
 }
 # has_user - the rcptdir account exists in the root
 has_user() { in_root getent passwd rcptdir >/dev/null; }
 # as_rcptdir CMD... - run CMD in the root as the rcptdir user
 as_rcptdir() { in_root runuser -u rcptdir -- "$@"; }
-# apt_root ARGS... - apt-get in the root, .debs kept in $CACHE/apt; when the cached lists
-# are out of date (a package moved on the mirror), update them and try again
-apt_root() {
-    local rc
+# apt_in DIR ARGS... - apt-get in the root DIR, .debs kept in $CACHE/apt; when the cached
+# lists are out of date (a package moved on the mirror), update them and try again
+apt_in() {
+    local dir=$1 rc
+    shift
     mkdir -p "$CACHE/apt"
-    cp "$CACHE"/apt/*.deb "$ROOT/var/cache/apt/archives/" 2>/dev/null
-    in_root apt-get -y -q --no-install-recommends "$@" >>"$T/apt.out" 2>&1
+    cp "$CACHE"/apt/*.deb "$dir/var/cache/apt/archives/" 2>/dev/null
+    in_dir "$dir" apt-get -y -q --no-install-recommends "$@" >>"$T/apt.out" 2>&1
     rc=$?
     if [ "$rc" -ne 0 ]; then
-        in_root apt-get update -q >>"$T/apt.out" 2>&1
-        in_root apt-get -y -q --no-install-recommends "$@" >>"$T/apt.out" 2>&1
+        in_dir "$dir" apt-get update -q >>"$T/apt.out" 2>&1
+        in_dir "$dir" apt-get -y -q --no-install-recommends "$@" >>"$T/apt.out" 2>&1
         rc=$?
     fi
-    cp -n "$ROOT"/var/cache/apt/archives/*.deb "$CACHE/apt/" 2>/dev/null
+    cp -n "$dir"/var/cache/apt/archives/*.deb "$CACHE/apt/" 2>/dev/null
     return "$rc"
 }
+apt_root() { apt_in "$ROOT" "$@"; }
 # snapshot FILE - every path in the root with type, owner, group and mode, but for the
 # state of dpkg and apt, caches, logs and /tmp
 snapshot() {
@@ -152,8 +162,7 @@ if ! make_base; then
     exit
 fi
 ROOT=$T/root
-mkdir "$ROOT" && tar -C "$ROOT" -xf "$BASE"
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+new_root "$ROOT"
 mount -t proc proc "$ROOT/proc"
 mkdir "$ROOT/tmp/pkg"
 cp "$DEB1" "$TOP/tests/data/ldif/ldapsearch.ldif" "$ROOT/tmp/pkg/"
@@ -227,13 +236,24 @@ as_rcptdir rcptdir-lookupd -c "$CONF" -q nobody@example.org >/dev/null 2>&1
 check_eq "rcptdir-lookupd -q nobody@example.org (unknown): exit 1" 1 "$?"
 
 # ---------------------------------------------------------------- upgrade to a rebuilt, bumped version
+# built in a second Debian 12 root that has build-essential and the Build-Depends, nothing
+# else: the Build-Depends are complete
 V2=$V1+debtest1
-if DEB_NEW_VERSION=$V2 DEB_BUILD_OPTIONS=nocheck "$TOP/scripts/build-deb" "$T/v2" >"$T/build2.out" 2>&1; then
-    ok "rebuilt with version $V2"
+BROOT=$T/buildroot
+new_root "$BROOT"
+"$TOP/scripts/build-deb" --copy "$BROOT/src/rcptdir"
+if apt_in "$BROOT" install build-essential && apt_in "$BROOT" build-dep /src/rcptdir; then
+    ok "build root: build-essential and apt-get build-dep (the Build-Depends) installed"
 else
-    fail_log "rebuilt with version $V2" "$T/build2.out"
+    fail_log "build root: build-essential and apt-get build-dep (the Build-Depends) installed" "$T/apt.out"
 fi
-DEB2=$T/v2/rcptdir_${V2}_$ARCH.deb
+if in_dir "$BROOT" env DEB_NEW_VERSION="$V2" DEB_BUILD_OPTIONS=nocheck \
+    /src/rcptdir/scripts/build-deb /src/out >"$T/build2.out" 2>&1; then
+    ok "rebuilt with version $V2 in the build root (nothing but the Build-Depends)"
+else
+    fail_log "rebuilt with version $V2 in the build root (nothing but the Build-Depends)" "$T/build2.out"
+fi
+DEB2=$BROOT/src/out/rcptdir_${V2}_$ARCH.deb
 cp "$DEB2" "$ROOT/tmp/pkg/"
 if in_root dpkg -i "/tmp/pkg/${DEB2##*/}" >"$T/upgrade.out" 2>&1; then
     ok "upgrade $V1 -> $V2: dpkg -i succeeds"

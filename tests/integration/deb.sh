@@ -10,6 +10,7 @@
 # (the account stays, owning nothing); again with systemd-sysusers instead of adduser.
 # Prints TAP.
 set -u
+# shellcheck disable=SC2016 # dpkg-query's ${Field} formats are meant literally
 # shellcheck source=tests/data/lookupd/lib.sh
 . "$(dirname "$0")/../data/lookupd/lib.sh"
 

@@ -9,8 +9,8 @@
 # remove keeps config and store; purge leaves the file list as it was before the install
 # (the account stays, owning nothing); again with systemd-sysusers instead of adduser.
 # Prints TAP.
-set -u
 # shellcheck disable=SC2016 # dpkg-query's ${Field} formats are meant literally
+set -u
 # shellcheck source=tests/data/lookupd/lib.sh
 . "$(dirname "$0")/../data/lookupd/lib.sh"
 

@@ -17,20 +17,25 @@ set -u
 CACHE=${RCPTDIR_TEST_CACHE:-/var/cache/rcptdir-test}
 BASE=$CACHE/bookworm-minbase.tar
 MIRROR=http://deb.debian.org/debian
-ROOT=
 CONF=/etc/rcptdir/rcptdir.conf
+# the throwaway roots live in a directory of their own, removed only once nothing is
+# mounted in it; the helper library's EXIT trap (logs in $T) runs after
+ROOTS=$(mktemp -d /tmp/rcptdir-deb-roots.XXXXXX) || exit 1
+ROOT=$ROOTS/root
+BROOT=$ROOTS/buildroot
+LIB_EXIT=$(trap -p EXIT)
+LIB_EXIT=${LIB_EXIT#trap -- \'}
+LIB_EXIT=${LIB_EXIT%\' EXIT}
 
-# deb_cleanup - unmount the throwaway root's /proc before lib_cleanup removes $T; if it
-# cannot be unmounted, $T is left alone
+# deb_cleanup - unmount the install root's /proc, remove the roots, run the library's trap
 deb_cleanup() {
-    if [ -n "$ROOT" ] && grep -q " $ROOT/proc " /proc/mounts; then
-        umount "$ROOT/proc" 2>/dev/null || umount -l "$ROOT/proc" 2>/dev/null
-        if grep -q " $ROOT/" /proc/mounts; then
-            echo "# deb.sh: $ROOT still has mounts; $T not removed" >&2
-            T=
-        fi
+    grep -q " $ROOT/proc " /proc/mounts && { umount "$ROOT/proc" || umount -l "$ROOT/proc"; }
+    if grep -q " $ROOTS/" /proc/mounts; then
+        echo "# deb.sh: $ROOTS still has mounts; not removed" >&2
+    else
+        rm -rf "$ROOTS"
     fi
-    [ -n "$T" ] && lib_cleanup
+    eval "$LIB_EXIT"
 }
 trap deb_cleanup EXIT
 
@@ -52,6 +57,7 @@ else
     done_testing
     exit 1
 fi
+echo "# built in $SECONDS s"
 V1=$(cd "$TOP" && dpkg-parsechangelog -S Version)
 ARCH=$(dpkg --print-architecture)
 DEB1=$T/v1/rcptdir_${V1}_$ARCH.deb
@@ -121,9 +127,11 @@ in_dir() {
 }
 # in_root CMD... - run CMD in the root the package is installed in
 in_root() { in_dir "$ROOT" "$@"; }
-# new_root DIR - a copy of the cached Debian 12 root in DIR
+# new_root DIR - a copy of the cached Debian 12 root in DIR; its dpkg does not fsync (a
+# throwaway root: the time goes to the test)
 new_root() {
-    mkdir "$1" && tar -C "$1" -xf "$BASE" && cp /etc/resolv.conf "$1/etc/resolv.conf"
+    mkdir "$1" && tar -C "$1" -xf "$BASE" && cp /etc/resolv.conf "$1/etc/resolv.conf" &&
+        echo force-unsafe-io >"$1/etc/dpkg/dpkg.cfg.d/rcptdir-test-unsafe-io"
 }
 # has_user - the rcptdir account exists in the root
 has_user() { in_root getent passwd rcptdir >/dev/null; }
@@ -162,7 +170,6 @@ if ! make_base; then
     done_testing
     exit
 fi
-ROOT=$T/root
 new_root "$ROOT"
 mount -t proc proc "$ROOT/proc"
 mkdir "$ROOT/tmp/pkg"
@@ -238,33 +245,41 @@ check_eq "rcptdir-lookupd -q nobody@example.org (unknown): exit 1" 1 "$?"
 
 # ---------------------------------------------------------------- upgrade to a rebuilt, bumped version
 # built in a second Debian 12 root that has build-essential and the Build-Depends, nothing
-# else: the Build-Depends are complete
+# else: the Build-Depends are complete. Its conffile changed too (a line added to the
+# example), so that dpkg has both an admin's and a packager's change to weigh.
 V2=$V1+debtest1
-BROOT=$T/buildroot
+NEWLINE="; deb.sh: a line new in $V2"
+t1=$SECONDS
 new_root "$BROOT"
 "$TOP/scripts/build-deb" --copy "$BROOT/src/rcptdir"
+echo "$NEWLINE" >>"$BROOT/src/rcptdir/docs/rcptdir.conf.example"
 if apt_in "$BROOT" install build-essential && apt_in "$BROOT" build-dep /src/rcptdir; then
     ok "build root: build-essential and apt-get build-dep (the Build-Depends) installed"
 else
     fail_log "build root: build-essential and apt-get build-dep (the Build-Depends) installed" "$T/apt.out"
 fi
-if in_dir "$BROOT" env DEB_NEW_VERSION="$V2" DEB_BUILD_OPTIONS=nocheck \
+if in_dir "$BROOT" env DEB_NEW_VERSION="$V2" \
     /src/rcptdir/scripts/build-deb /src/out >"$T/build2.out" 2>&1; then
-    ok "rebuilt with version $V2 in the build root (nothing but the Build-Depends)"
+    ok "rebuilt with version $V2 in the build root (nothing but the Build-Depends), unit tests included"
 else
     fail_log "rebuilt with version $V2 in the build root (nothing but the Build-Depends)" "$T/build2.out"
 fi
+echo "# build root and rebuild: $((SECONDS - t1)) s"
 DEB2=$BROOT/src/out/rcptdir_${V2}_$ARCH.deb
 cp "$DEB2" "$ROOT/tmp/pkg/"
-if in_root dpkg -i "/tmp/pkg/${DEB2##*/}" >"$T/upgrade.out" 2>&1; then
-    ok "upgrade $V1 -> $V2: dpkg -i succeeds"
+# --force-confold answers dpkg's question as apt -o Dpkg::Options::=--force-confold does
+if in_root dpkg --force-confold -i "/tmp/pkg/${DEB2##*/}" </dev/null >"$T/upgrade.out" 2>&1; then
+    ok "upgrade $V1 -> $V2: dpkg --force-confold -i succeeds"
 else
-    fail_log "upgrade $V1 -> $V2: dpkg -i succeeds" "$T/upgrade.out"
+    fail_log "upgrade $V1 -> $V2: dpkg --force-confold -i succeeds" "$T/upgrade.out"
 fi
 check_eq "  ... installed version $V2" "$V2 install ok installed" \
     "$(in_root dpkg-query -W -f='${Version} ${Status}' rcptdir)"
+check "  ... dpkg saw the conffile changed by both" grep -q "Modified (by you" "$T/upgrade.out"
 check "  ... the locally edited conffile is kept" cmp -s "$T/conf-edited" "$ROOT$CONF"
-check_eq "  ... without .dpkg-new/.dpkg-old/.dpkg-dist copies" "rcptdir.conf" "$(ls "$ROOT/etc/rcptdir")"
+check_eq "  ... the package's new version beside it, rcptdir.conf.dpkg-dist" \
+    "rcptdir.conf rcptdir.conf.dpkg-dist $NEWLINE" \
+    "$(cd "$ROOT/etc/rcptdir" && echo *) $(tail -n 1 "$ROOT$CONF.dpkg-dist" 2>/dev/null)"
 check_eq "  ... the same rcptdir user" "$pw" "$(in_root getent passwd rcptdir)"
 as_rcptdir rcptdir-lookupd -c "$CONF" -q A@example.org >"$T/q.out" 2>&1
 check_eq "  ... the store answers as before: A@example.org valid, $gen1" "0 $gen1" \
@@ -328,5 +343,5 @@ else
     not_ok "with systemd-sysusers: apt-get install systemd-standalone-sysusers"
     tail -n 10 "$T/apt.out" | sed 's/^/#   /'
 fi
-echo "# install, upgrade, remove, purge in the root: $((SECONDS - t0)) s"
+echo "# install, upgrade, remove, purge in the root: $((SECONDS - t0)) s; deb.sh: $SECONDS s"
 done_testing

@@ -220,6 +220,30 @@ check "  ... and says there is no source" grep -q 'no source' "$T/n.out"
 as_rcptdir rcptdir-lookupd -c "$CONF" -q alice@example.org >"$T/q.out" 2>&1
 check_eq "never synced: rcptdir-lookupd -q exits 75 (try again later)" 75 "$?"
 
+# lookupd as its unit starts it (User=rcptdir, RuntimeDirectory=rcptdir), with the shipped
+# conffile, in a network namespace of its own (its ports are the defaults): it listens and
+# answers "try again later" (HTTP 503) before the first sync
+mkdir "$ROOT/run/rcptdir" && in_root chown rcptdir:rcptdir /run/rcptdir
+uidgid=$(cut -d: -f3,4 <<<"$pw")
+# shellcheck disable=SC2016 # the inner shell's variables
+unshare -n bash -c '
+    ip link set lo up || exit 1
+    chroot --userspec="$2" "$1" /usr/sbin/rcptdir-lookupd -c /etc/rcptdir/rcptdir.conf -d >"$3/lookupd.out" 2>&1 &
+    for _ in $(seq 100); do
+        grep -q "lookupd: ready" "$3/lookupd.out" && break
+        kill -0 $! 2>/dev/null || break
+        sleep 0.1
+    done
+    curl -s -o /dev/null -w "status %{http_code} " http://127.0.0.1:8642/v1/status
+    curl -s -o /dev/null -w "recipient %{http_code} " http://127.0.0.1:8642/v1/recipients/alice@example.org
+    test -S "$1/run/rcptdir/socketmap" && echo -n "socketmap "
+    kill -TERM $! && wait $!
+    echo "exit $?"' sh "$ROOT" "$uidgid" "$T" >"$T/start.out" 2>&1
+check_eq "shipped conffile: lookupd starts as rcptdir, /v1/status and a lookup 503, unix socket, clean stop" \
+    "status 503 recipient 503 socketmap exit 0" "$(cat "$T/start.out")"
+grep -q "lookupd: ready" "$T/lookupd.out" || sed 's/^/#   /' "$T/lookupd.out"
+rm -rf "$ROOT/run/rcptdir" # tmpfs under systemd; gone at the stop
+
 # ---------------------------------------------------------------- local edit: an [ldif] source; a sync
 # (the export holds no objectClass: every entry with a mail attribute)
 printf '\n; local edit (deb.sh): the directory from an LDIF export\n[ldif]\npath = %s\n%s\n%s\n' \

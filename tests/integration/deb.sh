@@ -108,7 +108,7 @@ fi
 
 # make_base - debootstrap bookworm (minbase) with apt lists into $BASE, once
 make_base() {
-    local d=$T/base
+    local d=$ROOTS/base # under ROOTS: removed only if debootstrap left nothing mounted
     [ -s "$BASE" ] && return 0
     command -v debootstrap >/dev/null || return 1
     mkdir -p "$CACHE" || return 1

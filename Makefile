@@ -164,6 +164,12 @@ install: all
 	    contrib/rcptdir-syncd.timer contrib/rcptdir-syncd-watch.service $(DESTDIR)$(SYSTEMDDIR)/
 	install -m 644 contrib/rcptdir.sysusers $(DESTDIR)$(SYSUSERSDIR)/rcptdir.conf
 
+# deb: the Debian packages (rcptdir, rcptdir-dbgsym) in build/deb, built by dpkg-buildpackage
+# in a clean copy of this tree (scripts/build-deb)
+.PHONY: deb
+deb:
+	scripts/build-deb build/deb
+
 format:
 	clang-format -i $(wildcard common/*.[ch] schema/*.[ch] syncd/*.[ch] lookupd/*.[ch] \
 	    tests/*/*.[ch])

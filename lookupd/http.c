@@ -25,6 +25,7 @@ struct lk_http {
     char *token, *feed_token;
     char *version;
     long long max_age;
+    struct policy *policy;
 };
 
 static void http_recipients(struct lk_http *h, struct MHD_Connection *c, const char *rest,
@@ -33,6 +34,7 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
                         struct http_reply *reply);
 static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                          struct http_reply *reply);
+static struct MHD_Response *http_json_response(json_t *v);
 
 /* replication (feedsrv.h): handlers there take the store handle, not struct lk_http */
 static void http_snapshot(struct lk_http *h, struct MHD_Connection *c, const char *rest,
@@ -49,6 +51,20 @@ static void http_changes(struct lk_http *h, struct MHD_Connection *c, const char
     feedsrv_changes(h->db, c, reply);
 }
 
+/* the harvest defence (policy.h) */
+static void http_harvest(struct lk_http *h, struct MHD_Connection *c, const char *rest,
+                         struct http_reply *reply)
+{
+    (void)c;
+    (void)rest;
+    if (h->policy == NULL) {
+        reply->error = "no policy service (policy_listen is empty)";
+        return;
+    }
+    reply->status = MHD_HTTP_OK;
+    reply->response = http_json_response(policy_harvest_json(h->policy));
+}
+
 /* The routes. */
 static const struct http_route http_routes[] = {
     {"/v1/recipients/", http_recipients, HTTP_AUTH_LOOKUP},
@@ -56,6 +72,7 @@ static const struct http_route http_routes[] = {
     {"/metrics", http_metrics, HTTP_AUTH_NONE},
     {"/v1/snapshot", http_snapshot, HTTP_AUTH_FEED},
     {"/v1/changes", http_changes, HTTP_AUTH_FEED},
+    {"/v1/harvest", http_harvest, HTTP_AUTH_NONE},
 };
 
 long http_percent_decode(char *dst, size_t cap, const char *src, size_t len)
@@ -260,6 +277,7 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
     }
     di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     stats_write(fp, di != NULL ? (long)di->num_connections : -1);
+    policy_metrics(h->policy, fp);
     fprintf(fp,
             "# HELP rcptdir_store_up 1 when the store could be read.\n"
             "# TYPE rcptdir_store_up gauge\n"
@@ -426,6 +444,7 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     h->feed_token = p->feed_token != NULL && *p->feed_token != '\0' ? xstrdup(p->feed_token) : NULL;
     h->version = xstrdup(p->version);
     h->max_age = p->max_age;
+    h->policy = p->policy;
     h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
                             NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger,
                             NULL, MHD_OPTION_LISTEN_SOCKET, p->fd, MHD_OPTION_CONNECTION_LIMIT,

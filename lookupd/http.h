@@ -6,6 +6,7 @@
  *                                 400 malformed, 401 without the bearer token (if any)
  *   GET /v1/status                200 healthy, 503 stale, never synced or unreadable
  *   GET /metrics                  text/plain; version=0.0.4
+ *   GET /v1/harvest               the harvest defence's offenders (404 without policy_listen)
  *   anything else                 404 (JSON), other methods 405
  *
  * Routes live in one table (http_routes[] in http.c); each names a handler and the token it
@@ -28,6 +29,7 @@
 
 #include "lookupd/db.h"
 #include "lookupd/lookup.h"
+#include "lookupd/policy.h"
 
 #define HTTP_CONN_LIMIT   256         /* connections at once */
 #define HTTP_PER_IP_LIMIT 64          /* connections at once from one address */
@@ -64,6 +66,7 @@ struct http_params {
     const char *feed_token; /* bearer token for the feed routes, or NULL */
     const char *version;
     long long max_age;
+    struct policy *policy; /* the policy server for /v1/harvest and /metrics, or NULL */
 };
 
 struct lk_http *http_start(const struct http_params *p, struct lk_db *db,

@@ -23,6 +23,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "common/cidr.h"
 #include "common/fsutil.h"
 #include "common/listen.h"
 #include "common/log.h"
@@ -31,6 +32,7 @@
 #include "lookupd/db.h"
 #include "lookupd/http.h"
 #include "lookupd/lookup.h"
+#include "lookupd/policy.h"
 #include "lookupd/sockmap.h"
 #include "lookupd/stats.h"
 #include "schema/conf.h"
@@ -149,16 +151,56 @@ static void lookupd_pidfile(const char *path)
         fatal_status(EX_IOERR, "pid_file: %s", path);
 }
 
+/* lookupd_policy - the policy server on the listeners fds (policy_listen), or NULL */
+static struct policy *lookupd_policy(const struct conf *cf, int *fds, struct lk_db *db,
+                                     const struct lookup_opts *opts)
+{
+    struct policy_params pp = {0};
+    struct cidr_net *exempt;
+    struct policy *pol;
+
+    if (cf->policy_listen.n == 0)
+        return NULL;
+    exempt = xcalloc(cf->harvest_exempt.n + 1, sizeof(*exempt));
+    for (size_t i = 0; i < cf->harvest_exempt.n; i++)
+        if (cidr_net_parse(cf->harvest_exempt.v[i], &exempt[i]) < 0) /* checked by conf */
+            fatal_status(EX_CONFIG, "harvest_exempt: %s", cf->harvest_exempt.v[i]);
+    pp.fds = fds;
+    pp.nfds = cf->policy_listen.n;
+    pp.max_connections = cf->max_connections;
+    pp.idle_timeout = cf->policy_idle_timeout;
+    pp.disconnect = cf->harvest_disconnect;
+    pp.harvest.threshold = cf->harvest_threshold;
+    pp.harvest.prefix_threshold = cf->harvest_prefix_threshold;
+    pp.harvest.window = cf->harvest_window;
+    pp.harvest.penalty = cf->harvest_penalty;
+    pp.harvest.max_entries = cf->harvest_max_clients;
+    pp.harvest.prefix4 = (int)cf->harvest_prefix_v4;
+    pp.harvest.prefix6 = (int)cf->harvest_prefix_v6;
+    pp.harvest.exempt = exempt;
+    pp.harvest.nexempt = cf->harvest_exempt.n;
+    pol = policy_new(&pp, db, opts);
+    free(exempt);
+    policy_start(pol);
+    log_info("policy: harvest defence: %lld unknown recipients per client, %lld per prefix "
+             "(/%lld, /%lld) within %lld s, penalty %lld s, %lld clients tracked at most",
+             cf->harvest_threshold, cf->harvest_prefix_threshold, cf->harvest_prefix_v4,
+             cf->harvest_prefix_v6, cf->harvest_window, cf->harvest_penalty,
+             cf->harvest_max_clients);
+    return pol;
+}
+
 /* lookupd_serve - run the servers until SIGTERM or SIGINT */
 static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
 {
     struct sockmap_params sp = {0};
     struct http_params hp = {0};
     struct sockmap *sm;
+    struct policy *pol;
     struct lk_http *http = NULL;
     struct lk_db *db;
     sigset_t set;
-    int *fds, *is_unix, httpfd = -1, sig;
+    int *fds, *is_unix, *pfds, httpfd = -1, sig;
     char *token, *feed_token;
 
     signal(SIGPIPE, SIG_IGN);
@@ -168,13 +210,16 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     sigaddset(&set, SIGHUP);
     /* every thread started from here on inherits the mask; this thread waits for them */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    lookupd_nofile(cf->max_connections + 64);
+    lookupd_nofile(cf->max_connections * (cf->policy_listen.n > 0 ? 2 : 1) + 64);
 
     /* as root: bind, read secrets, write the pid file; then drop */
     fds = xcalloc(cf->socketmap_listen.n + 1, sizeof(*fds));
     is_unix = xcalloc(cf->socketmap_listen.n + 1, sizeof(*is_unix));
     for (size_t i = 0; i < cf->socketmap_listen.n; i++)
         fds[i] = lookupd_listen(cf->socketmap_listen.v[i], &is_unix[i]);
+    pfds = xcalloc(cf->policy_listen.n + 1, sizeof(*pfds));
+    for (size_t i = 0; i < cf->policy_listen.n; i++)
+        pfds[i] = lookupd_listen(cf->policy_listen.v[i], NULL);
     if (cf->http_listen != NULL && *cf->http_listen != '\0')
         httpfd = lookupd_listen(cf->http_listen, NULL);
     token = lookupd_token(cf->http_token_file);
@@ -191,12 +236,14 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     sp.idle_timeout = cf->idle_timeout;
     sm = sockmap_new(&sp, db, opts);
     sockmap_start(sm);
+    pol = lookupd_policy(cf, pfds, db, opts);
     if (httpfd >= 0) {
         hp.fd = httpfd;
         hp.token = token;
         hp.feed_token = feed_token;
         hp.version = LOOKUPD_VERSION;
         hp.max_age = cf->max_age;
+        hp.policy = pol;
         http = http_start(&hp, db, opts);
     }
     log_info("lookupd: ready, version %s, %lld socketmap threads, store %s", LOOKUPD_VERSION,
@@ -218,8 +265,11 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     }
     sockmap_stop(sm);
     sockmap_join(sm);
+    policy_stop(pol);
+    policy_join(pol);
     http_stop(http);
     sockmap_free(sm);
+    policy_free(pol);
     lk_db_free(db);
     if (cf->pid_file != NULL && *cf->pid_file != '\0' && unlink(cf->pid_file) < 0 &&
         errno != ENOENT)
@@ -230,6 +280,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
             free(*t);
         }
     free(fds);
+    free(pfds);
     free(is_unix);
     stats_free_all();
     log_info("lookupd: stopped");

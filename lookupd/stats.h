@@ -17,7 +17,14 @@
 
 #include "lookupd/lookup.h"
 
-enum stats_map { STATS_RCPT = 0, STATS_ACCESS, STATS_DOMAIN, STATS_HTTP, STATS_NMAPS };
+enum stats_map {
+    STATS_RCPT = 0,
+    STATS_ACCESS,
+    STATS_DOMAIN,
+    STATS_HTTP,
+    STATS_POLICY,
+    STATS_NMAPS
+};
 
 #define STATS_NBUCKETS 12 /* latency buckets, the last one +Inf */
 
@@ -65,7 +72,7 @@ void stats_inc(struct lk_stats *s, enum stats_counter c);
 /* stats_now_ns - CLOCK_MONOTONIC in nanoseconds */
 uint64_t stats_now_ns(void);
 
-/* stats_map_name - "rcpt", "access", "domain", "http" */
+/* stats_map_name - "rcpt", "access", "domain", "http", "policy" */
 const char *stats_map_name(enum stats_map m);
 
 /*

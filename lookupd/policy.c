@@ -70,7 +70,7 @@ struct pc_conn {
     time_t begun;    /* when the request being read began; 0 between requests */
     size_t inoff, inlen, outoff, outlen;
     uint32_t events;
-    unsigned eof : 1, closing : 1;
+    unsigned eof : 1, closing : 1, draining : 1;
     struct policy_parser parser;
     char in[POLICY_INBUF];
     char out[POLICY_OUTBUF];
@@ -366,12 +366,34 @@ static int pc_send(struct pc_conn *c)
     return 0;
 }
 
+/*
+ * pc_drain - after the reply to a malformed request: read and drop what the client still
+ * sends, until it closes or POLICY_LINGER seconds are over. Closing with unread input would
+ * send a reset, which can destroy the reply before the client has read it.
+ */
+static int pc_drain(struct pc_conn *c, time_t now)
+{
+    if (!c->draining) {
+        c->draining = 1;
+        c->deadline = now + POLICY_LINGER;
+        if (shutdown(c->fd, SHUT_WR) < 0)
+            return -1;
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, c->in, sizeof(c->in), 0);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    }
+}
+
 /* pc_serve - one event on a connection; -1 when it is to be closed */
 static int pc_serve(struct policy *ps, struct pc_conn *c, uint32_t events, time_t now)
 {
     size_t before = c->outoff + c->inlen;
     uint32_t want;
 
+    if (c->draining)
+        return pc_drain(c, now);
     if (c->inlen == 0 && !c->eof && !c->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
         ssize_t n = recv(c->fd, c->in, sizeof(c->in), 0);
         if (n > 0)
@@ -386,8 +408,14 @@ static int pc_serve(struct policy *ps, struct pc_conn *c, uint32_t events, time_
         if (pc_send(c) < 0)
             return -1;
     } while (c->inlen > 0 && !c->closing && pc_room(c));
-    if (c->outlen == 0 && (c->closing || c->eof))
+    if (c->outlen == 0 && c->eof)
         return -1;
+    if (c->outlen == 0 && c->closing) {
+        if (pc_drain(c, now) < 0)
+            return -1;
+        want = EPOLLIN;
+        goto arm;
+    }
     /* progress moves the deadline; a request begun must end within POLICY_PARTIAL_TIMEOUT */
     if (policy_parse_eof(&c->parser) == NULL)
         c->begun = 0;
@@ -398,6 +426,7 @@ static int pc_serve(struct policy *ps, struct pc_conn *c, uint32_t events, time_
     if (c->begun != 0 && c->deadline > c->begun + POLICY_PARTIAL_TIMEOUT)
         c->deadline = c->begun + POLICY_PARTIAL_TIMEOUT;
     want = (c->inlen == 0 && !c->eof && !c->closing ? EPOLLIN : 0) | (c->outlen ? EPOLLOUT : 0);
+arm:
     if (want != c->events) {
         struct epoll_event ev = {.events = want, .data.ptr = c};
         if (epoll_ctl(ps->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
@@ -416,8 +445,10 @@ static void pc_sweep(struct policy *ps, time_t now)
         next = c->next;
         if (now < c->deadline)
             continue;
-        log_debug("policy: closing %s connection", c->begun ? "slow" : "idle");
-        pc_inc(ps, PC_TIMEDOUT);
+        log_debug("policy: closing %s connection",
+                  c->draining ? "malformed" : c->begun ? "slow" : "idle");
+        if (!c->draining)
+            pc_inc(ps, PC_TIMEDOUT);
         pc_close(ps, c);
     }
 }

@@ -15,7 +15,9 @@
  * and closed at once), idle_timeout seconds without traffic, POLICY_PARTIAL_TIMEOUT seconds
  * to finish a request once begun, and the parser's limits (policy_proto.h). A malformed
  * request is answered "action=451 4.3.5 Policy request malformed: <reason>" and the
- * connection is closed; the reason is logged (rate limited). Only the parser's state and
+ * connection is closed (after a half-close and up to POLICY_LINGER seconds of discarding
+ * what the client still sends, so that no reset destroys the reply); the reason is logged
+ * (rate limited). Only the parser's state and
  * POLICY_INBUF + POLICY_OUTBUF bytes are kept per connection, whatever a client sends.
  *
  * The harvest table is shared with the HTTP thread (policy_harvest_json(), policy_metrics())
@@ -40,6 +42,7 @@
 #define POLICY_OUTBUF          1024 /* replies waiting for the client to read them */
 #define POLICY_PARTIAL_TIMEOUT 30   /* seconds to finish a request once begun */
 #define POLICY_SHOW_MAX        100  /* offenders listed by policy_harvest_json() */
+#define POLICY_LINGER          2    /* seconds a closing connection's input is drained */
 
 struct policy;
 

@@ -445,8 +445,9 @@ static void pc_sweep(struct policy *ps, time_t now)
         next = c->next;
         if (now < c->deadline)
             continue;
-        log_debug("policy: closing %s connection",
-                  c->draining ? "malformed" : c->begun ? "slow" : "idle");
+        log_debug("policy: closing %s connection", c->draining ? "malformed"
+                                                   : c->begun  ? "slow"
+                                                               : "idle");
         if (!c->draining)
             pc_inc(ps, PC_TIMEDOUT);
         pc_close(ps, c);

@@ -15,69 +15,34 @@
 # attributes, binary bytes) answered with their reason and closed while another client's
 # connection goes on; a stale store: 451 4.3.5, never 550.
 #
-# The instance has its own config_directory, queue_directory and data_directory under $T,
-# listens on 127.0.0.1 and ::1 only, has no local domains, no DNS, and discards everything.
-# `postfix start` needs root. Prints TAP.
+# The instance is tests/data/postfix/lib.sh's (loopback only, ::1 too when it exists, no DNS,
+# everything discarded). `postfix start` needs root. Prints TAP.
 . "$(dirname "$0")/../data/lookupd/lib.sh"
+. "$(dirname "$0")/../data/postfix/lib.sh"
 
 PF=$T/postfix-pol
-PF_STARTED=
 PY=$(command -v /usr/bin/python3 || command -v python3)
 PC="$TOP/tests/data/policy/policy_client.py"
 PENALTY=10
 
 mta_cleanup() {
-    [ -n "$PF_STARTED" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
+    pf_stop
     lib_cleanup
 }
 trap mta_cleanup EXIT
 
-# doc_block HEADING - the first fenced block after the line "## HEADING" of docs/operations.md
-doc_block() {
-    awk -v h="## $1" '$0 == h { s = 1; next }
-        s == 1 && /^```/ { s = 2; next }
-        s == 2 && /^```/ { exit }
-        s == 2 { print }' "$TOP/docs/operations.md"
-}
-
 HAVE_V6=
 "$PY" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null &&
-    HAVE_V6=1
+    HAVE_V6=v6
 
-# pf_start SMTP SMTP6 SMTP421 MAP_PORT POLICY_PORT POLICY421_PORT - main.cf (own settings, then
-# the documented block with lookupd's ports), master.cf, start. The third smtpd asks the
-# second lookupd (harvest_disconnect = yes).
+# pf_start SMTP SMTP6 SMTP421 MAP_PORT POLICY_PORT POLICY421_PORT - main.cf (the instance's
+# own settings, then the documented block with lookupd's ports), master.cf, start. The third
+# smtpd asks the second lookupd (harvest_disconnect = yes).
 pf_start() {
-    mkdir -p "$PF/etc" "$PF/spool"
-    install -d -o postfix -g postfix -m 700 "$PF/data"
+    pf_init "$PF" || return 1
     {
-        cat <<EOF
-compatibility_level = 3.6
-queue_directory = $PF/spool
-data_directory = $PF/data
-maillog_file_prefixes = $PF
-maillog_file = $PF/maillog
-syslog_name = postfix-rcptdir-policy
-myhostname = mx.rcptdir.test
-mydomain = rcptdir.test
-mydestination =
-mynetworks = 192.0.2.0/24
-inet_interfaces = 127.0.0.1${HAVE_V6:+, [::1]}
-inet_protocols = $([ -n "$HAVE_V6" ] && echo all || echo ipv4)
-smtpd_peername_lookup = no
-disable_dns_lookups = yes
-alias_maps =
-alias_database =
-local_recipient_maps =
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-virtual_transport = discard
-smtpd_error_sleep_time = 0
-smtpd_soft_error_limit = 1000
-smtpd_hard_error_limit = 1000
-EOF
-        doc_block "Postfix policy service" |
+        pf_main_cf "$PF" postfix-rcptdir-policy $HAVE_V6
+        pf_doc_block "Postfix policy service" |
             sed -e "s/127\.0\.0\.1:8641:/127.0.0.1:$4:/g" -e "s/127\.0\.0\.1:8643/127.0.0.1:$5/g"
     } >"$PF/etc/main.cf"
     if ! grep -q "check_policy_service.*inet:127.0.0.1:$5" "$PF/etc/main.cf"; then
@@ -88,38 +53,9 @@ EOF
         echo "127.0.0.1:$1 inet n - n - - smtpd"
         [ -n "$HAVE_V6" ] && echo "[::1]:$2 inet n - n - - smtpd"
         echo "127.0.0.1:$3 inet n - n - - smtpd -o smtpd_recipient_restrictions=reject_unauth_destination,check_policy_service,inet:127.0.0.1:$6"
-        cat <<EOF
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-proxymap  unix - - n - - proxymap
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+        pf_master_cf
     } >"$PF/etc/master.cf"
-    if ! postfix -c "$PF/etc" start >"$PF/start.out" 2>&1; then
-        sed 's/^/#   /' "$PF/start.out" "$PF/maillog" 2>/dev/null
-        return 1
-    fi
-    PF_STARTED=1
-    local p
-    for p in "$1" "$3"; do
-        for _ in $(seq 200); do
-            port_free "$p" || continue 2
-            sleep 0.05
-        done
-        echo "# smtpd on port $p does not accept connections"
-        sed 's/^/#   /' "$PF/maillog"
-        return 1
-    done
+    pf_launch "$PF" "$1" "$3"
 }
 
 cat >"$T/rcpt.py" <<'EOF'
@@ -167,17 +103,6 @@ until_accepted() {
     return 1
 }
 
-# check_match DESC REGEX GOT - ok when GOT matches the extended REGEX
-check_match() {
-    if grep -qE "$2" <<<"$3"; then
-        ok "$1"
-    else
-        not_ok "$1"
-        echo "#   want: /$2/"
-        echo "#   got:  $(printf '%q' "$3")"
-    fi
-}
-
 # count_lines REGEX TEXT - lines of TEXT matching REGEX
 count_lines() {
     grep -cE "$1" <<<"$2"
@@ -210,7 +135,6 @@ require "lookupd b (harvest_disconnect = yes) starts" lookupd_start b
 SMTP=$(free_port) && SMTP6=$(free_port) && SMTP421=$(free_port)
 if ! pf_start "$SMTP" "$SMTP6" "$SMTP421" "$SMPORT_a" "$POL_a" "$POL_b"; then
     not_ok "private Postfix starts"
-    sed "s/^/#   /" "$PF/start.out" "$PF/maillog" 2>/dev/null | tail -n 20
 else
     ok "private Postfix starts (127.0.0.1:$SMTP${HAVE_V6:+, [::1]:$SMTP6}, 127.0.0.1:$SMTP421)"
 
@@ -318,13 +242,9 @@ CASES
         "$(rcpt 127.0.0.6 "$SMTP" dave@example.com)"
     "$MKSTORE" "$STORE" "$TOP/schema/ldap/sample.expected"
 
-    postfix -c "$PF/etc" stop >/dev/null 2>&1
+    pf_stop
     check_eq "postfix stop" "0" "$?"
-    PF_STARTED=
-    if [ "$FAILED" -gt 0 ]; then
-        echo "# Postfix log:"
-        grep -vE 'connect from|disconnect from' "$PF/maillog" | tail -n 30 | sed 's/^/#   /'
-    fi
+    [ "$FAILED" -gt 0 ] && pf_log_tail "$PF"
 fi
 
 # --- the policy protocol directly ------------------------------------------------------------

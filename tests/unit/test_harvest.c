@@ -50,6 +50,26 @@ static int unknowns(struct harvest *h, const char *s, int n, int64_t now, struct
     return rc;
 }
 
+/* unknowns_from - each unknowns(h, ip, per, now) for ip in ips[0..n); the last's result */
+static int unknowns_from(struct harvest *h, char (*ips)[64], int n, int per, int64_t now,
+                         struct harvest_verdict *v)
+{
+    int rc = 0;
+
+    for (int i = 0; i < n; i++)
+        rc = unknowns(h, ips[i], per, now, v);
+    return rc;
+}
+
+/* clients - unknowns_from() the addresses FMT % i for i in [from, from + n), n <= 128 */
+#define clients(h, fmt, from, n, per, now, v)                                                      \
+    __extension__({                                                                                \
+        static char ips_[128][64];                                                                 \
+        for (int i_ = 0; i_ < (n); i_++)                                                           \
+            snprintf(ips_[i_], sizeof(ips_[i_]), fmt, (from) + i_);                                \
+        unknowns_from(h, ips_, n, per, now, v);                                                    \
+    })
+
 /* penalised - harvest_check() for s at now */
 static int penalised(struct harvest *h, const char *s, int64_t now)
 {
@@ -195,11 +215,7 @@ static void test_prefixes(void **state)
     assert_true(penalised(h, "2001:db8:0:7:ffff:1:2:3", 501));
     assert_false(penalised(h, "2001:db8:0:8::1", 501));
     /* IPv4: 21 addresses of one /24 */
-    for (int i = 1; i <= 21; i++) {
-        snprintf(ip, sizeof(ip), "203.0.113.%d", i);
-        unknowns(h, ip, 1, 600, &v);
-    }
-    assert_true(v.penalised);
+    assert_int_equal(clients(h, "203.0.113.%d", 1, 21, 1, 600, &v), 1);
     cidr_format(&v.who, v.plen, buf, sizeof(buf));
     assert_string_equal(buf, "203.0.113.0/24");
     assert_true(penalised(h, "203.0.113.250", 601));
@@ -219,16 +235,10 @@ static void test_prefixes(void **state)
     p.prefix4 = 16;
     p.prefix6 = 48;
     h = harvest_new(&p, 7);
-    for (int i = 1; i <= 21; i++) {
-        snprintf(ip, sizeof(ip), "2001:db8:0:%x::1", i);
-        unknowns(h, ip, 1, 500, &v);
-    }
+    clients(h, "2001:db8:0:%x::1", 1, 21, 1, 500, &v);
     cidr_format(&v.who, v.plen, buf, sizeof(buf));
     assert_string_equal(buf, "2001:db8::/48");
-    for (int i = 1; i <= 21; i++) {
-        snprintf(ip, sizeof(ip), "10.9.%d.1", i);
-        unknowns(h, ip, 1, 500, &v);
-    }
+    clients(h, "10.9.%d.1", 1, 21, 1, 500, &v);
     cidr_format(&v.who, v.plen, buf, sizeof(buf));
     assert_string_equal(buf, "10.9.0.0/16");
     harvest_free(h);
@@ -300,24 +310,17 @@ static void test_idle_reused(void **state)
     struct harvest_params p = params();
     struct harvest *h;
     struct harvest_verdict v;
-    char ip[32];
     size_t tracked, pen;
 
     (void)state;
     p.max_entries = 16;
     p.prefix_threshold = 0;
     h = harvest_new(&p, 5);
-    for (int i = 0; i < 16; i++) {
-        snprintf(ip, sizeof(ip), "10.0.0.%d", i);
-        unknowns(h, ip, 1, 100, &v);
-    }
+    clients(h, "10.0.0.%d", 0, 16, 1, 100, &v);
     harvest_counts(h, 100, &tracked, &pen);
     assert_int_equal(tracked, 16);
     /* a window later they count nothing: new clients take their places without evictions */
-    for (int i = 0; i < 16; i++) {
-        snprintf(ip, sizeof(ip), "10.0.1.%d", i);
-        unknowns(h, ip, 1, 2000, &v);
-    }
+    clients(h, "10.0.1.%d", 0, 16, 1, 2000, &v);
     assert_int_equal(harvest_evictions(h), 0);
     harvest_counts(h, 2000, &tracked, &pen);
     assert_int_equal(tracked, 16);
@@ -334,7 +337,6 @@ static void test_eviction_spares_penalties(void **state)
     struct harvest_params p = params();
     struct harvest *h;
     struct harvest_verdict v;
-    char ip[32];
     size_t tracked, pen;
 
     (void)state;
@@ -342,24 +344,16 @@ static void test_eviction_spares_penalties(void **state)
     p.prefix_threshold = 0;
     p.threshold = 1;
     h = harvest_new(&p, 5);
-    for (int i = 0; i < 8; i++) { /* 8 penalised, the oldest entries */
-        snprintf(ip, sizeof(ip), "10.0.0.%d", i);
-        unknowns(h, ip, 2, 100, &v);
-        assert_true(v.penalised);
-    }
-    for (int i = 0; i < 100; i++) { /* a spray of one unknown each */
-        snprintf(ip, sizeof(ip), "10.1.%d.1", i);
-        unknowns(h, ip, 1, 110, &v);
-    }
+    clients(h, "10.0.0.%d", 0, 8, 2, 100, &v); /* 8 penalised, the oldest entries */
+    harvest_counts(h, 100, &tracked, &pen);
+    assert_int_equal(pen, 8);
+    clients(h, "10.1.%d.1", 0, 100, 1, 110, &v); /* a spray of one unknown each */
     harvest_counts(h, 110, &tracked, &pen);
     assert_int_equal(tracked, 16);
     assert_int_equal(pen, 8);
     assert_true(penalised(h, "10.0.0.0", 110));
     /* all penalties: the oldest goes */
-    for (int i = 0; i < 16; i++) {
-        snprintf(ip, sizeof(ip), "10.2.%d.1", i);
-        unknowns(h, ip, 2, 120, &v);
-    }
+    clients(h, "10.2.%d.1", 0, 16, 2, 120, &v);
     harvest_counts(h, 120, &tracked, &pen);
     assert_int_equal(tracked, 16);
     assert_int_equal(pen, 16);

@@ -129,8 +129,19 @@ require "lookupd a (policy_listen) starts" lookupd_start a
 # b: 421 instead of 450, a long penalty, IPv6 /64 counted with 30 per prefix, a small table
 write_conf b "$STORE" "policy_listen = inet:127.0.0.1:$POL_b" "harvest_threshold = 20" \
     "harvest_penalty = 600" "harvest_prefix_v4 = 32" "harvest_prefix_threshold = 30" \
-    "harvest_exempt =" "harvest_disconnect = yes" "harvest_max_clients = 500"
+    "harvest_exempt =" "harvest_disconnect = yes" "harvest_max_clients = 500" \
+    "policy_idle_timeout = 11"
 require "lookupd b (harvest_disconnect = yes) starts" lookupd_start b
+exec 8<>"/dev/tcp/127.0.0.1/$POL_b" # left idle: closed after policy_idle_timeout (checked last)
+IDLE_SINCE=$SECONDS
+
+# configuration errors of the new keys
+printf '[store]\npath = %s\n[lookupd]\nharvest_exempt = 10.0.0.0/8, 300.1.2.3/8\npolicy_listen = nowhere\n' \
+    "$STORE" >"$T/bad.conf"
+got=$("$LOOKUPD" -n -c "$T/bad.conf" 2>&1)
+check_match "-n: a bad harvest_exempt network is an error" \
+    "harvest_exempt: '300\.1\.2\.3/8' is not an IP address or network" "$got"
+check_match "-n: a bad policy_listen is an error" "policy_listen" "$got"
 
 SMTP=$(free_port) && SMTP6=$(free_port) && SMTP421=$(free_port)
 if ! pf_start "$SMTP" "$SMTP6" "$SMTP421" "$SMPORT_a" "$POL_a" "$POL_b"; then
@@ -290,6 +301,20 @@ done
 exec 7<&-
 check_match "/metrics: malformed counted" "^[4-9]$" "$(metric rcptdir_policy_malformed_total)"
 check "the reasons are logged" grep -q 'policy: malformed request, closing: attribute too long' "$T/a.log"
+
+# the idle connection opened at the start: closed by lookupd b after policy_idle_timeout
+# (the 421 smtpd's connection to lookupd b may time out too)
+while [ $((SECONDS - IDLE_SINCE)) -lt 25 ] && ! grep -q '^rcptdir_policy_connections_timedout_total [1-9]$' <(
+    curl -s "http://127.0.0.1:$HTTPPORT_b/metrics"
+); do
+    sleep 0.5
+done
+IFS= read -r -t 2 line <&8
+check_eq "an idle policy connection is closed after policy_idle_timeout (EOF, not a timeout)" \
+    "1" "$?"
+check_match "  ... counted as timed out" "^[1-9]$" \
+    "$(metric rcptdir_policy_connections_timedout_total "$HTTPPORT_b")"
+exec 8<&-
 
 lookupd_stop a
 check_eq "lookupd a: SIGTERM exit 0" "0" "$?"

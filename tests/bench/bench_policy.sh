@@ -46,14 +46,29 @@ POL=inet:127.0.0.1:$pport
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 # median - of the numbers on stdin
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# run NAME CONNS ARGS... - one figure; appends rate and p99 to $T/NAME-CONNS
+# cpu_ticks - utime+stime of lookupd so far, in clock ticks
+cpu_ticks() {
+    local s
+    s=$(cat "/proc/$PID_bench/stat")
+    s=${s##*) } # after "pid (comm) ": field 12 is utime, 13 stime
+    # shellcheck disable=SC2086
+    set -- $s
+    echo $((${12} + ${13}))
+}
+HZ=$(getconf CLK_TCK)
+# run NAME CONNS ARGS... - one figure; appends rate, p50, p99 and lookupd's CPU µs per
+# request to $T/NAME-CONNS
 run() {
-    local name=$1 c=$2 out
+    local name=$1 c=$2 out t0 t1
     shift 2
     sleep 1
+    t0=$(cpu_ticks)
     out=$("$BUILD/bench/loadclient" -t "$SECS" -c "$c" "$@" "$T/keys") || die "loadclient $*"
+    t1=$(cpu_ticks)
     [ "$(field errors "$out")" = 0 ] || die "errors: $out"
-    echo "$(field rate "$out") $(field p50_us "$out") $(field p99_us "$out")" >>"$T/$name-$c"
+    echo "$(field rate "$out") $(field p50_us "$out") $(field p99_us "$out")" \
+        "$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$(field lookups "$out")" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')" \
+        >>"$T/$name-$c"
 }
 
 say "warming up"
@@ -67,17 +82,18 @@ for p in $(seq "$PAIRS"); do
     done
 done
 
-printf '| what | active | requests/s | p50 µs | p99 µs |\n| --- | ---: | ---: | ---: | ---: |\n'
+printf '| what | active | requests/s | p50 µs | p99 µs | server CPU µs/request |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
 for c in 1 16; do
     for name in sm pol; do
         what="rcptdir-lookupd socketmap, access map"
         [ "$name" = pol ] && what="rcptdir-lookupd policy service (22 attributes)"
-        printf '| %s | %d | %.0f | %.0f | %.0f |\n' "$what" "$c" \
+        printf '| %s | %d | %.0f | %.0f | %.0f | %.1f |\n' "$what" "$c" \
             "$(cut -d' ' -f1 "$T/$name-$c" | median)" "$(cut -d' ' -f2 "$T/$name-$c" | median)" \
-            "$(cut -d' ' -f3 "$T/$name-$c" | median)"
+            "$(cut -d' ' -f3 "$T/$name-$c" | median)" "$(cut -d' ' -f4 "$T/$name-$c" | median)"
     done
     awk -v a="$(cut -d' ' -f1 "$T/pol-$c" | median)" -v b="$(cut -d' ' -f1 "$T/sm-$c" | median)" \
-        -v c="$c" 'BEGIN { printf "| policy / socketmap | %d | %.2fx | | |\n", c, a / b }'
+        -v c="$c" 'BEGIN { printf "| policy / socketmap | %d | %.2fx | | | |\n", c, a / b }'
 done
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID_bench/status"; }

@@ -301,10 +301,11 @@ static void pc_answer(struct policy *ps, struct pc_conn *c)
         memcpy(act, "DUNNO", 6);
     c->outlen += policy_reply(act, c->out + c->outlen, sizeof(c->out) - c->outlen);
     if (log_get_level() >= LOG_LEVEL_DEBUG) {
-        char safe[LOG_SAFE_MAX + 8];
-        log_debug("policy: %s %s from %s: %s", req->state,
-                  log_safe(safe, sizeof(safe), req->recipient, req->recipient_len),
-                  req->client_address, act);
+        char st[sizeof(req->state) + 8], rc[LOG_SAFE_MAX + 8], cl[sizeof(req->client_address) + 8];
+        log_debug("policy: %s %s from %s: %s",
+                  log_safe(st, sizeof(st), req->state, strlen(req->state)),
+                  log_safe(rc, sizeof(rc), req->recipient, req->recipient_len),
+                  log_safe(cl, sizeof(cl), req->client_address, strlen(req->client_address)), act);
     }
 }
 

@@ -13,7 +13,8 @@
 # one log line per penalty; an IPv6 /64 counted as one client; the table capped under a spray
 # of 3000 client addresses; malformed requests (no empty line, a 100 kB attribute, 10,000
 # attributes, binary bytes) answered with their reason and closed while another client's
-# connection goes on; a stale store: 451 4.3.5, never 550.
+# connection goes on; a stale store: 451 4.3.5, never 550; max_connections and
+# policy_idle_timeout; -n refusing bad values of the new keys.
 #
 # The instance is tests/data/postfix/lib.sh's (loopback only, ::1 too when it exists, no DNS,
 # everything discarded). `postfix start` needs root. Prints TAP.
@@ -284,6 +285,19 @@ check_match "  ... the /64 penalised before the spray is still refused" '^action
     "$("$PY" "$PC" "$POL_b" ask 2001:db8:1:2::77 alice@example.org)"
 check_match "  ... and listed in /v1/harvest" '"client":"2001:db8:1:2::/64","count":31,"prefix":true' \
     "$(curl -s "http://127.0.0.1:$HTTPPORT_b/v1/harvest")"
+
+# max_connections: lookupd c takes 16 policy connections, and closes more at once
+POL_c=$(free_port)
+write_conf c "$STORE" "policy_listen = inet:127.0.0.1:$POL_c" "max_connections = 16"
+if lookupd_start c; then
+    check_eq "max_connections = 16: of 20 policy connections 16 are answered, 4 closed" \
+        "answered=16 closed=4" "$("$PY" "$PC" "$POL_c" conns 20)"
+    check_match "  ... counted as refused" "^4$" \
+        "$(metric rcptdir_policy_connections_refused_total "$HTTPPORT_c")"
+    lookupd_stop c
+else
+    not_ok "lookupd c (max_connections = 16) starts"
+fi
 
 # malformed requests: the reason, then close; a client connected before goes on
 exec 7<>"/dev/tcp/127.0.0.1/$POL_a"

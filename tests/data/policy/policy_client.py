@@ -9,6 +9,8 @@
 #   policy_client.py PORT bad KIND               a malformed request (noempty, big, many, binary);
 #                                                prints the reply, then "closed" or "open"
 #   policy_client.py PORT state STATE RCPT       one request at another protocol_state
+#   policy_client.py PORT conns N                N connections at once, then a request on each;
+#                                                prints how many were answered and how many closed
 import socket
 import sys
 
@@ -61,6 +63,22 @@ def main():
         for rcpt in args[1:]:
             s.sendall(request(args[0], rcpt))
             print(reply(s))
+    elif cmd == "conns":
+        socks = [s] + [connect(port) for _ in range(int(args[0]) - 1)]
+        answered = closed_n = 0
+        for c in socks:
+            try:
+                c.sendall(request("192.0.2.1", "alice@example.org"))
+                r = reply(c)
+            except OSError:
+                r = ""
+            if r.startswith("action="):
+                answered += 1
+            else:
+                closed_n += 1
+        print("answered=%d closed=%d" % (answered, closed_n))
+        for c in socks[1:]:
+            c.close()
     elif cmd == "state":
         s.sendall(request("192.0.2.1", args[1], state=args[0]))
         print(reply(s))

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # SMPORT_a, HTTPPORT_a, _b, _c are set by lookupd_start (lib.sh)
 # mta_policy.sh - the policy service and its harvest defence (issue 17), end to end through
 # a real, private Postfix instance whose smtpd asks rcptdir-lookupd over check_policy_service
 # with the main.cf block of docs/operations.md (section "Postfix policy service"), driven by a
@@ -308,7 +309,7 @@ for kind in "noempty|request truncated by end of input" "big|attribute too long"
         "$(printf 'action=451 4.3.5 Policy request malformed: %s\nclosed' "$want")" \
         "$("$PY" "$PC" "$POL_a" bad "${kind%%|*}")"
     printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nrecipient=alice@example.org\nclient_address=192.0.2.9\n\n' >&7
-    line= empty=x
+    line="" empty=x
     IFS= read -r -t 5 line <&7 && IFS= read -r -t 5 empty <&7
     check_eq "  ... the connection opened before still answered" "action=DUNNO|" "$line|$empty"
 done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - a private Postfix instance for the end-to-end tests (mta_postfix.sh,
 # mta_policy.sh): sourced after tests/data/lookupd/lib.sh, whose $T, $TOP, ok/not_ok and
 # port_free it uses.

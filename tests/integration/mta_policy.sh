@@ -289,8 +289,11 @@ check_match "  ... and listed in /v1/harvest" '"client":"2001:db8:1:2::/64","cou
 
 # max_connections: lookupd c takes 16 policy connections, and closes more at once
 POL_c=$(free_port)
-write_conf c "$STORE" "policy_listen = inet:127.0.0.1:$POL_c" "max_connections = 16"
+write_conf c "$STORE" "policy_listen = inet:127.0.0.1:$POL_c, unix:$T/c-policy.sock" \
+    "max_connections = 16"
 if lookupd_start c; then
+    check_eq "a Unix socket listener too" "action=550 5.1.1 User unknown" \
+        "$("$PY" "$PC" "$T/c-policy.sock" ask 192.0.2.1 nobody@example.org)"
     check_eq "max_connections = 16: of 20 policy connections 16 are answered, 4 closed" \
         "answered=16 closed=4" "$("$PY" "$PC" "$POL_c" conns 20)"
     check_match "  ... counted as refused" "^4$" \

@@ -1,5 +1,6 @@
 # policy_client.py - talk the Postfix policy delegation protocol to rcptdir-lookupd, as
-# tests/integration/mta_policy.sh needs it. Requests are shaped like Postfix 3.7's at RCPT
+# tests/integration/mta_policy.sh needs it. PORT is a TCP port on 127.0.0.1, or the path of a
+# Unix socket. Requests are shaped like Postfix 3.7's at RCPT
 # time (about 30 attributes). Prints one line per answer.
 #
 #   policy_client.py PORT ask CLIENT RCPT...     one connection; prints each action
@@ -35,8 +36,12 @@ def request(client, rcpt, state="RCPT"):
 
 
 def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    return s
+    if isinstance(port, str):  # a Unix socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect(port)
+        return s
+    return socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
 
 
 def reply(s):
@@ -57,7 +62,8 @@ def closed(s):
 
 
 def main():
-    port, cmd, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    port, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    port = port if port.startswith("/") else int(port)
     s = connect(port)
     if cmd == "ask":
         for rcpt in args[1:]:

@@ -380,11 +380,13 @@ static int pc_drain(struct pc_conn *c, time_t now)
         if (shutdown(c->fd, SHUT_WR) < 0)
             return -1;
     }
-    for (;;) {
+    /* a few reads a wake-up: a client that keeps sending must not hold the thread */
+    for (int k = 0; k < 16; k++) {
         ssize_t n = recv(c->fd, c->in, sizeof(c->in), 0);
         if (n == 0 || (n < 0 && errno != EINTR))
             return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
     }
+    return 0;
 }
 
 /* pc_serve - one event on a connection; -1 when it is to be closed */

@@ -7,6 +7,13 @@
  * in data.u64 instead (no connection lives at such an address). Timeouts are deadlines:
  * each connection carries the second it must be closed at, moved on when it makes
  * progress, and a sweep once a second closes those that are due.
+ *
+ * Why not sockmap.c's workers with a protocol table: they buffer a whole request until its
+ * netstring is complete and re-parse it from the start (SOCKMAP_MAX_QUERY bytes a
+ * connection); a policy request is parsed as it streams in and only five attributes are
+ * kept, so the buffering, the end-of-input and error handling (a reply, then a half-close and
+ * a drain) and the timeouts all differ, and the harvest table wants one writer. Sharing would
+ * have meant a protocol table through the middle of sockmap.c; this loop is about 200 lines.
  */
 #include "lookupd/policy.h"
 

@@ -25,34 +25,47 @@ static enum policy_status policy_fail(struct policy_parser *p, const char *reaso
     return POLICY_ERR;
 }
 
-/* policy_name_char - what a name may hold (Postfix's are lower case and '_') */
-static int policy_name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-}
+/* What a name may hold (Postfix's are lower case and '_'): 1 for each such byte. */
+static const unsigned char policy_name_chars[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1,
+    ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1,
+    ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1,
+    ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1,
+};
 
 /* policy_field - choose where the value of the name just read goes (0: skipped) */
 static void policy_field(struct policy_parser *p)
 {
+#define POLICY_KEPT(n, f, field)                                                                   \
+    {                                                                                              \
+        n, sizeof(n) - 1, f, offsetof(struct policy_req, field),                                   \
+            sizeof(((struct policy_req *)0)->field)                                                \
+    }
     static const struct {
         const char *name;
+        size_t len;
         unsigned flag;
         size_t off, cap;
     } kept[] = {
-        {"request", POLICY_F_REQUEST, offsetof(struct policy_req, request),
-         sizeof(((struct policy_req *)0)->request)},
-        {"protocol_state", POLICY_F_STATE, offsetof(struct policy_req, state),
-         sizeof(((struct policy_req *)0)->state)},
-        {"recipient", POLICY_F_RECIPIENT, offsetof(struct policy_req, recipient),
-         sizeof(((struct policy_req *)0)->recipient)},
-        {"client_address", POLICY_F_CLIENT, offsetof(struct policy_req, client_address),
-         sizeof(((struct policy_req *)0)->client_address)},
+        POLICY_KEPT("request", POLICY_F_REQUEST, request),
+        POLICY_KEPT("protocol_state", POLICY_F_STATE, state),
+        POLICY_KEPT("recipient", POLICY_F_RECIPIENT, recipient),
+        POLICY_KEPT("client_address", POLICY_F_CLIENT, client_address),
     };
+#undef POLICY_KEPT
 
     p->field = 0;
     p->dst = NULL;
     p->dstlen = p->dstcap = 0;
+    /* most of a request's names are none of them: their lengths (sasl_username and kept[]'s
+     * names) tell at once */
+    if (p->namelen != 7 && p->namelen != 9 && p->namelen != 13 && p->namelen != 14)
+        return;
     if (p->namelen == 13 && memcmp(p->name, "sasl_username", 13) == 0 &&
         !(p->req.seen & POLICY_F_SASL)) {
         p->field = POLICY_F_SASL; /* only whether it is empty: two bytes tell */
@@ -61,7 +74,7 @@ static void policy_field(struct policy_parser *p)
         return;
     }
     for (size_t k = 0; k < sizeof(kept) / sizeof(kept[0]); k++) {
-        if (p->namelen == strlen(kept[k].name) && memcmp(p->name, kept[k].name, p->namelen) == 0) {
+        if (p->namelen == kept[k].len && memcmp(p->name, kept[k].name, p->namelen) == 0) {
             if (p->req.seen & kept[k].flag)
                 return; /* the first one counts */
             p->field = kept[k].flag;
@@ -119,8 +132,11 @@ enum policy_status policy_parse(struct policy_parser *p, const char *buf, size_t
 
     if (p->failed)
         return policy_fail(p, p->reason, 0, used);
-    if (p->done) {
-        memset(&p->req, 0, sizeof(p->req));
+    if (p->done) { /* a new request: empty fields (not all of their bytes) */
+        p->req.request[0] = p->req.state[0] = p->req.recipient[0] = p->req.client_address[0] = 0;
+        p->req.recipient_len = p->req.nattrs = p->req.size = 0;
+        p->req.sasl = 0;
+        p->req.seen = p->req.toolong = 0;
         p->done = 0;
     }
     /* never look past the request size limit: beyond it, only its end would be good news */
@@ -141,6 +157,21 @@ enum policy_status policy_parse(struct policy_parser *p, const char *buf, size_t
                     return policy_fail(p, "too many attributes", i, used);
             }
             continue;
+        }
+        /* the name's bytes, as many as this piece holds */
+        size_t j = i;
+        while (j < lim && policy_name_chars[(unsigned char)buf[j]])
+            j++;
+        if (j > i) {
+            if (p->cr)
+                return policy_fail(p, "carriage return inside a line", j, used);
+            if (j - i > POLICY_MAX_NAME - p->namelen)
+                return policy_fail(p, "attribute name too long", j, used);
+            memcpy(p->name + p->namelen, buf + i, j - i);
+            p->namelen += j - i;
+            i = j;
+            if (i == lim)
+                break;
         }
         char c = buf[i++];
         if (c == '\n' && p->namelen == 0) {
@@ -165,13 +196,9 @@ enum policy_status policy_parse(struct policy_parser *p, const char *buf, size_t
             policy_field(p);
             p->in_value = 1;
             p->linelen = p->namelen + 1;
-        } else if (!policy_name_char(c)) {
+        } else {
             return policy_fail(p, c == '\0' ? "NUL byte in a name" : "malformed attribute name", i,
                                used);
-        } else if (p->namelen == POLICY_MAX_NAME) {
-            return policy_fail(p, "attribute name too long", i, used);
-        } else {
-            p->name[p->namelen++] = c;
         }
     }
     p->req.size += i;

@@ -7,7 +7,8 @@
 # processes. Pairs (socketmap, then policy) are repeated BENCH_PAIRS times (3); the table
 # shows each figure's median and the ratio of the medians. Then the memory of the harvest
 # table: lookupd's resident size before and after BENCH_SPRAY (20000) clients of their own
-# /64 sent one unknown each.
+# /64 sent one unknown each; and each server's user-space instructions per request under
+# callgrind (valgrind), which the machine's load does not change.
 # The store: BENCH_ADDRS (200000) generated addresses written by mkstore; keys: 90 % of them
 # valid, 10 % unknown. BENCH_SECONDS per figure (5). Prints markdown on stdout, progress on
 # stderr.
@@ -95,6 +96,41 @@ for c in 1 16; do
     awk -v a="$(cut -d' ' -f1 "$T/pol-$c" | median)" -v b="$(cut -d' ' -f1 "$T/sm-$c" | median)" \
         -v c="$c" 'BEGIN { printf "| policy / socketmap | %d | %.2fx | | | |\n", c, a / b }'
 done
+
+# cg NAME LOADCLIENT-ARGS... - lookupd (threads = 1) under callgrind, counting only while the
+# client runs (16 active, BENCH_CG_SECONDS = 3 s); prints user-space instructions per request
+CGSECS=${BENCH_CG_SECONDS:-3}
+cg() {
+    local name=$1 vp out ir n
+    shift
+    sed -e "s/@SMPORT@/$cgsm/" -e "s/@HTTPPORT@/$(free_port)/" -e "s/$pport/$cgpol/" \
+        -e "s|$T/bench.sock|$T/cg.sock|" "$T/bench.conf.in" >"$T/cg.conf"
+    echo "threads = 1" >>"$T/cg.conf"
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$T/cg.$name" \
+        "$BUILD/rcptdir-lookupd" -c "$T/cg.conf" -d >"$T/cg-$name.log" 2>&1 &
+    vp=$!
+    PIDS+=("$vp")
+    for _ in $(seq 300); do grep -q "lookupd: ready" "$T/cg-$name.log" && break; sleep 0.1; done
+    grep -q "lookupd: ready" "$T/cg-$name.log" || die "lookupd did not start under valgrind"
+    callgrind_control -i on "$vp" >/dev/null 2>&1 || die "callgrind_control failed"
+    out=$("$BUILD/bench/loadclient" -t "$CGSECS" -c 16 "$@" "$T/keys") || die "loadclient $*"
+    callgrind_control -i off "$vp" >/dev/null 2>&1
+    kill -TERM "$vp"
+    wait "$vp" 2>/dev/null
+    ir=$(callgrind_annotate "$T/cg.$name" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    n=$(field lookups "$out")
+    awk -v i="${ir:-0}" -v n="${n:-0}" 'BEGIN { printf "%.0f", (n > 0 ? i / n : 0) }'
+}
+if command -v callgrind_control >/dev/null; then
+    say "instructions per request (callgrind)"
+    cgsm=$(free_port)
+    cgpol=$(free_port)
+    sm_ir=$(cg sm -m access "inet:127.0.0.1:$cgsm")
+    pol_ir=$(cg pol -P "inet:127.0.0.1:$cgpol")
+    echo
+    echo "User-space instructions per request (callgrind, threads = 1, 16 active, $CGSECS s):"
+    echo "socketmap access map $sm_ir, policy service $pol_ir."
+fi
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID_bench/status"; }
 tracked() { curl -s "http://127.0.0.1:$HTTPPORT_bench/v1/harvest" | sed -n 's/.*"tracked":\([0-9]*\).*/\1/p'; }

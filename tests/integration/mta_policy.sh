@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck disable=SC2154 # SMPORT_a, HTTPPORT_a, _b, _c are set by lookupd_start (lib.sh)
+# shellcheck disable=SC2154 # SMPORT_a, HTTPPORT_a, _b, _c, _d are set by lookupd_start (lib.sh)
 # mta_policy.sh - the policy service and its harvest defence (issue 17), end to end through
 # a real, private Postfix instance whose smtpd asks rcptdir-lookupd over check_policy_service
 # with the main.cf block of docs/operations.md (section "Postfix policy service"), driven by a
@@ -301,6 +301,17 @@ if lookupd_start c; then
     lookupd_stop c
 else
     not_ok "lookupd c (max_connections = 16) starts"
+fi
+
+# without policy_listen: no policy thread, /v1/harvest 404, no policy metrics
+write_conf d "$STORE"
+if lookupd_start d; then
+    check_eq "no policy_listen: GET /v1/harvest 404" "404" \
+        "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTPPORT_d/v1/harvest")"
+    check_eq "  ... and no policy metrics" "" "$(metric rcptdir_policy_requests_total "$HTTPPORT_d")"
+    lookupd_stop d
+else
+    not_ok "lookupd d (no policy_listen) starts"
 fi
 
 # malformed requests: the reason, then close; a client connected before goes on

@@ -9,44 +9,106 @@
 # or lookupd. The store comes from a throwaway slapd (schema/ldap/sample.ldif) through the
 # real rcptdir-syncd.
 #
-# The instance is tests/data/postfix/lib.sh's: its own config_directory, queue_directory and
-# data_directory under $T, 127.0.0.1 only, no local domains, a mynetworks without 127.0.0.1,
-# no DNS, everything discarded; it never touches the system's Postfix. `postfix start` needs
-# root. Prints TAP.
+# The instance has its own config_directory, queue_directory and data_directory under $T,
+# listens on 127.0.0.1 only, has no local domains, a mynetworks without 127.0.0.1, no DNS,
+# and discards everything it would deliver. It never touches the system's Postfix.
+# `postfix start` needs root. Prints TAP.
 . "$(dirname "$0")/../data/lookupd/lib.sh"
-. "$(dirname "$0")/../data/postfix/lib.sh"
 
 PF=$T/postfix
+PF_STARTED=
 PF_MASTER=
 PY=$(command -v /usr/bin/python3 || command -v python3)
 
 mta_cleanup() {
-    pf_stop
+    [ -n "$PF_STARTED" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
     lib_cleanup
 }
 trap mta_cleanup EXIT
+
+# doc_block HEADING - the first fenced block after the line "## HEADING..." of
+# docs/operations.md
+doc_block() {
+    awk -v h="## $1" 'index($0, h) == 1 { s = 1; next }
+        s == 1 && /^```/ { s = 2; next }
+        s == 2 && /^```/ { exit }
+        s == 2 { print }' "$TOP/docs/operations.md"
+}
 
 # pf_start SMTP_PORT MAP_PORT SMTP_PORT_RCPT_ONLY - write the instance's main.cf (its own
 # settings, then the block of docs/operations.md, section Postfix, with lookupd's port) and
 # master.cf, and start it. The second smtpd has only reject_unauth_destination in its
 # recipient restrictions, so relay_recipient_maps alone decides there.
 pf_start() {
-    pf_init "$PF" || return 1
+    mkdir -p "$PF/etc" "$PF/spool"
+    install -d -o postfix -g postfix -m 700 "$PF/data"
     {
-        pf_main_cf "$PF" postfix-rcptdir-test
-        pf_doc_block Postfix | sed "s/127\.0\.0\.1:8641:/127.0.0.1:$2:/g"
+        cat <<EOF
+compatibility_level = 3.6
+queue_directory = $PF/spool
+data_directory = $PF/data
+maillog_file_prefixes = $PF
+maillog_file = $PF/maillog
+syslog_name = postfix-rcptdir-test
+myhostname = mx.rcptdir.test
+mydomain = rcptdir.test
+mydestination =
+mynetworks = 192.0.2.0/24
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+disable_dns_lookups = yes
+alias_maps =
+alias_database =
+local_recipient_maps =
+default_transport = discard
+relay_transport = discard
+local_transport = discard
+virtual_transport = discard
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+EOF
+        doc_block Postfix | sed "s/127\.0\.0\.1:8641:/127.0.0.1:$2:/g"
     } >"$PF/etc/main.cf"
     if ! grep -q "^relay_recipient_maps = socketmap:inet:127.0.0.1:$2:rcpt" "$PF/etc/main.cf"; then
         echo "# docs/operations.md, section Postfix: no relay_recipient_maps line found"
         return 1
     fi
-    {
-        echo "127.0.0.1:$1 inet n - n - - smtpd"
-        echo "127.0.0.1:$3 inet n - n - - smtpd -o smtpd_recipient_restrictions=reject_unauth_destination"
-        pf_master_cf
-    } >"$PF/etc/master.cf"
-    pf_launch "$PF" "$1" "$3" || return 1
+    cat >"$PF/etc/master.cf" <<EOF
+127.0.0.1:$1 inet n - n - - smtpd
+127.0.0.1:$3 inet n - n - - smtpd -o smtpd_recipient_restrictions=reject_unauth_destination
+cleanup   unix n - n - 0 cleanup
+qmgr      unix n - n 300 1 qmgr
+rewrite   unix - - n - - trivial-rewrite
+bounce    unix - - n - 0 bounce
+defer     unix - - n - 0 bounce
+trace     unix - - n - 0 bounce
+verify    unix - - n - 1 verify
+proxymap  unix - - n - - proxymap
+error     unix - - n - - error
+retry     unix - - n - - error
+discard   unix - - n - - discard
+anvil     unix - - n - 1 anvil
+scache    unix - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+    if ! postfix -c "$PF/etc" start >"$PF/start.out" 2>&1; then
+        sed 's/^/#   /' "$PF/start.out" "$PF/maillog" 2>/dev/null
+        return 1
+    fi
+    PF_STARTED=1
     PF_MASTER=$(awk '{ print $1; exit }' "$PF/spool/pid/master.pid")
+    local p
+    for p in "$1" "$3"; do
+        for _ in $(seq 200); do
+            port_free "$p" || continue 2
+            sleep 0.05
+        done
+        echo "# smtpd on port $p does not accept connections"
+        sed 's/^/#   /' "$PF/maillog"
+        return 1
+    done
 }
 
 cat >"$T/rcpt.py" <<'EOF'
@@ -71,6 +133,17 @@ if data and accepted:
     print("DATA", code, text.decode().split(" queued as ")[0])
 s.quit()
 EOF
+
+# check_match DESC REGEX GOT - ok when GOT matches the extended REGEX
+check_match() {
+    if grep -qE "$2" <<<"$3"; then
+        ok "$1"
+    else
+        not_ok "$1"
+        echo "#   want: /$2/"
+        echo "#   got:  $(printf '%q' "$3")"
+    fi
+}
 
 # rcpt PORT ADDRESS... - the RCPT TO replies of one session, one per line
 rcpt() {
@@ -186,9 +259,13 @@ CASES
         "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown" \
         "$(rcpt "$SMTP" nobody@example.org)"
 
-    pf_stop
+    postfix -c "$PF/etc" stop >/dev/null 2>&1
     check_eq "postfix stop" "0" "$?"
-    [ "$FAILED" -gt 0 ] && pf_log_tail "$PF"
+    PF_STARTED=
+    if [ "$FAILED" -gt 0 ]; then
+        echo "# Postfix log:"
+        grep -vE 'connect from|disconnect from' "$PF/maillog" | tail -n 30 | sed 's/^/#   /'
+    fi
 fi
 lookupd_stop a
 check_eq "lookupd a: SIGTERM exit 0" "0" "$?"

@@ -17,10 +17,10 @@
 # connection goes on; a stale store: 451 4.3.5, never 550; max_connections and
 # policy_idle_timeout; -n refusing bad values of the new keys.
 #
-# The instance is tests/data/postfix/lib.sh's (loopback only, ::1 too when it exists, no DNS,
+# The instance is tests/lib/postfix.sh's (loopback only, ::1 too when it exists, no DNS,
 # everything discarded). `postfix start` needs root. Prints TAP.
 . "$(dirname "$0")/../data/lookupd/lib.sh"
-. "$(dirname "$0")/../data/postfix/lib.sh"
+. "$(dirname "$0")/../lib/postfix.sh"
 
 PF=$T/postfix-pol
 PY=$(command -v /usr/bin/python3 || command -v python3)

@@ -580,7 +580,7 @@ void policy_metrics(struct policy *ps, FILE *fp)
 
 json_t *policy_harvest_json(struct policy *ps)
 {
-    struct harvest_info *list = xcalloc(POLICY_SHOW_MAX, sizeof(*list));
+    struct harvest_info list[POLICY_SHOW_MAX];
     json_t *v = json_object(), *arr = json_array();
     time_t mono = pc_mono(), wall = time(NULL);
     size_t n, tracked, penalised;
@@ -601,7 +601,6 @@ json_t *policy_harvest_json(struct policy *ps)
         json_object_set_new(o, "remaining", json_integer((json_int_t)(list[i].until - mono)));
         json_array_append_new(arr, o);
     }
-    free(list);
     json_object_set_new(v, "threshold", json_integer(ps->hp.threshold));
     json_object_set_new(v, "prefix_threshold", json_integer(ps->hp.prefix_threshold));
     json_object_set_new(v, "window", json_integer(ps->hp.window));

@@ -48,6 +48,7 @@ struct lk_http {
     pthread_t sweeper;
     pthread_cond_t stop_cv; /* under conns_mu */
     int stopping, sweeping;
+    struct policy *policy;
 };
 
 /* http_now - monotonic seconds (stats.h's clock) */
@@ -59,6 +60,7 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
                         struct http_reply *reply);
 static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                          struct http_reply *reply);
+static struct MHD_Response *http_json_response(json_t *v);
 
 /* replication (feedsrv.h): handlers there take the store handle, not struct lk_http */
 static void http_snapshot(struct lk_http *h, struct MHD_Connection *c, const char *rest,
@@ -75,6 +77,20 @@ static void http_changes(struct lk_http *h, struct MHD_Connection *c, const char
     feedsrv_changes(h->db, c, reply);
 }
 
+/* the harvest defence (policy.h) */
+static void http_harvest(struct lk_http *h, struct MHD_Connection *c, const char *rest,
+                         struct http_reply *reply)
+{
+    (void)c;
+    (void)rest;
+    if (h->policy == NULL) {
+        reply->error = "no policy service (policy_listen is empty)";
+        return;
+    }
+    reply->status = MHD_HTTP_OK;
+    reply->response = http_json_response(policy_harvest_json(h->policy));
+}
+
 /* The routes. */
 static const struct http_route http_routes[] = {
     {"/v1/recipients/", http_recipients, HTTP_AUTH_LOOKUP},
@@ -82,6 +98,7 @@ static const struct http_route http_routes[] = {
     {"/metrics", http_metrics, HTTP_AUTH_NONE},
     {"/v1/snapshot", http_snapshot, HTTP_AUTH_FEED},
     {"/v1/changes", http_changes, HTTP_AUTH_FEED},
+    {"/v1/harvest", http_harvest, HTTP_AUTH_NONE},
 };
 
 long http_percent_decode(char *dst, size_t cap, const char *src, size_t len)
@@ -351,6 +368,7 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
     }
     di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     stats_write(fp, di != NULL ? (long)di->num_connections : -1);
+    policy_metrics(h->policy, fp);
     fprintf(fp,
             "# HELP rcptdir_store_up 1 when the store could be read.\n"
             "# TYPE rcptdir_store_up gauge\n"
@@ -617,6 +635,7 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     h->feed_token = p->feed_token != NULL && *p->feed_token != '\0' ? xstrdup(p->feed_token) : NULL;
     h->version = xstrdup(p->version);
     h->max_age = p->max_age;
+    h->policy = p->policy;
     h->request_timeout = p->request_timeout > 0 ? p->request_timeout : 10;
     h->stall = p->timeout > 0 ? p->timeout : 30;
     if (p->unknown_rate > 0)

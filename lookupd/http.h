@@ -6,6 +6,7 @@
  *                                 400 malformed, 401 without the bearer token (if any)
  *   GET /v1/status                200 healthy, 503 stale, never synced or unreadable
  *   GET /metrics                  text/plain; version=0.0.4
+ *   GET /v1/harvest               the harvest defence's offenders (404 without policy_listen)
  *   anything else                 404 (JSON), other methods 405
  *
  * Routes live in one table (http_routes[] in http.c); each names a handler and the token it
@@ -40,6 +41,7 @@
 
 #include "lookupd/db.h"
 #include "lookupd/lookup.h"
+#include "lookupd/policy.h"
 
 #define HTTP_CONN_LIMIT   512  /* connections at once (less when descriptors are few) */
 #define HTTP_PER_IP_LIMIT 16   /* connections at once from one address (at most 1/8 of them) */
@@ -82,6 +84,7 @@ struct http_params {
     unsigned request_timeout; /* seconds for a whole request (http_request_timeout) */
     unsigned feed_streams;    /* feed answers streaming at once */
     unsigned unknown_rate;    /* unknown answers a second per client; 0: no limit */
+    struct policy *policy;    /* the policy server for /v1/harvest and /metrics, or NULL */
 };
 
 struct lk_http *http_start(const struct http_params *p, struct lk_db *db,

@@ -27,6 +27,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "common/cidr.h"
 #include "common/fsutil.h"
 #include "common/listen.h"
 #include "common/log.h"
@@ -35,6 +36,7 @@
 #include "lookupd/db.h"
 #include "lookupd/http.h"
 #include "lookupd/lookup.h"
+#include "lookupd/policy.h"
 #include "lookupd/sockmap.h"
 #include "lookupd/stats.h"
 #include "schema/conf.h"
@@ -168,18 +170,21 @@ static void lookupd_drop(const char *user)
 }
 
 /*
- * lookupd_nofile - raise the soft descriptor limit for max_connections and the HTTP
- * connections, then fit both into what is allowed: a server that runs out of descriptors
- * cannot accept, and libmicrohttpd then retries the accept in a loop. Each HTTP connection
- * takes two descriptors (http.c keeps a duplicate for its request deadline).
+ * lookupd_nofile - raise the soft descriptor limit for max_connections (twice when the
+ * policy service runs: it has a cap of its own) and the HTTP connections, then fit them into
+ * what is allowed: a server that runs out of descriptors cannot accept, and libmicrohttpd
+ * then retries the accept in a loop. Each HTTP connection takes two descriptors (http.c
+ * keeps a duplicate for its request deadline).
  */
-static void lookupd_nofile(long long max_conns, int http, long long *sockmap_conns,
+static void lookupd_nofile(long long max_conns, int policy, int http, long long *conns,
                            unsigned *http_conns)
 {
-    long long want = max_conns + (http ? 2LL * HTTP_CONN_LIMIT : 0) + LOOKUPD_FD_RESERVE, avail;
+    long long users = policy ? 2 : 1;
+    long long want = users * max_conns + (http ? 2LL * HTTP_CONN_LIMIT : 0) + LOOKUPD_FD_RESERVE;
+    long long avail;
     struct rlimit rl;
 
-    *sockmap_conns = max_conns;
+    *conns = max_conns;
     *http_conns = HTTP_CONN_LIMIT;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
         return;
@@ -198,11 +203,11 @@ static void lookupd_nofile(long long max_conns, int http, long long *sockmap_con
                      (unsigned long long)rl.rlim_cur, LOOKUPD_FD_RESERVE + 64);
     if (http && 2LL * HTTP_CONN_LIMIT > avail / 2)
         *http_conns = (unsigned)(avail / 4);
-    if (max_conns > avail - (http ? 2LL * *http_conns : 0))
-        *sockmap_conns = avail - (http ? 2LL * *http_conns : 0);
+    if (users * max_conns > avail - (http ? 2LL * *http_conns : 0))
+        *conns = (avail - (http ? 2LL * *http_conns : 0)) / users;
     log_warnx("lookupd: only %llu descriptors allowed (ulimit -n): max_connections %lld, HTTP "
               "connections %u",
-              (unsigned long long)rl.rlim_cur, *sockmap_conns, http ? *http_conns : 0);
+              (unsigned long long)rl.rlim_cur, *conns, http ? *http_conns : 0);
 }
 
 /* lookupd_pidfile - write the process id */
@@ -221,16 +226,56 @@ static void lookupd_pidfile(const char *path)
         fatal_status(EX_IOERR, "pid_file: %s", path);
 }
 
+/* lookupd_policy - the policy server on the listeners fds (policy_listen), or NULL */
+static struct policy *lookupd_policy(const struct conf *cf, int *fds, long long max_conns,
+                                     struct lk_db *db, const struct lookup_opts *opts)
+{
+    struct policy_params pp = {0};
+    struct cidr_net *exempt;
+    struct policy *pol;
+
+    if (cf->policy_listen.n == 0)
+        return NULL;
+    exempt = xcalloc(cf->harvest_exempt.n + 1, sizeof(*exempt));
+    for (size_t i = 0; i < cf->harvest_exempt.n; i++)
+        if (cidr_net_parse(cf->harvest_exempt.v[i], &exempt[i]) < 0) /* checked by conf */
+            fatal_status(EX_CONFIG, "harvest_exempt: %s", cf->harvest_exempt.v[i]);
+    pp.fds = fds;
+    pp.nfds = cf->policy_listen.n;
+    pp.max_connections = max_conns;
+    pp.idle_timeout = cf->policy_idle_timeout;
+    pp.disconnect = cf->harvest_disconnect;
+    pp.harvest.threshold = cf->harvest_threshold;
+    pp.harvest.prefix_threshold = cf->harvest_prefix_threshold;
+    pp.harvest.window = cf->harvest_window;
+    pp.harvest.penalty = cf->harvest_penalty;
+    pp.harvest.max_entries = cf->harvest_max_clients;
+    pp.harvest.prefix4 = (int)cf->harvest_prefix_v4;
+    pp.harvest.prefix6 = (int)cf->harvest_prefix_v6;
+    pp.harvest.exempt = exempt;
+    pp.harvest.nexempt = cf->harvest_exempt.n;
+    pol = policy_new(&pp, db, opts);
+    free(exempt);
+    policy_start(pol);
+    log_info("policy: harvest defence: %lld unknown recipients per client, %lld per prefix "
+             "(/%lld, /%lld) within %lld s, penalty %lld s, %lld clients tracked at most",
+             cf->harvest_threshold, cf->harvest_prefix_threshold, cf->harvest_prefix_v4,
+             cf->harvest_prefix_v6, cf->harvest_window, cf->harvest_penalty,
+             cf->harvest_max_clients);
+    return pol;
+}
+
 /* lookupd_serve - run the servers until SIGTERM or SIGINT */
 static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
 {
     struct sockmap_params sp = {0};
     struct http_params hp = {0};
     struct sockmap *sm;
+    struct policy *pol;
     struct lk_http *http = NULL;
     struct lk_db *db;
     sigset_t set;
-    int *fds, *is_unix, httpfd = -1, sig;
+    int *fds, *is_unix, *pfds, httpfd = -1, sig;
     char *token, *feed_token;
     long long sockmap_conns;
     unsigned http_conns;
@@ -243,14 +288,18 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     sigaddset(&set, SIGHUP);
     /* every thread started from here on inherits the mask; this thread waits for them */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    lookupd_nofile(cf->max_connections, cf->http_listen != NULL && *cf->http_listen != '\0',
-                   &sockmap_conns, &http_conns);
+    lookupd_nofile(cf->max_connections, cf->policy_listen.n > 0,
+                   cf->http_listen != NULL && *cf->http_listen != '\0', &sockmap_conns,
+                   &http_conns);
 
     /* as root: bind, read secrets, write the pid file; then drop */
     fds = xcalloc(cf->socketmap_listen.n + 1, sizeof(*fds));
     is_unix = xcalloc(cf->socketmap_listen.n + 1, sizeof(*is_unix));
     for (size_t i = 0; i < cf->socketmap_listen.n; i++)
         fds[i] = lookupd_listen(cf, cf->socketmap_listen.v[i], &is_unix[i]);
+    pfds = xcalloc(cf->policy_listen.n + 1, sizeof(*pfds));
+    for (size_t i = 0; i < cf->policy_listen.n; i++)
+        pfds[i] = lookupd_listen(cf, cf->policy_listen.v[i], NULL);
     if (cf->http_listen != NULL && *cf->http_listen != '\0')
         httpfd = lookupd_listen(cf, cf->http_listen, NULL);
     token = lookupd_token(cf->http_token_file);
@@ -270,6 +319,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     sp.idle_timeout = cf->idle_timeout;
     sm = sockmap_new(&sp, db, opts);
     sockmap_start(sm);
+    pol = lookupd_policy(cf, pfds, sockmap_conns, db, opts);
     if (httpfd >= 0) {
         hp.fd = httpfd;
         hp.token = token;
@@ -281,6 +331,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
         hp.request_timeout = (unsigned)cf->http_request_timeout;
         hp.feed_streams = (unsigned)cf->feed_streams;
         hp.unknown_rate = (unsigned)cf->http_unknown_rate;
+        hp.policy = pol;
         http = http_start(&hp, db, opts);
     }
     log_info("lookupd: ready, version %s, %lld socketmap threads, store %s", LOOKUPD_VERSION,
@@ -302,8 +353,11 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     }
     sockmap_stop(sm);
     sockmap_join(sm);
+    policy_stop(pol);
+    policy_join(pol);
     http_stop(http);
     sockmap_free(sm);
+    policy_free(pol);
     lk_db_free(db);
     if (cf->pid_file != NULL && *cf->pid_file != '\0' && unlink(cf->pid_file) < 0 &&
         errno != ENOENT)
@@ -314,6 +368,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
             free(*t);
         }
     free(fds);
+    free(pfds);
     free(is_unix);
     stats_free_all();
     log_info("lookupd: stopped");

@@ -102,7 +102,7 @@ uint64_t stats_now_ns(void)
 /* stats_map_name - "rcpt", "access", "domain", "http" */
 static const char *stats_map_name(enum stats_map m)
 {
-    static const char *const names[STATS_NMAPS] = {"rcpt", "access", "domain", "http"};
+    static const char *const names[STATS_NMAPS] = {"rcpt", "access", "domain", "http", "policy"};
 
     return m < STATS_NMAPS ? names[m] : "?";
 }

@@ -17,7 +17,14 @@
 
 #include "lookupd/lookup.h"
 
-enum stats_map { STATS_RCPT = 0, STATS_ACCESS, STATS_DOMAIN, STATS_HTTP, STATS_NMAPS };
+enum stats_map {
+    STATS_RCPT = 0,
+    STATS_ACCESS,
+    STATS_DOMAIN,
+    STATS_HTTP,
+    STATS_POLICY,
+    STATS_NMAPS
+};
 
 #define STATS_NBUCKETS 12 /* latency buckets, the last one +Inf */
 

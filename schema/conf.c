@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sysexits.h>
 
+#include "common/cidr.h"
 #include "common/listen.h"
 #include "schema/addr.h"
 
@@ -248,6 +249,35 @@ const struct cfg_key conf_keys[] = {
      "unknown-address answers per second to one client over HTTP; more get 429 (0: no limit)"},
     {"lookupd", "allow_core_dumps", CFG_BOOL, "no", 0, 0, OFF(allow_core_dumps), 0, NULL,
      "let both daemons dump core (a dump can hold the bind password and tokens)"},
+    {"lookupd", "policy_listen", CFG_LIST, "", 0, 0, OFF(policy_listen), 0, listen_check,
+     "Postfix policy service listeners (check_policy_service): inet:HOST:PORT, unix:/PATH "
+     "(empty: none)"},
+    {"lookupd", "policy_idle_timeout", CFG_INT, "600", 11, 86400, OFF(policy_idle_timeout), 0, NULL,
+     "seconds an idle policy connection stays open (Postfix closes its own after 300)"},
+    {"lookupd", "harvest_threshold", CFG_INT, "25", 0, 1000000, OFF(harvest_threshold), 0, NULL,
+     "unknown recipients from one client address within harvest_window before it is penalised "
+     "(0: not counted)"},
+    {"lookupd", "harvest_prefix_threshold", CFG_INT, "100", 0, 1000000,
+     OFF(harvest_prefix_threshold), 0, NULL,
+     "unknown recipients from one client prefix (harvest_prefix_v4, harvest_prefix_v6) within "
+     "harvest_window before the whole prefix is penalised (0: not counted)"},
+    {"lookupd", "harvest_window", CFG_INT, "3600", 8, 604800, OFF(harvest_window), 0, NULL,
+     "seconds over which unknown recipients are counted (a sliding window in eighths)"},
+    {"lookupd", "harvest_penalty", CFG_INT, "900", 1, 604800, OFF(harvest_penalty), 0, NULL,
+     "seconds a penalised client gets a temporary refusal for every recipient"},
+    {"lookupd", "harvest_prefix_v4", CFG_INT, "24", 1, 32, OFF(harvest_prefix_v4), 0, NULL,
+     "IPv4 prefix length counted together (32: addresses only)"},
+    {"lookupd", "harvest_prefix_v6", CFG_INT, "64", 1, 128, OFF(harvest_prefix_v6), 0, NULL,
+     "IPv6 prefix length counted together (128: addresses only)"},
+    {"lookupd", "harvest_max_clients", CFG_INT, "100000", 16, 10000000, OFF(harvest_max_clients), 0,
+     NULL,
+     "most client addresses and prefixes tracked (64 bytes each); the least recently "
+     "counted is dropped first"},
+    {"lookupd", "harvest_exempt", CFG_LIST, "127.0.0.0/8, ::1", 0, 0, OFF(harvest_exempt), 0,
+     cidr_check, "networks never counted nor refused (ADDRESS[/LENGTH]; empty: none)"},
+    {"lookupd", "harvest_disconnect", CFG_BOOL, "no", 0, 0, OFF(harvest_disconnect), 0, NULL,
+     "refuse a penalised client with 421 4.7.1, which ends its SMTP session, instead of 450 "
+     "4.7.1"},
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

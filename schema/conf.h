@@ -78,6 +78,18 @@ struct conf {
     long long feed_streams;
     long long http_unknown_rate;
     int allow_core_dumps;
+    /* [lookupd] policy service and harvest defence (lookupd/policy.h, harvest.h) */
+    struct cfg_list policy_listen;
+    long long policy_idle_timeout;
+    long long harvest_threshold;
+    long long harvest_prefix_threshold;
+    long long harvest_window;
+    long long harvest_penalty;
+    long long harvest_prefix_v4;
+    long long harvest_prefix_v6;
+    long long harvest_max_clients;
+    struct cfg_list harvest_exempt;
+    int harvest_disconnect;
 };
 
 extern const struct cfg_key conf_keys[];

@@ -4,11 +4,15 @@
  * held open (connected one second before the measurement starts, so the server has
  * accepted them), for a fixed time. Prints lookups/s and latency percentiles.
  *
- *   loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] [-H] ADDRESS KEYFILE
+ *   loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] [-H | -P] ADDRESS KEYFILE
  *
  * KEYFILE holds one key per line; connection k starts at key k * 7919 and walks the list.
  * -H: HTTP/1.1 instead of socketmap, "GET /v1/recipients/KEY" on keep-alive connections
  * (plain sockets, one request at a time, no pipelining); ADDRESS is then inet:HOST:PORT.
+ * -P: the Postfix policy delegation protocol instead (check_policy_service): a request shaped
+ * like Postfix 3.7's at RCPT time (22 attributes, about 500 bytes), recipient=KEY, from a
+ * client address that changes with the key (10.X.Y.1, 200 /24s per connection); found
+ * counts "action=DUNNO", errors 4xx actions.
  * When the server answers "Connection: close" the connection is opened again for the next
  * request (counted in reconnects=; that request's latency includes the connect).
  * Output (one line): "conns=16 idle=0 lookups=... rate=... p50_us=... p99_us=... mean_us=...
@@ -36,6 +40,7 @@
 
 struct lc_conn {
     int fd;
+    int id;        /* its number */
     size_t next;   /* next key index */
     uint64_t sent; /* when the outstanding request was sent (ns) */
     char in[4096];
@@ -48,7 +53,7 @@ enum lc_reply { LC_PARTIAL, LC_FOUND, LC_NOTFOUND, LC_ERROR };
 static char **keys;
 static size_t nkeys;
 static const char *map = "rcpt";
-static int http, ep;
+static int http, policy, ep;
 static struct listen_spec ls;
 static uint64_t reconnects;
 static uint32_t hist[LC_HIST_US + 1];
@@ -117,6 +122,31 @@ static int lc_http_request(char *buf, size_t cap, const char *k)
     return snprintf(buf, cap, "GET /v1/recipients/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
 }
 
+/* lc_policy_request - a policy request at RCPT time for KEY from connection number conn */
+static int lc_policy_request(char *buf, size_t cap, const char *k, size_t next, int conn)
+{
+    return snprintf(buf, cap,
+                    "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"
+                    "helo_name=client.example\nqueue_id=\nsender=sender@foreign.test\n"
+                    "recipient=%s\nrecipient_count=0\nclient_address=10.%u.%u.1\n"
+                    "client_name=unknown\nreverse_client_name=unknown\n"
+                    "instance=8a3.6573d5a1.4b6f2.0\nsasl_method=\nsasl_username=\n"
+                    "sasl_sender=\nsize=0\nccert_subject=\nccert_issuer=\n"
+                    "ccert_fingerprint=\nencryption_protocol=\nencryption_cipher=\n"
+                    "client_port=41234\n\n",
+                    k, (unsigned)(next % 200), (unsigned)conn & 255);
+}
+
+/* lc_policy_reply - "action=...\n\n" complete in c->in? */
+static enum lc_reply lc_policy_reply(const struct lc_conn *c)
+{
+    if (c->inlen < 2 || c->in[c->inlen - 1] != '\n' || c->in[c->inlen - 2] != '\n')
+        return c->inlen == sizeof(c->in) ? LC_ERROR : LC_PARTIAL;
+    if (c->inlen > 8 && c->in[7] == '4')
+        return LC_ERROR;
+    return strncmp(c->in, "action=DUNNO\n", 13) == 0 ? LC_FOUND : LC_NOTFOUND;
+}
+
 /* lc_open - (re)connect a connection and watch it */
 static void lc_open(struct lc_conn *c)
 {
@@ -132,9 +162,12 @@ static void lc_open(struct lc_conn *c)
 static void lc_send(struct lc_conn *c)
 {
     char buf[3400];
-    const char *k = keys[c->next++ % nkeys];
+    size_t next = c->next++;
+    const char *k = keys[next % nkeys];
     int n = http ? lc_http_request(buf, sizeof(buf), k)
-                 : snprintf(buf, sizeof(buf), "%zu:%s %s,", strlen(map) + 1 + strlen(k), map, k);
+            : policy
+                ? lc_policy_request(buf, sizeof(buf), k, next, c->id)
+                : snprintf(buf, sizeof(buf), "%zu:%s %s,", strlen(map) + 1 + strlen(k), map, k);
 
     c->sent = lc_now();
     if (c->fd < 0) {
@@ -203,7 +236,7 @@ int main(int argc, char **argv)
     size_t cap = 0;
     FILE *fp;
 
-    while ((ch = getopt(argc, argv, "c:i:t:m:H")) != -1) {
+    while ((ch = getopt(argc, argv, "c:i:t:m:HP")) != -1) {
         switch (ch) {
         case 'c':
             conns = atoi(optarg);
@@ -220,12 +253,15 @@ int main(int argc, char **argv)
         case 'H':
             http = 1;
             break;
+        case 'P':
+            policy = 1;
+            break;
         default:
             return 64;
         }
     }
     if (optind + 2 != argc || conns < 1) {
-        fprintf(stderr, "usage: loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] [-H] "
+        fprintf(stderr, "usage: loadclient [-c CONNS] [-i IDLE] [-t SECONDS] [-m MAP] [-H | -P] "
                         "ADDRESS KEYFILE\n");
         return 64;
     }
@@ -260,6 +296,7 @@ int main(int argc, char **argv)
     cs = calloc((size_t)conns, sizeof(*cs));
     for (int i = 0; i < conns; i++) {
         lc_open(&cs[i]);
+        cs[i].id = i;
         cs[i].next = (size_t)i * 7919;
     }
     start = lc_now();
@@ -285,7 +322,9 @@ int main(int argc, char **argv)
             }
             c->inlen += (size_t)r;
             /* one reply outstanding: complete when the netstring (response) is */
-            got = http ? lc_http_reply(c, &closing) : lc_sockmap_reply(c);
+            got = http     ? lc_http_reply(c, &closing)
+                  : policy ? lc_policy_reply(c)
+                           : lc_sockmap_reply(c);
             if (got == LC_PARTIAL)
                 continue;
             if (got == LC_ERROR)

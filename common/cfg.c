@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/fsutil.h"
 #include "common/str.h"
 #include "common/xmalloc.h"
 
@@ -104,10 +103,7 @@ static int cfg_set(const struct cfg_key *key, char *target, const char *value, i
     case CFG_STR: {
         char **s = slot;
         free(*s);
-        *s = xstrdup(value); /* kept even when refused below: one error, not two */
-        if (key->flags & CFG_SECRET && *value != '\0' &&
-            fs_read_secret(value, NULL, 0, err, errlen) < 0)
-            return -1;
+        *s = xstrdup(value); /* a CFG_SECRET file is checked by the program that reads it */
         break;
     }
     case CFG_INT: {

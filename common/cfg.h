@@ -35,7 +35,11 @@ enum cfg_type {
 };
 
 /* Flags of a key. */
-#define CFG_SECRET 0x1 /* CFG_STR naming a secret file, checked with fs_read_secret() */
+/*
+ * CFG_STR naming a secret file. Not opened while loading: the program that reads it checks it
+ * with fs_read_secret(), as the user it runs as (schema/confenv.h for -n).
+ */
+#define CFG_SECRET 0x1
 
 struct cfg_list {
     char **v;

@@ -5,10 +5,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* fs_user_name - the name of the effective user, for messages (a static buffer) */
+static const char *fs_user_name(void)
+{
+    static char name[64];
+    struct passwd *pw = getpwuid(geteuid());
+
+    if (pw != NULL)
+        snprintf(name, sizeof(name), "%s", pw->pw_name);
+    else
+        snprintf(name, sizeof(name), "%u", (unsigned)geteuid());
+    return name;
+}
 
 long fs_read_secret(const char *path, char *buf, size_t cap, char *err, size_t errlen)
 {
@@ -20,7 +34,14 @@ long fs_read_secret(const char *path, char *buf, size_t cap, char *err, size_t e
 
     /* O_NONBLOCK: a FIFO must not hang the open; regular files ignore the flag */
     if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0) {
-        snprintf(err, errlen, "cannot open secret file %s: %s", path, strerror(errno));
+        int e = errno;
+        if (e == EACCES)
+            snprintf(err, errlen,
+                     "cannot open secret file %s as user %s: %s; the file must be that user's "
+                     "(chown %s %s; chmod 600 %s)",
+                     path, fs_user_name(), strerror(e), fs_user_name(), path, path);
+        else
+            snprintf(err, errlen, "cannot open secret file %s: %s", path, strerror(e));
         return -1;
     }
     if (fstat(fd, &st) < 0) {
@@ -37,8 +58,10 @@ long fs_read_secret(const char *path, char *buf, size_t cap, char *err, size_t e
         goto fail;
     }
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        snprintf(err, errlen, "secret file %s must be owned by root or by the user running rcptdir",
-                 path);
+        snprintf(err, errlen,
+                 "secret file %s is owned by uid %u, but this program runs as user %s: "
+                 "chown %s %s",
+                 path, (unsigned)st.st_uid, fs_user_name(), fs_user_name(), path);
         goto fail;
     }
     while (len < sizeof(tmp) && (n = read(fd, tmp + len, sizeof(tmp) - len)) != 0) {

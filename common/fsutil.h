@@ -5,7 +5,9 @@
  * on the command line. The file is checked on the open descriptor (fstat, not stat, so it
  * cannot be swapped between check and read): it must be a regular file with no group or
  * world permission bits, owned by root or by the current user (OpenSMTPD
- * check_file_secrecy()).
+ * check_file_secrecy()). The daemons read their secrets as the user they run as (started as
+ * root, after dropping to [lookupd] user), so in practice a secret is that user's, mode 600;
+ * a message names the user and the command that fixes the file.
  *
  * Errors are returned as text in the caller's buffer; nothing here logs or exits.
  */

@@ -9,21 +9,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_ident = "rcptdir";
 static int log_foreground = 1;
+static int log_stamped;
 static enum log_level log_level = LOG_LEVEL_INFO;
+
+/* log_syslog_reachable - something listens at syslog's socket (what openlog() would use) */
+static int log_syslog_reachable(void)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int ok = 0;
+
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+    for (int type = SOCK_DGRAM; !ok && type != 0; type = type == SOCK_DGRAM ? SOCK_STREAM : 0) {
+        int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        ok = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    return ok;
+}
 
 /* log_init - choose destination and level */
 void log_init(const char *ident, int foreground, enum log_level level)
 {
     log_ident = ident;
-    log_foreground = foreground;
+    log_foreground = foreground || !log_syslog_reachable();
+    if (log_foreground && !foreground)
+        log_stamped = 1; /* a daemon's lines on stderr: a log, with times */
     log_level = level;
-    if (!foreground)
+    if (!log_foreground)
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void log_stamp(int on)
+{
+    log_stamped = on;
+}
+
+int log_to_stderr(void)
+{
+    return log_foreground;
 }
 
 /* log_reopen - reconnect to syslog */
@@ -33,6 +65,22 @@ void log_reopen(void)
         closelog();
         openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
     }
+}
+
+/* log_time - the local time, to the millisecond, into buf ("" when it cannot be had) */
+static const char *log_time(char *buf, size_t len)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    buf[0] = '\0';
+    if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || localtime_r(&ts.tv_sec, &tm) == NULL)
+        return buf;
+    n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (n > 0)
+        snprintf(buf + n, len - n, ".%03ld ", ts.tv_nsec / 1000000);
+    return buf;
 }
 
 void log_set_level(enum log_level level)
@@ -49,9 +97,9 @@ enum log_level log_get_level(void)
 static void log_vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
     static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-    static const char *const tag[] = {"fatal", "warning", "info", "debug"};
+    static const char *const tag[] = {"error", "warning", "info", "debug"};
     int saved = errno;
-    char msg[2048];
+    char msg[2048], when[40] = "";
 
     if (level > log_level) {
         errno = saved;
@@ -63,10 +111,12 @@ static void log_vlog(enum log_level level, int with_errno, const char *fmt, va_l
         snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
     }
     if (log_foreground) {
+        if (log_stamped)
+            log_time(when, sizeof(when));
         if (level == LOG_LEVEL_INFO)
-            fprintf(stderr, "%s: %s\n", log_ident, msg);
+            fprintf(stderr, "%s%s: %s\n", when, log_ident, msg);
         else
-            fprintf(stderr, "%s: %s: %s\n", log_ident, tag[level], msg);
+            fprintf(stderr, "%s%s: %s: %s\n", when, log_ident, tag[level], msg);
     } else {
         syslog(prio[level], "%s", msg);
     }
@@ -80,6 +130,11 @@ static void log_vlog(enum log_level level, int with_errno, const char *fmt, va_l
         log_vlog(level, with_errno, fmt, ap);                                                      \
         va_end(ap);                                                                                \
     } while (0)
+
+void log_errorx(const char *fmt, ...)
+{
+    LOG_BODY(LOG_LEVEL_ERR, 0);
+}
 
 void log_warn(const char *fmt, ...)
 {

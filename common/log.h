@@ -17,13 +17,23 @@
 
 enum log_level { LOG_LEVEL_ERR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
-/* log_init - choose the destination (stderr when foreground) and the lowest level shown */
+/*
+ * log_init - choose the destination (stderr when foreground) and the lowest level shown. Not
+ * in the foreground, when syslog cannot be reached (no /dev/log: a container, a chroot, a
+ * machine without a syslog daemon) lines go to stderr instead of nowhere.
+ */
 void log_init(const char *ident, int foreground, enum log_level level);
+/* log_stamp - lines on stderr begin with the local time, to the millisecond (-d; not -n, -q) */
+void log_stamp(int on);
+/* log_to_stderr - whether lines go to stderr (foreground, or syslog unreachable) */
+int log_to_stderr(void);
 /* log_reopen - reopen syslog (SIGHUP); harmless in the foreground */
 void log_reopen(void);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/* log_errorx - an error that does not end the program ("error: ...", syslog LOG_ERR) */
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@
 #include "lookupd/sockmap.h"
 #include "lookupd/stats.h"
 #include "schema/conf.h"
+#include "schema/confenv.h"
 
 #define LOOKUPD_NAME    "rcptdir-lookupd"
 #define LOOKUPD_VERSION "0.1.0"
@@ -120,6 +122,32 @@ static void lookupd_socket_owner(const struct conf *cf, struct listen_spec *ls)
     }
 }
 
+/*
+ * lookupd_rundir - a unix: socket's directory (/run/rcptdir) is created when missing, as
+ * systemd's RuntimeDirectory= would: mode 0755, the user's when started as root. Its parent
+ * must exist; a failure says what to create. Exits 71 (EX_OSERR) on failure.
+ */
+static void lookupd_rundir(const struct listen_spec *ls)
+{
+    char dir[LISTEN_PATH_MAX], *slash;
+    struct stat sb;
+
+    snprintf(dir, sizeof(dir), "%s", ls->path);
+    if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    if (stat(dir, &sb) == 0 || errno != ENOENT)
+        return;
+    if (mkdir(dir, 0755) < 0)
+        fatal_status(EX_OSERR,
+                     "listen: unix:%s: cannot create its directory %s: %s; create it (install -d "
+                     "-m 755 %s) or let systemd do it (RuntimeDirectory=rcptdir)",
+                     ls->path, dir, strerror(errno), dir);
+    if (ls->owner_set && ls->uid >= 0 && chown(dir, (uid_t)ls->uid, (gid_t)-1) < 0)
+        log_warn("listen: cannot give %s to uid %ld", dir, ls->uid);
+    log_info("listen: created %s for unix:%s", dir, ls->path);
+}
+
 /* lookupd_listen - open one listener or die */
 static int lookupd_listen(const struct conf *cf, const char *spec, int *is_unix)
 {
@@ -129,8 +157,10 @@ static int lookupd_listen(const struct conf *cf, const char *spec, int *is_unix)
 
     if (listen_parse(spec, &ls, err, sizeof(err)) < 0)
         fatal_status(EX_CONFIG, "listen: %s: %s", spec, err);
-    if (ls.is_unix)
+    if (ls.is_unix) {
         lookupd_socket_owner(cf, &ls);
+        lookupd_rundir(&ls);
+    }
     if ((fd = listen_open(&ls, LOOKUPD_BACKLOG, err, sizeof(err))) < 0)
         fatal_status(EX_OSERR, "listen: %s: %s", spec, err);
     listen_format(&ls, name, sizeof(name));
@@ -281,7 +311,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     unsigned http_conns;
 
     signal(SIGPIPE, SIG_IGN);
-    priv_dumpable(cf->allow_core_dumps); /* before the tokens are read; again after the drop */
+    priv_dumpable(cf->allow_core_dumps); /* again after the drop, which may reset it */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
@@ -292,7 +322,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
                    cf->http_listen != NULL && *cf->http_listen != '\0', &sockmap_conns,
                    &http_conns);
 
-    /* as root: bind, read secrets, write the pid file; then drop */
+    /* as root: bind, write the pid file; then drop */
     fds = xcalloc(cf->socketmap_listen.n + 1, sizeof(*fds));
     is_unix = xcalloc(cf->socketmap_listen.n + 1, sizeof(*is_unix));
     for (size_t i = 0; i < cf->socketmap_listen.n; i++)
@@ -302,10 +332,11 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
         pfds[i] = lookupd_listen(cf, cf->policy_listen.v[i], NULL);
     if (cf->http_listen != NULL && *cf->http_listen != '\0')
         httpfd = lookupd_listen(cf, cf->http_listen, NULL);
-    token = lookupd_token(cf->http_token_file);
-    feed_token = lookupd_token(cf->feed_token_file);
     lookupd_pidfile(cf->pid_file);
     lookupd_drop(cf->user);
+    /* secrets are read as the user the server runs as, like syncd's (schema/confenv.h) */
+    token = lookupd_token(cf->http_token_file);
+    feed_token = lookupd_token(cf->feed_token_file);
     if (priv_dumpable(cf->allow_core_dumps) < 0)
         log_warn("privileges: prctl PR_SET_DUMPABLE");
 
@@ -417,8 +448,11 @@ int main(int argc, char **argv)
         usage(0);
     log_init(LOOKUPD_NAME, foreground || check || query != NULL,
              verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-    if ((rc = conf_load_main(&cf, LOOKUPD_NAME, config, 0, check)) >= 0)
+    log_stamp(!check && query == NULL);
+    if ((rc = conf_load_main(&cf, LOOKUPD_NAME, config, 0, 0)) >= 0)
         return rc;
+    if (check) /* the user, the tokens and the store, as the server will see them */
+        return confenv_report(&cf, CONFENV_LOOKUPD, LOOKUPD_NAME, config);
     opts.addr_flags = conf_addr_flags(&cf);
     opts.delims = cf.recipient_delimiter;
     opts.max_age = cf.max_age;

@@ -25,6 +25,8 @@ const char *err_strerror(int rc)
                "sent twice)";
     case SOURCE_ERR:
         return "the source failed";
+    case SOURCE_ERR_CONFIG:
+        return "the source refused the configuration (credentials, secret file)";
     case FEED_ERR_MAGIC:
         return "not an rcptdir feed (bad magic)";
     case FEED_ERR_VERSION:

@@ -30,6 +30,9 @@
 
 /* a source (syncd/source.h): -30800 */
 #define SOURCE_ERR (-30800) /* the source failed; the reason is in the caller's buffer */
+/* the source refused our configuration (LDAP invalidCredentials, an unreadable secret file):
+ * retrying will not help until an admin fixes it; the reason is in the caller's buffer */
+#define SOURCE_ERR_CONFIG (-30801)
 
 /* the feed format (schema/feed.h): -30900 .. */
 enum feed_err {

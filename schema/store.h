@@ -67,7 +67,7 @@ enum store_db { STORE_ADDR = 0, STORE_DOMAIN, STORE_ENTRY, STORE_LOG, STORE_META
 #define STORE_META_SOURCE       "source"
 #define STORE_META_LAST_ATTEMPT "last_attempt" /* unix time */
 #define STORE_META_LAST_SUCCESS "last_success" /* unix time */
-#define STORE_META_LAST_RESULT  "last_result"  /* ok, failed, refused */
+#define STORE_META_LAST_RESULT  "last_result"  /* ok, failed, refused, config */
 #define STORE_META_LAST_ERROR   "last_error"   /* text; empty after a success */
 #define STORE_META_ADDRESSES    "addresses"
 #define STORE_META_ENTRIES      "entries"

@@ -40,6 +40,19 @@ static int src_ldap_fail(struct src_ldap_run *r, const char *act, int code, cons
 }
 
 /*
+ * src_ldap_badcred - the directory refused bind_dn's password (result 49): a configuration
+ * error (exit 78), not "try again later", with what to check; returns SOURCE_ERR_CONFIG
+ */
+static int src_ldap_badcred(struct src_ldap_run *r)
+{
+    size_t n = strlen(r->err);
+
+    snprintf(r->err + n, r->errlen - n,
+             "; check [ldap] bind_dn and the password in bind_pw_file (no trailing spaces)");
+    return SOURCE_ERR_CONFIG;
+}
+
+/*
  * src_ldap_readahead - read the socket in 32 kB gulps. Without it libldap reads each message's
  * header and body with separate read()s and polls before each: three system calls per entry
  * (strace -c). slapd puts the same readahead layer under its own connections; TLS, when
@@ -101,7 +114,7 @@ static int src_ldap_connect_one(struct src_ldap_run *r, const char *uri, const c
         ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
         src_ldap_fail(r, "binding", rc, diag);
         ldap_memfree(diag);
-        return SOURCE_ERR;
+        return rc == LDAP_INVALID_CREDENTIALS ? src_ldap_badcred(r) : SOURCE_ERR;
     }
     return 0;
 }
@@ -115,13 +128,14 @@ static int src_ldap_connect(struct src_ldap_run *r)
 
     if (r->cf->ldap_bind_pw_file[0] != '\0') {
         if (fs_read_secret(r->cf->ldap_bind_pw_file, pw, sizeof(pw), msg, sizeof(msg)) < 0) {
-            snprintf(r->err, r->errlen, "ldap: %s", msg);
-            return SOURCE_ERR;
+            snprintf(r->err, r->errlen, "ldap: bind_pw_file: %s", msg);
+            return SOURCE_ERR_CONFIG;
         }
         pwp = pw;
     }
     for (size_t i = 0; i < r->cf->ldap_uri.n; i++) {
-        if ((rc = src_ldap_connect_one(r, r->cf->ldap_uri.v[i], pwp)) == 0)
+        if ((rc = src_ldap_connect_one(r, r->cf->ldap_uri.v[i], pwp)) == 0 ||
+            rc == SOURCE_ERR_CONFIG) /* the next server of the directory says the same */
             break;
         if (r->ld != NULL) {
             ldap_unbind_ext_s(r->ld, NULL, NULL);

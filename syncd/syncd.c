@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/privdrop.h"
 #include "schema/conf.h"
+#include "schema/confenv.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
 #include "syncd/source.h"
@@ -70,6 +71,27 @@ static double syncd_elapsed(const struct timespec *since)
     return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
+/*
+ * syncd_log_summary - a sync's lines (the source's note, the summary): info, but debug for a
+ * --watch run that changed nothing (an edge polling every few seconds would log tens of
+ * thousands of lines a day)
+ */
+static void syncd_log_summary(const struct syncd_opts *o, const struct apply_stats *s,
+                              const char *note, const char *summary)
+{
+    int quiet = o->watch && !o->dry_run && s->added == 0 && s->changed == 0 && s->removed == 0;
+
+    for (int i = 0; i < 2; i++) {
+        const char *line = i == 0 ? note : summary;
+        if (line[0] == '\0')
+            continue;
+        if (quiet)
+            log_debug("sync: %s", line);
+        else
+            log_info("sync: %s", line);
+    }
+}
+
 /* syncd_once - one sync, all or nothing; returns a sysexits code */
 static int syncd_once(const struct conf *cf, const struct source *src, struct store *st,
                       const struct syncd_opts *o)
@@ -78,7 +100,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     struct apply_opts ao = {0};
     struct apply_stats stats = {0};
     struct timespec start;
-    char source[512], err[1024] = "";
+    char source[512], err[1024] = "", summary[512];
     int rc = 0;
 
     src->describe(cf, source, sizeof(source));
@@ -117,10 +139,16 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
                  store_mapsize(st) >> 20);
     }
 
+    if (rc == SOURCE_ERR_CONFIG) { /* retrying will not help: exit 78, "config" in status */
+        log_errorx("sync failed, store unchanged: configuration: %s", err);
+        if (!o->dry_run)
+            apply_note_failure(st, source, "config", err);
+        return EX_CONFIG;
+    }
     if (rc == SOURCE_ERR || (rc != 0 && err[0] != '\0' && syncd_stop)) {
         if (syncd_stop && err[0] == '\0')
             snprintf(err, sizeof(err), "interrupted");
-        log_warnx("sync failed, store unchanged: %s", err);
+        log_errorx("sync failed, store unchanged: %s", err);
         if (!o->dry_run)
             apply_note_failure(st, source, "failed", err);
         return EX_TEMPFAIL;
@@ -133,17 +161,17 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
         return EX_DATAERR;
     }
     if (rc != 0) {
-        log_warnx("sync failed, store unchanged: store: %s", store_strerror(rc));
+        log_errorx("sync failed, store unchanged: store: %s", store_strerror(rc));
         return EX_IOERR;
     }
-    if (r.note[0] != '\0')
-        log_info("sync: %s", r.note);
-    log_info("sync: %sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
+    snprintf(summary, sizeof(summary),
+             "%sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
              " addresses, %" PRIu64 " domains, %" PRIu64 " entries in %.1f s (%" PRIu64
              " invalid, %" PRIu64 " conflicts)",
              o->dry_run ? "dry run, nothing written: " : "", stats.generation, stats.added,
              stats.changed, stats.removed, stats.addresses, stats.domains, stats.entries,
              syncd_elapsed(&start), r.invalid, stats.conflicts);
+    syncd_log_summary(o, &stats, r.note, summary);
     if (o->force && stats.refusal[0] != '\0')
         log_warnx("sync: applied with --force although: %s", stats.refusal);
     return EX_OK;
@@ -286,8 +314,11 @@ int main(int argc, char **argv)
         usage(0);
     log_init(SYNCD_NAME, o.foreground || isatty(STDERR_FILENO) || check,
              o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-    if ((rc = conf_load_main(&cf, SYNCD_NAME, config, 1, check)) >= 0)
+    log_stamp(!check);
+    if ((rc = conf_load_main(&cf, SYNCD_NAME, config, 1, 0)) >= 0)
         return rc;
+    if (check) /* the user, the secrets and the store, as the sync will see them */
+        return confenv_report(&cf, CONFENV_SYNCD, SYNCD_NAME, config);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = syncd_on_signal;
     sigaction(SIGTERM, &sa, NULL);

@@ -12,7 +12,8 @@ check "docs/rcptdir.conf.5 matches the key table (else run scripts/gen-conf-man)
 
 # every key in the example configuration is a real key: -n accepts it (with a store path)
 sed -e "s|^path = /var/lib/rcptdir|path = $T/store|" -e 's|^bind_pw_file.*|bind_pw_file =|' \
-    -e 's|^bind_dn.*|bind_dn =|' -e 's|^token_file.*|token_file =|' docs/rcptdir.conf.example \
+    -e 's|^bind_dn.*|bind_dn =|' -e 's|^token_file.*|token_file =|' -e 's|^user = .*|user =|' \
+    docs/rcptdir.conf.example \
     >"$T/example.conf"
 check_eq "docs/rcptdir.conf.example passes rcptdir-syncd -n" "configuration OK" \
     "$("$SYNCD" -n -c "$T/example.conf" 2>&1)"

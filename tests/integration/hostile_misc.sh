@@ -49,11 +49,11 @@ if [ "$(id -u)" = 0 ]; then
     out=$("$SYNCD" -c "$T/nouser.conf" -d 2>&1)
     check_eq "syncd as root without the user: exit 77 (EX_NOPERM)" 77 "$?"
     check "  ... an error, not a warning, saying to create the user or set user =" \
-        grep -q "fatal: privileges: no user rcptdir-no-such-user: .*useradd --system rcptdir-no-such-user.*user =" <<<"$out"
+        grep -q "error: privileges: no user rcptdir-no-such-user: .*useradd --system rcptdir-no-such-user.*user =" <<<"$out"
     echo "$out" | sed 's/^/#   /'
     out=$("$LOOKUPD" -c "$T/nouser.conf" -d 2>&1)
     check_eq "lookupd as root without the user: exit 67" 67 "$?"
-    check "  ... the same advice" grep -q "fatal: privileges: .*useradd --system" <<<"$out"
+    check "  ... the same advice" grep -q "error: privileges: .*useradd --system" <<<"$out"
 else
     ok "# SKIP not root: no privileges to drop"
 fi

@@ -46,15 +46,17 @@ fi
 cp "$W/pw" "$W/pw644"
 chmod 644 "$W/pw644"
 PWFILE=$W/pw644 mkconf "$W/pw644.conf" "$W/store-bad"
-pwline=$(grep -n '^bind_pw_file' "$W/pw644.conf" | cut -d: -f1)
 run_syncd "$W/pw644.conf"
-check_rc "bind_pw_file mode 644: exit 78" 78
-check_grep "bind_pw_file mode 644: message names the file:line" "$ERR" "pw644\.conf:$pwline:.*bind_pw_file"
+check_rc "bind_pw_file mode 644: exit 78 (a configuration error, read at the sync)" 78
+check_grep "bind_pw_file mode 644: message names the key and the file" "$ERR" \
+    "error: .*bind_pw_file: secret file $W/pw644 must not be accessible .*chmod 600"
 check_nogrep "bind_pw_file mode 644: password not logged" "$ERR" "$LDAP_BIND_PW"
 check_eq "bind_pw_file mode 644: exactly one error (no spurious 'required' error for the key that is set)" \
     1 "$(grep -c . "$ERR")"
 run_syncd "$W/pw644.conf" -n
 check_rc "bind_pw_file mode 644, -n: exit 78" 78
+check_grep "bind_pw_file mode 644, -n: message names the file and the key" "$ERR" \
+    "pw644\.conf: \[ldap\] bind_pw_file: secret file .*chmod 600"
 
 # ---------------------------------------------------------------- full sync
 run_syncd "$W/main.conf"
@@ -170,7 +172,7 @@ check_same "re-sync after changes, no change: dump and generation identical" "$W
 secret "$W/pw-wrong" "not-the-password"
 PWFILE=$W/pw-wrong mkconf "$W/wrongpw.conf" "$S"
 run_syncd "$W/wrongpw.conf"
-check_rc "wrong password: exit 75" 75
+check_rc "wrong password: exit 78 (a configuration error, not 'try later')" 78
 check_grep "wrong password: message says why" "$ERR" '[Ii]nvalid credentials'
 check_nogrep "wrong password: password not logged" "$ERR" 'not-the-password'
 dump "$S" "$W/d3"
@@ -192,7 +194,7 @@ check_same "failover: store identical (nothing changed in the directory)" "$W/d2
 
 # ---------------------------------------------------------------- --watch and the lock (two real syncds)
 SYNC_EXTRA=$'interval = 5\nlock_timeout = 1' mkconf "$W/watch.conf" "$S"
-"$SYNCD" -c "$W/watch.conf" -d --watch >"$W/watch.out" 2>"$W/watch.err" &
+"$SYNCD" -c "$W/watch.conf" -d -v --watch >"$W/watch.out" 2>"$W/watch.err" &
 watch_pid=$!
 BG_PIDS+=("$watch_pid")
 wait_until 30 file_has "$W/watch.err" 'sync: generation'

@@ -509,7 +509,7 @@ static void test_error_cap(void **state)
 static void test_secret(void **state)
 {
     struct fixture *f = *state;
-    char dir[] = "/tmp/test_cfg.XXXXXX", good[64], loose[64], lnk[64], text[256], want[512];
+    char dir[] = "/tmp/test_cfg.XXXXXX", good[64], loose[64], lnk[64], text[256];
     FILE *fp;
 
     assert_non_null(mkdtemp(dir));
@@ -531,30 +531,15 @@ static void test_secret(void **state)
     EXPECT_NONE(f);
     assert_string_equal(f->t.secret, good); /* the path is kept, not the secret */
 
+    /* not opened while loading: the program that reads it checks it (schema/confenv.h) */
     snprintf(text, sizeof(text), "[main]\nsecret = %s\n", loose);
     LOAD(f, text);
-    snprintf(want, sizeof(want),
-             "t.conf:2: [main] secret: secret file %s must not be accessible by group or others "
-             "(chmod 600)",
-             loose);
-    EXPECT(f, want);
-    assert_non_null(f->t.secret); /* whether the refused path is kept is not specified */
-
-    snprintf(text, sizeof(text), "[main]\nsecret = %s\n", lnk);
-    LOAD(f, text);
-    snprintf(want, sizeof(want),
-             "t.conf:2: [main] secret: cannot open secret file %s: Too many levels of symbolic "
-             "links",
-             lnk);
-    EXPECT(f, want);
+    EXPECT_NONE(f);
+    assert_string_equal(f->t.secret, loose);
 
     snprintf(text, sizeof(text), "[main]\nsecret = %s/missing\n", dir);
     LOAD(f, text);
-    snprintf(want, sizeof(want),
-             "t.conf:2: [main] secret: cannot open secret file %s/missing: No such file or "
-             "directory",
-             dir);
-    EXPECT(f, want);
+    EXPECT_NONE(f);
 
     LOAD(f, "[main]\nsecret =\n"); /* empty: no secret */
     EXPECT_NONE(f);

@@ -347,6 +347,43 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
     reply->response = http_json_response(v);
 }
 
+/*
+ * http_metrics_sync - the last sync as syncd recorded it in meta: its result (one series per
+ * result, 1 for the last one), when it was attempted, and the last successful sync's duration
+ * and changes; the refused syncs as a counter
+ */
+static void http_metrics_sync(FILE *fp, const struct store_info *info)
+{
+    static const char *const results[] = {"ok", "failed", "refused", "config"};
+
+    fprintf(fp, "# HELP rcptdir_sync_last_result 1 for the result of the last sync attempt "
+                "(ok, failed: try later, refused: a safety rule, config: fix the configuration).\n"
+                "# TYPE rcptdir_sync_last_result gauge\n");
+    for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
+        fprintf(fp, "rcptdir_sync_last_result{result=\"%s\"} %d\n", results[i],
+                strcmp(info->last_result, results[i]) == 0);
+    fprintf(fp,
+            "# HELP rcptdir_sync_last_attempt_timestamp_seconds Time of the last sync attempt "
+            "(0: never).\n"
+            "# TYPE rcptdir_sync_last_attempt_timestamp_seconds gauge\n"
+            "rcptdir_sync_last_attempt_timestamp_seconds %llu\n"
+            "# HELP rcptdir_sync_last_duration_seconds Duration of the last successful sync.\n"
+            "# TYPE rcptdir_sync_last_duration_seconds gauge\n"
+            "rcptdir_sync_last_duration_seconds %.3f\n"
+            "# HELP rcptdir_sync_last_changes Addresses the last successful sync added, changed "
+            "and removed.\n"
+            "# TYPE rcptdir_sync_last_changes gauge\n"
+            "rcptdir_sync_last_changes{change=\"added\"} %llu\n"
+            "rcptdir_sync_last_changes{change=\"changed\"} %llu\n"
+            "rcptdir_sync_last_changes{change=\"removed\"} %llu\n"
+            "# HELP rcptdir_sync_refusals_total Syncs refused by a safety rule.\n"
+            "# TYPE rcptdir_sync_refusals_total counter\n"
+            "rcptdir_sync_refusals_total %llu\n",
+            (unsigned long long)info->last_attempt, (double)info->duration_ms / 1000.0,
+            (unsigned long long)info->last_added, (unsigned long long)info->last_changed,
+            (unsigned long long)info->last_removed, (unsigned long long)info->refusals);
+}
+
 /* http_metrics - GET /metrics, Prometheus text format 0.0.4 */
 static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                          struct http_reply *reply)
@@ -396,6 +433,7 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
                 "# TYPE rcptdir_store_age_seconds gauge\n"
                 "rcptdir_store_age_seconds %lld\n",
                 (long long)time(NULL) - (long long)info.last_success);
+    http_metrics_sync(fp, &info);
     fprintf(fp,
             "# HELP rcptdir_build_info Version of rcptdir-lookupd.\n"
             "# TYPE rcptdir_build_info gauge\n"

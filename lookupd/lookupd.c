@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/privdrop.h"
 #include "common/xmalloc.h"
+#include "lookupd/ctl.h"
 #include "lookupd/db.h"
 #include "lookupd/http.h"
 #include "lookupd/lookup.h"
@@ -42,9 +43,10 @@
 #include "lookupd/stats.h"
 #include "schema/conf.h"
 #include "schema/confenv.h"
+#include "schema/version.h"
 
 #define LOOKUPD_NAME    "rcptdir-lookupd"
-#define LOOKUPD_VERSION "0.1.0"
+#define LOOKUPD_VERSION RCPTDIR_VERSION
 #define LOOKUPD_BACKLOG 1024
 /* descriptors besides connections: listeners, the store, epoll sets, logging */
 #define LOOKUPD_FD_RESERVE 64
@@ -53,14 +55,23 @@
 static void usage(int help)
 {
     fprintf(help ? stdout : stderr,
-            "usage: %s -c FILE [-d] [-v] [-n] [-q ADDRESS]\n"
+            "usage: %s -c FILE [-d] [-v] [-n] [-q ADDRESS [--explain]]\n"
+            "       %s -c FILE --list|--domains|--entries|--count [--domain D] [--json]\n"
             "  -c FILE     configuration (rcptdir.conf(5))\n"
             "  -d          log to stderr instead of syslog\n"
             "  -v          verbose\n"
             "  -n          check the configuration and exit\n"
             "  -q ADDRESS  one lookup, printed as JSON; exit 0 valid, 1 not, 75 temporary\n"
+            "  --explain   with -q: the rule that matched, the entry, the store's age\n"
+            "  --list      the stored addresses: address, kind, state, primary\n"
+            "  --domains   the managed domains\n"
+            "  --entries   the entries: id, state, kind, addresses\n"
+            "  --count     how many addresses, domains, entries (by kind and state)\n"
+            "  --domain D  only those of domain D\n"
+            "  --json      one JSON object a line\n"
+            "  --version   print the version\n"
             "  -h, --help  this text\n",
-            LOOKUPD_NAME);
+            LOOKUPD_NAME, LOOKUPD_NAME);
     exit(help ? EX_OK : EX_USAGE);
 }
 
@@ -414,8 +425,19 @@ int main(int argc, char **argv)
                                              {"verbose", no_argument, NULL, 'v'},
                                              {"query", required_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
+                                             /* the operator's tools (ctl.h) */
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"explain", no_argument, NULL, 'E'},
+                                             {"list", no_argument, NULL, 'L' + 256},
+                                             {"domains", no_argument, NULL, 'D' + 256},
+                                             {"entries", no_argument, NULL, 'N' + 256},
+                                             {"count", no_argument, NULL, 'C' + 256},
+                                             {"domain", required_argument, NULL, 'O' + 256},
+                                             {"json", no_argument, NULL, 'J' + 256},
                                              {NULL, 0, NULL, 0}};
     const char *config = NULL, *query = NULL;
+    struct ctl_opts co = {0};
+    int explain = 0, list = -1;
     struct lookup_opts opts;
     struct conf cf;
     int check = 0, verbose = 0, foreground = 0, ch, rc;
@@ -440,15 +462,39 @@ int main(int argc, char **argv)
         case 'h':
             usage(1);
             break;
+        case 'V':
+            printf("%s %s\n", LOOKUPD_NAME, RCPTDIR_VERSION);
+            return EX_OK;
+        case 'E':
+            explain = 1;
+            break;
+        case 'L' + 256:
+            list = CTL_LIST;
+            break;
+        case 'D' + 256:
+            list = CTL_DOMAINS;
+            break;
+        case 'N' + 256:
+            list = CTL_ENTRIES;
+            break;
+        case 'C' + 256:
+            list = CTL_COUNT;
+            break;
+        case 'O' + 256:
+            co.domain = optarg;
+            break;
+        case 'J' + 256:
+            co.json = 1;
+            break;
         default:
             usage(0);
         }
     }
-    if (config == NULL || optind != argc)
+    if (config == NULL || optind != argc || (explain && query == NULL))
         usage(0);
-    log_init(LOOKUPD_NAME, foreground || check || query != NULL,
+    log_init(LOOKUPD_NAME, foreground || check || query != NULL || list >= 0,
              verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-    log_stamp(!check && query == NULL);
+    log_stamp(!check && query == NULL && list < 0);
     if ((rc = conf_load_main(&cf, LOOKUPD_NAME, config, 0, 0)) >= 0)
         return rc;
     if (check) /* the user, the tokens and the store, as the server will see them */
@@ -456,10 +502,12 @@ int main(int argc, char **argv)
     opts.addr_flags = conf_addr_flags(&cf);
     opts.delims = cf.recipient_delimiter;
     opts.max_age = cf.max_age;
-    if (query != NULL) {
+    if (query != NULL || list >= 0) {
         if (!verbose)
             log_set_level(LOG_LEVEL_ERR);
-        rc = lookupd_query(&cf, &opts, query);
+        rc = list >= 0 ? ctl_list(&cf, (enum ctl_what)list, &co)
+             : explain ? ctl_explain(&cf, &opts, query)
+                       : lookupd_query(&cf, &opts, query);
     } else {
         rc = lookupd_serve(&cf, &opts);
     }

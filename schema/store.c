@@ -316,6 +316,10 @@ int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *inf
         {STORE_META_INVALID, offsetof(struct store_info, invalid)},
         {STORE_META_CONFLICTS, offsetof(struct store_info, conflicts)},
         {STORE_META_LOG_FLOOR, offsetof(struct store_info, log_floor)},
+        {STORE_META_LAST_ADDED, offsetof(struct store_info, last_added)},
+        {STORE_META_LAST_CHANGED, offsetof(struct store_info, last_changed)},
+        {STORE_META_LAST_REMOVED, offsetof(struct store_info, last_removed)},
+        {STORE_META_REFUSALS, offsetof(struct store_info, refusals)},
     };
     static const struct {
         const char *name;

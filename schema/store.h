@@ -76,6 +76,11 @@ enum store_db { STORE_ADDR = 0, STORE_DOMAIN, STORE_ENTRY, STORE_LOG, STORE_META
 #define STORE_META_CONFLICTS    "conflicts"   /* addresses on two entries, last sync */
 #define STORE_META_DURATION_MS  "duration_ms" /* of the last successful sync */
 #define STORE_META_LOG_FLOOR    "log_floor"   /* changes after G are logged iff G >= floor */
+/* the last successful sync's changes, and the refused syncs so far (for /metrics) */
+#define STORE_META_LAST_ADDED   "last_added"
+#define STORE_META_LAST_CHANGED "last_changed"
+#define STORE_META_LAST_REMOVED "last_removed"
+#define STORE_META_REFUSALS     "refusals"
 
 #define STORE_META_MAX 1024 /* longest meta value */
 
@@ -118,6 +123,7 @@ struct store_info {
     uint64_t last_attempt, last_success, duration_ms;
     uint64_t addresses, entries, domains, invalid, conflicts;
     uint64_t log_floor;
+    uint64_t last_added, last_changed, last_removed, refusals;
     char source[256];
     char last_result[32];
     char last_error[STORE_META_MAX];

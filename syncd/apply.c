@@ -645,6 +645,9 @@ static int apply_meta(struct apply *a, uint64_t invalid, uint64_t floor)
         {STORE_META_INVALID, invalid},
         {STORE_META_CONFLICTS, a->s.conflicts},
         {STORE_META_LOG_FLOOR, floor},
+        {STORE_META_LAST_ADDED, a->s.added},
+        {STORE_META_LAST_CHANGED, a->s.changed},
+        {STORE_META_LAST_REMOVED, a->s.removed},
     };
     int rc;
 
@@ -788,6 +791,19 @@ fail:
     return rc;
 }
 
+/* apply_count_refusal - one more refused sync in meta (for /metrics), when result is one */
+static int apply_count_refusal(MDB_txn *txn, struct store *st, const char *result)
+{
+    uint64_t n = 0;
+    int rc;
+
+    if (strcmp(result, "refused") != 0)
+        return 0;
+    if ((rc = store_meta_get_u64(txn, st, STORE_META_REFUSALS, &n)) != 0)
+        return rc;
+    return store_meta_put_u64(txn, st, STORE_META_REFUSALS, n + 1);
+}
+
 int apply_note_failure(struct store *st, const char *source, const char *result, const char *why)
 {
     MDB_txn *txn;
@@ -795,7 +811,8 @@ int apply_note_failure(struct store *st, const char *source, const char *result,
 
     if ((rc = store_begin(st, 0, &txn)) != 0)
         return rc;
-    if ((rc = store_meta_put_u64(txn, st, STORE_META_LAST_ATTEMPT, (uint64_t)time(NULL))) != 0 ||
+    if ((rc = apply_count_refusal(txn, st, result)) != 0 ||
+        (rc = store_meta_put_u64(txn, st, STORE_META_LAST_ATTEMPT, (uint64_t)time(NULL))) != 0 ||
         (rc = store_meta_put(txn, st, STORE_META_LAST_RESULT, result)) != 0 ||
         (rc = store_meta_put(txn, st, STORE_META_LAST_ERROR, why)) != 0 ||
         (source != NULL && (rc = store_meta_put(txn, st, STORE_META_SOURCE, source)) != 0)) {

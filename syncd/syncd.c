@@ -27,6 +27,7 @@
 #include "common/privdrop.h"
 #include "schema/conf.h"
 #include "schema/confenv.h"
+#include "schema/version.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
 #include "syncd/source.h"
@@ -259,6 +260,7 @@ static void usage(int help)
             "  --watch    sync every [sync] interval seconds until SIGTERM\n"
             "  --dry-run  print what would change; write nothing\n"
             "  --force    apply even when a safety rule refuses\n"
+            "  --version  print the version\n"
             "  -h, --help this text\n",
             SYNCD_NAME);
     exit(help ? EX_OK : EX_USAGE);
@@ -266,11 +268,15 @@ static void usage(int help)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
-        {"verbose", no_argument, NULL, 'v'},      {"watch", no_argument, NULL, 'w'},
-        {"dry-run", no_argument, NULL, 'D'},      {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"check", no_argument, NULL, 'n'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"watch", no_argument, NULL, 'w'},
+                                             {"dry-run", no_argument, NULL, 'D'},
+                                             {"force", no_argument, NULL, 'f'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     const char *config = NULL;
     struct syncd_opts o = {0};
     struct store *st = NULL;
@@ -306,6 +312,9 @@ int main(int argc, char **argv)
         case 'h':
             usage(1);
             break;
+        case 'V':
+            printf("%s %s\n", SYNCD_NAME, RCPTDIR_VERSION);
+            return EX_OK;
         default:
             usage(0);
         }

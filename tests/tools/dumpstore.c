@@ -1,7 +1,8 @@
 /*
  * dumpstore - print a store for tests: "address<TAB>kind<TAB>state<TAB>primary" per address
  * (sorted, as LMDB keeps them), then "domain<TAB>NAME" lines; with -m also the meta values
- * generation and addresses; with -e the entry ids ("entry<TAB>ID<TAB>n").
+ * generation and addresses; with -e the entry ids ("entry<TAB>ID<TAB>number of addresses").
+ * The walks are schema/store_list's, which rcptdir-lookupd --list uses too.
  *
  *   dumpstore [-m] [-e] STORE_DIR
  */
@@ -10,31 +11,29 @@
 #include <unistd.h>
 
 #include "schema/store.h"
+#include "schema/store_list.h"
 
-static int dump_db(MDB_txn *txn, struct store *st, enum store_db db, int entries)
+static int dump_addr(void *ctx, const char *key, size_t len, const struct rcpt *r)
 {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int rc;
+    (void)ctx;
+    printf("%.*s\t%s\t%s\t%.*s\n", (int)len, key, rcpt_kind_name(r->kind),
+           rcpt_state_name(r->state), (int)r->primary_len, r->primary);
+    return 0;
+}
 
-    if ((rc = mdb_cursor_open(txn, store_dbi(st, db), &cur)) != 0)
-        return rc;
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-        struct rcpt r;
-        if (db == STORE_DOMAIN) {
-            printf("domain\t%.*s\n", (int)k.mv_size, (char *)k.mv_data);
-        } else if (db == STORE_ENTRY) {
-            if (entries)
-                printf("entry\t%.*s\t%zu\n", (int)k.mv_size, (char *)k.mv_data, v.mv_size);
-        } else if (rcpt_decode(&r, v.mv_data, v.mv_size) != 0) {
-            printf("%.*s\tCORRUPT\n", (int)k.mv_size, (char *)k.mv_data);
-        } else {
-            printf("%.*s\t%s\t%s\t%.*s\n", (int)k.mv_size, (char *)k.mv_data,
-                   rcpt_kind_name(r.kind), rcpt_state_name(r.state), (int)r.primary_len, r.primary);
-        }
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+static int dump_domain(void *ctx, const char *dom, size_t len, enum store_domain_kind kind)
+{
+    (void)ctx;
+    (void)kind;
+    printf("domain\t%.*s\n", (int)len, dom);
+    return 0;
+}
+
+static int dump_entry(void *ctx, const char *id, size_t len, const struct store_entry *e)
+{
+    (void)ctx;
+    printf("entry\t%.*s\t%zu\n", (int)len, id, e->nkeys);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -68,11 +67,11 @@ int main(int argc, char **argv)
                        (unsigned long long)info.domains);
         }
         if (rc == 0)
-            rc = dump_db(txn, st, STORE_ADDR, 0);
+            rc = store_list_addrs(txn, st, NULL, dump_addr, NULL);
         if (rc == 0)
-            rc = dump_db(txn, st, STORE_DOMAIN, 0);
-        if (rc == 0)
-            rc = dump_db(txn, st, STORE_ENTRY, entries);
+            rc = store_list_domains(txn, st, NULL, dump_domain, NULL);
+        if (rc == 0 && entries)
+            rc = store_list_entries(txn, st, NULL, dump_entry, NULL);
         mdb_txn_abort(txn);
     }
     store_close(st);

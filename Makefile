@@ -11,7 +11,8 @@ PREFIX    = /usr/local
 DESTDIR   =
 SBINDIR   = $(PREFIX)/sbin
 MANDIR    = $(PREFIX)/share/man
-SYSCONFDIR = /etc/rcptdir
+# /etc/rcptdir for PREFIX=/usr (a distribution's layout), else under PREFIX (/usr/local/etc/rcptdir)
+SYSCONFDIR = $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/etc/rcptdir
 SYSTEMDDIR = $(PREFIX)/lib/systemd/system
 SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
 SANITIZE  = 0
@@ -150,6 +151,9 @@ bench: deps
 	$(MAKE) all $(TOOLS) $(BENCHES)
 	scripts/bench $(BUILD)
 
+# the units and the cron example name the installed programs and configuration
+INSTALL_PATHS = -e 's|/usr/sbin/rcptdir-|$(SBINDIR)/rcptdir-|g' -e 's|/etc/rcptdir/|$(SYSCONFDIR)/|g'
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 755 $(SYNCD) $(LOOKUPD) $(DESTDIR)$(SBINDIR)/
@@ -158,10 +162,14 @@ install: all
 	install -m 644 docs/rcptdir-syncd.8 docs/rcptdir-lookupd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(SYSCONFDIR)
 	install -m 644 docs/rcptdir.conf.example $(DESTDIR)$(SYSCONFDIR)/rcptdir.conf.example
-	install -m 644 contrib/rcptdir.cron $(DESTDIR)$(SYSCONFDIR)/rcptdir.cron.example
+	sed $(INSTALL_PATHS) contrib/rcptdir.cron >$(DESTDIR)$(SYSCONFDIR)/rcptdir.cron.example
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/rcptdir.cron.example
 	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR)
-	install -m 644 contrib/rcptdir-lookupd.service contrib/rcptdir-syncd.service \
-	    contrib/rcptdir-syncd.timer contrib/rcptdir-syncd-watch.service $(DESTDIR)$(SYSTEMDDIR)/
+	for u in rcptdir-lookupd.service rcptdir-syncd.service rcptdir-syncd.timer \
+	    rcptdir-syncd-watch.service; do \
+	    sed $(INSTALL_PATHS) contrib/$$u >$(DESTDIR)$(SYSTEMDDIR)/$$u && \
+	    chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; \
+	done
 	install -m 644 contrib/rcptdir.sysusers $(DESTDIR)$(SYSUSERSDIR)/rcptdir.conf
 
 # deb: the Debian packages (rcptdir, rcptdir-dbgsym) in build/deb, built by dpkg-buildpackage

@@ -35,6 +35,26 @@ else
     not_ok "make install DESTDIR=$inst" "$(tail -n 10 "$T/install.out")"
 fi
 
+# PREFIX, DESTDIR and SYSCONFDIR as documented (README.md, docs/operations.md): the
+# configuration under PREFIX unless PREFIX=/usr, the units naming the installed paths
+inst2=$T/inst-local
+if make -s install DESTDIR="$inst2" PREFIX=/usr/local BUILD="$BUILD" >"$T/install2.out" 2>&1; then
+    check "make install PREFIX=/usr/local: the example in /usr/local/etc/rcptdir" \
+        test -f "$inst2/usr/local/etc/rcptdir/rcptdir.conf.example"
+    check "  ... nothing in /etc" test ! -e "$inst2/etc"
+    check_eq "  ... the lookupd unit runs the installed program with the installed configuration" \
+        "ExecStart=/usr/local/sbin/rcptdir-lookupd -c /usr/local/etc/rcptdir/rcptdir.conf" \
+        "$(grep '^ExecStart' "$inst2/usr/local/lib/systemd/system/rcptdir-lookupd.service")"
+    check_match "  ... and so does the cron example" ' /usr/local/sbin/rcptdir-syncd -c /usr/local/etc/rcptdir/rcptdir.conf$' \
+        "$(cat "$inst2/usr/local/etc/rcptdir/rcptdir.cron.example")"
+else
+    not_ok "make install DESTDIR=$inst2 PREFIX=/usr/local" "$(tail -n 10 "$T/install2.out")"
+fi
+make -s install DESTDIR="$T/inst-sc" PREFIX=/opt/rcptdir SYSCONFDIR=/etc/rcptdir-test BUILD="$BUILD" \
+    >"$T/install3.out" 2>&1
+check "make install SYSCONFDIR=/etc/rcptdir-test: the example there" \
+    test -f "$T/inst-sc/etc/rcptdir-test/rcptdir.conf.example"
+
 # the systemd units parse (systemd-analyze is part of Debian's systemd)
 if command -v systemd-analyze >/dev/null; then
     bad=$(cd contrib && for u in *.service *.timer; do

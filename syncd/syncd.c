@@ -156,7 +156,9 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     }
     if (rc == APPLY_REFUSED) {
         const char *why = stats.refusal[0] != '\0' ? stats.refusal : err;
-        log_warnx("sync: %s", why);
+        log_errorx("sync refused, store unchanged: %s (--dry-run shows what would change, --force "
+                   "applies it)",
+                   why);
         if (!o->dry_run)
             apply_note_failure(st, source, "refused", why);
         return EX_DATAERR;
@@ -233,8 +235,8 @@ static int syncd_lock(const struct conf *cf)
             ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
             pid[n > 0 ? n : 0] = '\0';
             pid[strcspn(pid, "\r\n")] = '\0';
-            log_warnx("sync: another sync (pid %s) still holds %s after %lld s; giving up",
-                      n > 0 ? pid : "?", path, cf->lock_timeout);
+            log_errorx("sync: another sync (pid %s) still holds %s after %lld s; giving up",
+                       n > 0 ? pid : "?", path, cf->lock_timeout);
             close(fd);
             return -1;
         }
@@ -337,7 +339,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (mkdir(cf.store_path, 0750) != 0 && errno != EEXIST) {
-        log_warn("store: cannot create %s", cf.store_path);
+        log_errorx("store: cannot create %s: %s; create it (install -d -o %s -m 750 %s)",
+                   cf.store_path, strerror(errno), cf.user != NULL && *cf.user ? cf.user : "USER",
+                   cf.store_path);
         conf_free(&cf);
         return EX_CANTCREAT;
     }
@@ -352,7 +356,7 @@ int main(int argc, char **argv)
         return EX_TEMPFAIL;
     }
     if ((rc = store_open(&st, cf.store_path, 0, 0)) != 0) {
-        log_warnx("store: cannot open %s: %s", cf.store_path, store_strerror(rc));
+        log_errorx("store: cannot open %s: %s", cf.store_path, store_strerror(rc));
         conf_free(&cf);
         return EX_CANTCREAT;
     }

@@ -74,19 +74,22 @@ run_recipe() {
     bash -e "$T/$name.sh" >"$T/$name.out" 2>&1
 }
 
+# check_recipe DESC NAME ROOT SED [DIR] - run_recipe as a check; its output's tail on failure
+check_recipe() {
+    local desc=$1 name=$2
+    shift
+    if run_recipe "$@"; then ok "$desc"; else not_ok "$desc" "$(tail -n 20 "$T/$name.out")"; fi
+}
+
 # --- the hub ------------------------------------------------------------------------------------
-if run_recipe quickstart "$H" "$HSED"; then ok "quick start runs as written"; else
-    not_ok "quick start runs as written" "$(tail -n 20 "$T/quickstart.out")"
-fi
+check_recipe "quick start runs as written" quickstart "$H" "$HSED"
 check_grep "  ... rcptdir-syncd -n: configuration OK" "$T/quickstart.out" '^configuration OK$'
 check_grep "  ... the sync" "$T/quickstart.out" 'sync: generation 1: \+37 '
 check_grep "  ... -q postmaster@example.org: valid" "$T/quickstart.out" '"result":"valid"'
 check_eq "  ... the secret is the user's, mode 600" "$U 600" \
     "$(stat -c '%U %a' "$H/etc/rcptdir/ldap.secret" 2>&1)"
 
-if run_recipe quickstart-nosystemd "$H" "$HSED"; then ok "quick start without systemd runs"; else
-    not_ok "quick start without systemd runs" "$(tail -n 20 "$T/quickstart-nosystemd.out")"
-fi
+check_recipe "quick start without systemd runs" quickstart-nosystemd "$H" "$HSED"
 hpid=$(cat "$T/quickstart-nosystemd.bg" 2>/dev/null)
 [ -n "$hpid" ] && PIDS+=("$hpid")
 check "  ... the cron example in place" test -f "$H/etc/cron.d/rcptdir"
@@ -94,9 +97,7 @@ check "  ... lookupd answers on the socketmap" \
     wait_until 20 sm_answers "$HSM" rcpt postmaster@example.org "OK oscar@example.org"
 check "  ... and created the Unix socket's directory" test -S "$H/run/rcptdir/socketmap"
 
-if run_recipe tokens-hub "$H" "$HSED"; then ok "hub tokens recipe runs"; else
-    not_ok "hub tokens recipe runs" "$(tail -n 20 "$T/tokens-hub.out")"
-fi
+check_recipe "hub tokens recipe runs" tokens-hub "$H" "$HSED"
 # the hub's [lookupd] keys, set in its configuration (192.0.2.10: this host's loopback here)
 recipe hub-lookupd | sed -f "$HSED" | sed -e 's/[[:space:]]*;.*//' \
     -e "s/192\.0\.2\.10:8642/127.0.0.1:$HHTTP/" | grep ' = ' >"$T/hub-keys"
@@ -122,9 +123,7 @@ recipe edge-conf | sed -f "$ESED" | sed -e "s|^url = https://hub.example.org:864
 check_grep "the edge configuration has its own [lookupd]" "$E/etc/rcptdir/rcptdir.conf" '^\[lookupd\]$'
 mkdir -p "$T/edge-cwd"
 cp "$H/etc/rcptdir/feed.token" "$T/edge-cwd/hub-feed.token"
-if run_recipe edge "$E" "$ESED" "$T/edge-cwd"; then ok "edge recipe runs as written"; else
-    not_ok "edge recipe runs as written" "$(tail -n 20 "$T/edge.out")"
-fi
+check_recipe "edge recipe runs as written" edge "$E" "$ESED" "$T/edge-cwd"
 check_grep "  ... -n: configuration OK" "$T/edge.out" '^configuration OK$'
 check_grep "  ... the first pull took the hub's snapshot" "$T/edge.out" 'upstream snapshot from generation 0 to 1'
 check_grep "  ... the edge answers postmaster@example.org" "$T/edge.out" '"result":"valid"'

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # HTTPPORT_m is set by lookupd_start (tests/lib/lookupd.sh)
 # operator: the tools an operator reaches for, against a known store (schema/ldap/sample.ldif
 # synced by rcptdir-syncd): rcptdir-lookupd --list/--domains/--entries/--count [--domain D]
 # [--json] and -q ADDRESS --explain, with golden answers in tests/data/operator; --version

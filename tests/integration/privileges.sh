@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # HTTPPORT_st is set by lookupd_start (tests/lib/lookupd.sh)
 # privileges: one model for every start mode (docs/operations.md "Users, secrets and the
 # store"). Started as root, both daemons become [lookupd] user before reading a secret or
 # opening the store; started as that user they stay it; so a secret is the user's, mode 600.

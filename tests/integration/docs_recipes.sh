@@ -17,7 +17,11 @@ U=nobody
 G=$(id -gn nobody)
 H=$T/hub
 E=$T/edge
+want_port=$(free_port)
+export TEST_SLAPD_PORT=$want_port # the port the docs say can be chosen
 require "a throwaway slapd (scripts/test-slapd)" slapd_up
+unset TEST_SLAPD_PORT
+check_eq "  ... on the port chosen with TEST_SLAPD_PORT" "ldap://127.0.0.1:$want_port" "$LDAP_URI"
 HSM=$(free_port) && HHTTP=$(free_port) && ESM=$(free_port) && EHTTP=$(free_port)
 marked=$(grep -c '^<!-- test: ' docs/operations.md)
 check "docs/operations.md marks its recipes (<!-- test: NAME -->)" test "$marked" -ge 6

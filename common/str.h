@@ -9,7 +9,7 @@
 /* str_copy - strlcpy: copy src into dst (dstlen bytes, NUL-terminated); returns strlen(src) */
 size_t str_copy(char *dst, const char *src, size_t dstlen);
 
-/* str_trim - strip spaces and tabs at both ends of s, in place; returns s */
+/* str_trim - strip spaces, tabs, CR and LF at both ends of s, in place; returns s */
 char *str_trim(char *s);
 
 /* str_hexval - the value of a hexadecimal digit (either case), or -1 */

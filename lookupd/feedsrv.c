@@ -93,36 +93,33 @@ static void feed_next_phase(struct feed_stream *s)
 }
 
 /*
- * feed_record - encode the record of (k, v) in the current phase into the buffer: 1 done,
- * 0 no room (try again with an empty buffer), -1 a record that cannot be sent
+ * feedsrv_put_record - encode the record of (k, v) in the current phase into the buffer: 1
+ * done, 0 no room (try again with an empty buffer), -1 a record that cannot be sent
  */
-static int feed_record(struct feed_stream *s, const MDB_val *k, const MDB_val *v)
+static int feedsrv_put_record(struct feed_stream *s, const MDB_val *k, const MDB_val *v)
 {
     const unsigned char *key = k->mv_data, *val = v->mv_data;
     size_t keylen = k->mv_size, vallen = v->mv_size, n;
+    struct store_log_rec l;
     int type;
 
     switch (s->phase) {
     case PH_ADDR:
-        type = 'A';
+        type = FEED_ADDR;
         break;
     case PH_DOMAIN:
-        type = 'M';
+        type = FEED_DOMAIN;
         break;
-    default: /* log value: op, 2-byte LE key length, key, rest */
-        if (v->mv_size < 3) {
+    default: /* a change-log record: its op is the feed record's type */
+        if (store_log_decode(&l, v->mv_data, v->mv_size) != 0) {
             log_warnx("feed: malformed change-log record");
             return -1;
         }
-        type = val[0];
-        keylen = (size_t)val[1] | (size_t)val[2] << 8;
-        if (keylen > v->mv_size - 3) {
-            log_warnx("feed: malformed change-log record");
-            return -1;
-        }
-        key = val + 3;
-        val = key + keylen;
-        vallen = v->mv_size - 3 - keylen;
+        type = l.op;
+        key = (const unsigned char *)l.key;
+        keylen = l.keylen;
+        val = l.rec;
+        vallen = l.reclen;
         break;
     }
     if (keylen == 0 || keylen > FEED_MAX_KEY || vallen > FEED_MAX_RECORD - 2 - keylen) {
@@ -146,7 +143,8 @@ static int feed_fill_db(struct feed_stream *s)
     MDB_cursor *cur;
     MDB_val k, v;
     MDB_cursor_op op = MDB_FIRST;
-    unsigned char logkey[12];
+    unsigned char logkey[STORE_LOG_KEY_SIZE];
+    uint64_t gen;
     int rc, r;
 
     if ((rc = mdb_cursor_open(s->txn, feed_dbi(s), &cur)) != 0)
@@ -167,7 +165,7 @@ static int feed_fill_db(struct feed_stream *s)
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (s->phase == PH_LOG &&
-            (k.mv_size != 12 || store_log_key_generation(k.mv_data) > s->to)) {
+            (store_log_key_decode(k.mv_data, k.mv_size, &gen, NULL) != 0 || gen > s->to)) {
             rc = MDB_NOTFOUND;
             break;
         }
@@ -175,7 +173,7 @@ static int feed_fill_db(struct feed_stream *s)
             rc = STORE_ERR_CORRUPT;
             break;
         }
-        if ((r = feed_record(s, &k, &v)) < 0) {
+        if ((r = feedsrv_put_record(s, &k, &v)) < 0) {
             rc = STORE_ERR_CORRUPT;
             break;
         }

@@ -84,7 +84,7 @@ long http_percent_decode(char *dst, size_t cap, const char *src, size_t len)
     return (long)n;
 }
 
-/* http_json_reply - a JSON response (body copied); the value is released */
+/* http_json_response - a JSON response (body copied); the value is released */
 static struct MHD_Response *http_json_response(json_t *v)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
@@ -178,12 +178,11 @@ static void http_recipients(struct lk_http *h, struct MHD_Connection *c, const c
     reply->response = http_json_response(http_answer_json(addr, (size_t)n, &ans));
 }
 
-/* http_store_state - info about the store: 0 fresh, 1 stale, 2 never synced, -1 error */
-static int http_store_state(struct lk_http *h, struct store_info *info, int *err)
+/* http_store_state - info about the store and its freshness (lookup_freshness()) */
+static enum lookup_freshness http_store_state(struct lk_http *h, struct store_info *info, int *err)
 {
     const struct store *st;
     MDB_txn *txn;
-    int rc;
 
     memset(info, 0, sizeof(*info));
     *err = lk_db_begin(h->db, &h->rd, &txn, &st);
@@ -192,33 +191,30 @@ static int http_store_state(struct lk_http *h, struct store_info *info, int *err
     lk_db_end(h->db, &h->rd);
     if (*err == STORE_ERR_NOSTORE) {
         *err = 0;
-        return 2;
+        return LOOKUP_NEVER;
     }
     if (*err != 0)
-        return -1;
-    if (info->last_success == 0)
-        return 2;
-    rc = (long long)time(NULL) - (long long)info->last_success > h->max_age;
-    return rc;
+        return LOOKUP_UNREADABLE;
+    return lookup_freshness(info->last_success, h->max_age, time(NULL));
 }
 
 /* http_status - GET /v1/status */
 static void http_status(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                         struct http_reply *reply)
 {
-    static const char *const names[] = {"ok", "stale", "never synced"};
     struct store_info info;
     json_t *v = json_object(), *counts = json_object();
-    int err, state = http_store_state(h, &info, &err);
+    int err;
+    enum lookup_freshness fresh = http_store_state(h, &info, &err);
     long long now = (long long)time(NULL);
 
     (void)c;
     (void)rest;
     json_object_set_new(v, "version", json_string(h->version));
-    json_object_set_new(v, "status", json_string(state < 0 ? "store unavailable" : names[state]));
-    json_object_set_new(v, "stale", json_boolean(state != 0));
+    json_object_set_new(v, "status", json_string(lookup_freshness_name(fresh)));
+    json_object_set_new(v, "stale", json_boolean(fresh != LOOKUP_FRESH));
     json_object_set_new(v, "max_age", json_integer(h->max_age));
-    if (state < 0)
+    if (fresh == LOOKUP_UNREADABLE)
         json_object_set_new(v, "error", json_string(store_strerror(err)));
     json_object_set_new(v, "generation", json_integer((json_int_t)info.generation));
     json_object_set_new(v, "last_attempt", json_integer((json_int_t)info.last_attempt));
@@ -236,7 +232,7 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
     json_object_set_new(counts, "invalid", json_integer((json_int_t)info.invalid));
     json_object_set_new(counts, "conflicts", json_integer((json_int_t)info.conflicts));
     json_object_set_new(v, "counts", counts);
-    reply->status = state == 0 ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+    reply->status = fresh == LOOKUP_FRESH ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
     reply->response = http_json_response(v);
 }
 
@@ -248,7 +244,8 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
     struct store_info info;
     char *text = NULL;
     size_t len = 0;
-    int err, state = http_store_state(h, &info, &err);
+    int err;
+    enum lookup_freshness fresh = http_store_state(h, &info, &err);
     FILE *fp = open_memstream(&text, &len);
 
     (void)c;
@@ -278,8 +275,9 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
             "# HELP rcptdir_store_addresses Addresses in the store.\n"
             "# TYPE rcptdir_store_addresses gauge\n"
             "rcptdir_store_addresses %llu\n",
-            state >= 0 && err == 0 ? 1 : 0, state != 0, (unsigned long long)info.generation,
-            (unsigned long long)info.last_success, (unsigned long long)info.addresses);
+            fresh != LOOKUP_UNREADABLE && err == 0 ? 1 : 0, fresh != LOOKUP_FRESH,
+            (unsigned long long)info.generation, (unsigned long long)info.last_success,
+            (unsigned long long)info.addresses);
     if (info.last_success != 0)
         fprintf(fp,
                 "# HELP rcptdir_store_age_seconds Seconds since the last successful sync.\n"

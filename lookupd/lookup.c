@@ -74,15 +74,45 @@ static int lookup_any_catchall(MDB_txn *txn, const struct store *st)
            lookup_meta_cache.any_catchall;
 }
 
-int lookup_store_state(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts,
-                       time_t now, struct lookup_answer *ans)
+enum lookup_freshness lookup_freshness(uint64_t last_success, long long max_age, time_t now)
+{
+    if (last_success == 0)
+        return LOOKUP_NEVER;
+    if (now > (time_t)last_success &&
+        (uint64_t)(now - (time_t)last_success) > (uint64_t)(max_age < 0 ? 0 : max_age))
+        return LOOKUP_STALE;
+    return LOOKUP_FRESH;
+}
+
+const char *lookup_freshness_name(enum lookup_freshness f)
+{
+    switch (f) {
+    case LOOKUP_FRESH:
+        return "ok";
+    case LOOKUP_STALE:
+        return "stale";
+    case LOOKUP_NEVER:
+        return "never synced";
+    case LOOKUP_UNREADABLE:
+        break;
+    }
+    return "store unavailable";
+}
+
+/*
+ * lookup_store_state - read generation and last_success into ans and decide freshness
+ * (LOOKUP_UNREADABLE: the code is in ans->store_err)
+ */
+static enum lookup_freshness lookup_store_state(MDB_txn *txn, const struct store *st,
+                                                const struct lookup_opts *opts, time_t now,
+                                                struct lookup_answer *ans)
 {
     size_t txnid;
     int rc;
 
     ans->generation = ans->last_success = 0;
     if (txn == NULL || st == NULL)
-        return 2;
+        return LOOKUP_NEVER;
     txnid = mdb_txn_id(txn);
     if (txnid != 0 && lookup_meta_cache.st == st && lookup_meta_cache.txnid == txnid) {
         ans->generation = lookup_meta_cache.generation;
@@ -93,49 +123,45 @@ int lookup_store_state(MDB_txn *txn, const struct store *st, const struct lookup
                (rc = store_addr_any_catchall(txn, st, &lookup_meta_cache.any_catchall)) != 0) {
         lookup_meta_cache.st = NULL;
         ans->store_err = rc;
-        return -1;
+        return LOOKUP_UNREADABLE;
     } else {
         lookup_meta_cache.st = st;
         lookup_meta_cache.txnid = txnid;
         lookup_meta_cache.generation = ans->generation;
         lookup_meta_cache.last_success = ans->last_success;
     }
-    if (ans->last_success == 0)
-        return 2;
-    /* a clock set back makes the store look fresh, which is the safe side */
-    if (now > (time_t)ans->last_success && (uint64_t)(now - (time_t)ans->last_success) >
-                                               (uint64_t)(opts->max_age < 0 ? 0 : opts->max_age))
-        return 1;
-    return 0;
+    return lookup_freshness(ans->last_success, opts->max_age, now);
 }
 
 /*
  * lookup_prologue - what every lookup does after normalizing (n: key length or an addr
- * error): answer an invalid key, an unreadable or never-synced store. Returns the store
- * state to go on with (0 fresh, 1 stale), or -1 with the lookup's return value in *rc.
+ * error): answer an invalid key, an unreadable or never-synced store. Returns the store's
+ * freshness to go on with (LOOKUP_FRESH or LOOKUP_STALE), or LOOKUP_UNREADABLE when the
+ * lookup is answered already (its return value in *rc).
  */
-static int lookup_prologue(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts,
-                           time_t now, int n, struct lookup_answer *ans, int *rc)
+static enum lookup_freshness lookup_prologue(MDB_txn *txn, const struct store *st,
+                                             const struct lookup_opts *opts, time_t now, int n,
+                                             struct lookup_answer *ans, int *rc)
 {
-    int state;
+    enum lookup_freshness f;
 
     if (n < 0) {
         ans->key[0] = '\0';
         ans->result = LOOKUP_INVALID;
         ans->addr_err = n;
         *rc = 0;
-        return -1;
+        return LOOKUP_UNREADABLE;
     }
-    state = lookup_store_state(txn, st, opts, now, ans);
-    if (state < 0) {
+    f = lookup_store_state(txn, st, opts, now, ans);
+    if (f == LOOKUP_UNREADABLE) {
         *rc = lookup_tempfail(ans, LOOKUP_REASON_ERROR, ans->store_err);
-        return -1;
+        return LOOKUP_UNREADABLE;
     }
-    if (state == 2) {
+    if (f == LOOKUP_NEVER) {
         *rc = lookup_tempfail(ans, LOOKUP_REASON_NEVER, 0);
-        return -1;
+        return LOOKUP_UNREADABLE;
     }
-    return state;
+    return f;
 }
 
 /*
@@ -171,13 +197,14 @@ int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *
                 const char *in, size_t len, struct lookup_answer *ans)
 {
     struct addr_candidates cand;
+    enum lookup_freshness fresh;
     const char *dom;
     size_t domlen;
-    int state, n, rc;
+    int n, rc;
 
     lookup_answer_init(ans);
     n = addr_normalize(ans->key, sizeof(ans->key), in, len, opts->addr_flags);
-    if ((state = lookup_prologue(txn, st, opts, now, n, ans, &rc)) < 0)
+    if ((fresh = lookup_prologue(txn, st, opts, now, n, ans, &rc)) == LOOKUP_UNREADABLE)
         return rc;
 
     /* most lookups find the exact key: the other candidates are built only when it misses */
@@ -199,7 +226,7 @@ int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *
     }
     if (rc != 0)
         return lookup_tempfail(ans, LOOKUP_REASON_ERROR, rc);
-    if (state == 1)
+    if (fresh == LOOKUP_STALE)
         return lookup_tempfail(ans, LOOKUP_REASON_STALE, 0);
     ans->result = LOOKUP_UNKNOWN;
     return 0;
@@ -208,11 +235,11 @@ int lookup_rcpt(MDB_txn *txn, const struct store *st, const struct lookup_opts *
 int lookup_domain(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts, time_t now,
                   const char *in, size_t len, struct lookup_answer *ans)
 {
-    int state, n, rc;
+    int n, rc;
 
     lookup_answer_init(ans);
     n = addr_normalize_domain(ans->key, sizeof(ans->key), in, len);
-    if ((state = lookup_prologue(txn, st, opts, now, n, ans, &rc)) < 0)
+    if (lookup_prologue(txn, st, opts, now, n, ans, &rc) == LOOKUP_UNREADABLE)
         return rc;
     rc = store_domain_has(txn, st, ans->key, (size_t)n);
     if (rc == MDB_NOTFOUND) {

@@ -77,11 +77,22 @@ int lookup_domain(MDB_txn *txn, const struct store *st, const struct lookup_opts
 /* lookup_result_name - "valid", "disabled", "unknown", "foreign", "tempfail", "invalid" */
 const char *lookup_result_name(enum lookup_result r);
 
+/* How a store stands against max_age: what turns "unknown" into a temporary failure. */
+enum lookup_freshness {
+    LOOKUP_UNREADABLE = -1, /* the store could not be read */
+    LOOKUP_FRESH = 0,       /* the last successful sync is at most max_age seconds old */
+    LOOKUP_STALE,           /* older than that */
+    LOOKUP_NEVER,           /* never synced (or no store yet) */
+};
+
 /*
- * lookup_store_state - read generation and last_success into ans and decide freshness:
- * 0 fresh, 1 stale, 2 never synced, -1 error (code in ans->store_err).
+ * lookup_freshness - the one rule, for lookups, /v1/status and /metrics alike: never synced
+ * (last_success 0), stale (now - last_success > max_age; a negative max_age counts as 0),
+ * else fresh. A clock set back makes the store look fresh, which is the safe side.
  */
-int lookup_store_state(MDB_txn *txn, const struct store *st, const struct lookup_opts *opts,
-                       time_t now, struct lookup_answer *ans);
+enum lookup_freshness lookup_freshness(uint64_t last_success, long long max_age, time_t now);
+
+/* lookup_freshness_name - "ok", "stale", "never synced", "store unavailable" */
+const char *lookup_freshness_name(enum lookup_freshness f);
 
 #endif

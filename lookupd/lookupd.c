@@ -10,7 +10,10 @@
  *   rcptdir-lookupd -c FILE -q ADDRESS  one lookup, printed as the HTTP route's JSON;
  *                                       exit 0 valid, 1 not valid, 75 temporary failure
  *
- * Exit codes (sysexits): 0 done, 64 usage, 78 configuration error, 71 system error.
+ * Exit codes (sysexits): 0 done, 64 usage, 78 configuration error (also a bad listen
+ * address or token file), 67 the configured user does not exist, 71 a listener cannot be
+ * made, 73/74 the pid file cannot be created/written, 1 any other fatal error (fatal());
+ * with -q as above.
  */
 #include <errno.h>
 #include <fcntl.h>

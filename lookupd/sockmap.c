@@ -255,7 +255,7 @@ static int sm_out_room(const struct sm_conn *c)
     return SOCKMAP_OUTBUF - c->outlen >= SOCKMAP_MAX_REPLY;
 }
 
-/* sm_put - append a reply netstring of text */
+/* sm_put_text - append a reply netstring of text */
 static void sm_put_text(struct sm_conn *c, const char *text)
 {
     c->outlen += sockmap_reply_text(text, c->out + c->outlen, SOCKMAP_OUTBUF - c->outlen);

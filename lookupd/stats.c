@@ -99,7 +99,8 @@ uint64_t stats_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-const char *stats_map_name(enum stats_map m)
+/* stats_map_name - "rcpt", "access", "domain", "http" */
+static const char *stats_map_name(enum stats_map m)
 {
     static const char *const names[STATS_NMAPS] = {"rcpt", "access", "domain", "http"};
 

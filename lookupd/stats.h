@@ -65,9 +65,6 @@ void stats_inc(struct lk_stats *s, enum stats_counter c);
 /* stats_now_ns - CLOCK_MONOTONIC in nanoseconds */
 uint64_t stats_now_ns(void);
 
-/* stats_map_name - "rcpt", "access", "domain", "http" */
-const char *stats_map_name(enum stats_map m);
-
 /*
  * stats_write - the counters and histogram in Prometheus text format 0.0.4; http_open is the
  * number of open HTTP connections (-1: not shown)

@@ -325,7 +325,8 @@ unsigned conf_addr_flags(const struct conf *cf)
     return cf->case_sensitive ? ADDR_CASE_SENSITIVE : 0;
 }
 
-void conf_print_errors(const char *prog, const struct cfg_errors *errs)
+/* conf_print_errors - each error on its own line, to stderr, prefixed with the program */
+static void conf_print_errors(const char *prog, const struct cfg_errors *errs)
 {
     for (size_t i = 0; i < errs->n; i++)
         fprintf(stderr, "%s: %s\n", prog, errs->v[i]);

@@ -92,9 +92,6 @@ const char *conf_source_name(enum conf_source src);
 /* conf_addr_flags - the addr_normalize() flags this configuration asks for */
 unsigned conf_addr_flags(const struct conf *cf);
 
-/* conf_print_errors - each error on its own line, to stderr, prefixed with the program */
-void conf_print_errors(const char *prog, const struct cfg_errors *errs);
-
 /*
  * conf_load_main - what both daemons' main() does with -c FILE [-n]: load, print every error
  * (then cf is freed and EX_CONFIG returned), or with check_only print "configuration OK"

@@ -70,7 +70,7 @@ size_t feed_enc_record(struct feed_enc *e, unsigned char *out, size_t cap, int t
 
 void feed_enc_trailer(struct feed_enc *e, unsigned char out[FEED_TRAILER_SIZE])
 {
-    out[0] = 'Z';
+    out[0] = FEED_TRAILER;
     feed_put32(out + 1, 8 + SHA256_SIZE);
     feed_put64(out + 5, e->count);
     sha256_final(&e->sha, out + 13);
@@ -103,14 +103,22 @@ static int feed_dec_header(struct feed_dec *d)
     return 0;
 }
 
+/* feed_dec_call - the reader's callback; its non-zero code is kept, FEED_ERR_STOPPED returned */
+static int feed_dec_call(struct feed_dec *d, feed_cb cb, void *ctx, const struct feed_record *r)
+{
+    if ((d->stopped = cb(ctx, &d->h, r)) == 0)
+        return 0;
+    return FEED_ERR_STOPPED;
+}
+
 /* feed_type_ok - record types each kind may carry */
 static int feed_type_ok(enum feed_kind kind, int type)
 {
-    if (type == 'Z')
+    if (type == FEED_TRAILER)
         return 1;
     if (kind == FEED_SNAPSHOT)
-        return type == 'A' || type == 'E' || type == 'M';
-    return type == '+' || type == '~' || type == '-' || type == 'D' || type == 'X';
+        return type == FEED_ADDR || type == FEED_DOMAIN;
+    return store_op_valid(type);
 }
 
 /* feed_dec_record - check and deliver the record in d->buf */
@@ -121,7 +129,7 @@ static int feed_dec_record(struct feed_dec *d, feed_cb cb, void *ctx)
     struct feed_record r;
     struct rcpt rc;
 
-    if (d->type == 'Z') {
+    if (d->type == FEED_TRAILER) {
         unsigned char sum[SHA256_SIZE];
         if (plen != 8 + SHA256_SIZE)
             return FEED_ERR_LENGTH;
@@ -147,36 +155,19 @@ static int feed_dec_record(struct feed_dec *d, feed_cb cb, void *ctx)
     r.keylen = klen;
     r.val = p + 2 + klen;
     r.vallen = plen - 2 - klen;
-    switch (r.type) {
-    case 'A':
-    case '+':
-    case '~':
-        if (klen > ADDR_MAX || rcpt_decode(&rc, r.val, r.vallen) != 0)
+    if (klen > ADDR_MAX)
+        return FEED_ERR_RECORD;
+    if (r.type == FEED_ADDR || store_op_has_record((enum store_op)r.type)) {
+        if (rcpt_decode(&rc, r.val, r.vallen) != 0)
             return FEED_ERR_RECORD;
-        break;
-    case '-':
-    case 'D':
-    case 'X':
-        if (klen > ADDR_MAX || r.vallen != 0)
+    } else if (r.type == FEED_DOMAIN) {
+        enum store_domain_kind kind;
+        if (store_domain_decode(r.val, r.vallen, &kind) != 0)
             return FEED_ERR_RECORD;
-        break;
-    case 'M':
-        if (klen > ADDR_MAX || r.vallen != 1 || (r.val[0] != 'c' && r.val[0] != 'd'))
-            return FEED_ERR_RECORD;
-        break;
-    case 'E':
-        for (size_t i = 0; i < r.vallen;) { /* the entry's address list */
-            size_t n;
-            if (r.vallen - i < 2)
-                return FEED_ERR_RECORD;
-            n = (size_t)r.val[i] | (size_t)r.val[i + 1] << 8;
-            if (n == 0 || n > ADDR_MAX || n > r.vallen - i - 2)
-                return FEED_ERR_RECORD;
-            i += 2 + n;
-        }
-        break;
+    } else if (r.vallen != 0) { /* '-', 'D', 'X' */
+        return FEED_ERR_RECORD;
     }
-    return cb(ctx, &d->h, &r);
+    return feed_dec_call(d, cb, ctx, &r);
 }
 
 int feed_dec_push(struct feed_dec *d, const void *data, size_t len, feed_cb cb, void *ctx)
@@ -198,7 +189,7 @@ int feed_dec_push(struct feed_dec *d, const void *data, size_t len, feed_cb cb, 
             if ((rc = feed_dec_header(d)) != 0)
                 return rc;
             sha256_update(&d->sha, d->buf, FEED_HEADER);
-            if ((rc = cb(ctx, &d->h, NULL)) != 0)
+            if ((rc = feed_dec_call(d, cb, ctx, NULL)) != 0)
                 return rc;
             d->state = 1, d->have = 0, d->need = 5;
         } else if (d->state == 1) {
@@ -226,29 +217,12 @@ int feed_dec_finish(const struct feed_dec *d)
     return d->state == 3 ? 0 : FEED_ERR_TRUNCATED;
 }
 
+int feed_dec_stopped(const struct feed_dec *d)
+{
+    return d->stopped;
+}
+
 const char *feed_strerror(int err)
 {
-    switch (err) {
-    case FEED_ERR_MAGIC:
-        return "not an rcptdir feed (bad magic)";
-    case FEED_ERR_VERSION:
-        return "feed of an unknown format version";
-    case FEED_ERR_HEADER:
-        return "malformed feed header";
-    case FEED_ERR_TYPE:
-        return "unknown or misplaced record type in feed";
-    case FEED_ERR_LENGTH:
-        return "record length out of bounds in feed";
-    case FEED_ERR_RECORD:
-        return "malformed record in feed";
-    case FEED_ERR_CHECKSUM:
-        return "feed checksum mismatch";
-    case FEED_ERR_COUNT:
-        return "feed record count mismatch";
-    case FEED_ERR_TRAILING:
-        return "data after the feed trailer";
-    case FEED_ERR_TRUNCATED:
-        return "feed ended before its trailer";
-    }
-    return err == 0 ? "ok" : "unknown feed error";
+    return err_strerror(err);
 }

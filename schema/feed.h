@@ -18,11 +18,14 @@
  *   trailer: a record of type 'Z' whose payload is 8 bytes (the number of records before
  *     it) and the 32-byte SHA-256 of every byte of the feed before the trailer record.
  *
- * Record types: in snapshots 'A' (key: address, value: struct rcpt record), 'E' (key: entry
- * id, value: the entry's address list as in store.h), 'M' (key: managed domain, value: 1
- * byte 'c' configured or 'd' derived); in change feeds the change-log operations of
- * store.h: '+' and '~' (address, rcpt record), '-' (address, no value), 'D' and 'X'
- * (domain, no value). Keys are 1..FEED_MAX_KEY bytes.
+ * Record types (enum feed_type): in snapshots FEED_ADDR 'A' (key: address, value: struct rcpt
+ * record) and FEED_DOMAIN 'M' (key: managed domain, value: the store's domain value, 1 byte
+ * 'c' configured or 'd' derived); in change feeds the change-log operations of store_rec.h
+ * (enum store_op): '+' and '~' (address, rcpt record), '-' (address, no value), 'D' and 'X'
+ * (domain, no value). Keys are 1..FEED_MAX_KEY bytes; address and domain keys at most
+ * ADDR_MAX. Values are checked with the store's own codecs (rcpt_decode(),
+ * store_domain_decode()). Format 1 once also named 'E' (an entry's address list); no hub
+ * ever sent it, and the decoder refuses it like any other unknown type.
  *
  * The decoder is pushed bytes in pieces of any size (as libcurl delivers them), trusts no
  * length, keeps at most one record in its own fixed buffer, and reports every malformation
@@ -36,7 +39,9 @@
 #include <stdint.h>
 
 #include "common/sha256.h"
+#include "schema/err.h"
 #include "schema/rcpt.h"
+#include "schema/store_rec.h"
 
 #define FEED_MAGIC        "RCPTFEED"
 #define FEED_VERSION      1
@@ -47,19 +52,10 @@
 
 enum feed_kind { FEED_SNAPSHOT = 'S', FEED_CHANGES = 'C' };
 
-enum feed_err {
-    FEED_ERR_MAGIC = -1,     /* not a feed */
-    FEED_ERR_VERSION = -2,   /* a feed of another format version */
-    FEED_ERR_HEADER = -3,    /* unknown kind, reserved bytes set, from > to, snapshot from != 0 */
-    FEED_ERR_TYPE = -4,      /* unknown record type, or one that does not belong to the kind */
-    FEED_ERR_LENGTH = -5,    /* a record length over FEED_MAX_RECORD or a key length that
-                                does not fit its record */
-    FEED_ERR_RECORD = -6,    /* a record's key or value is malformed */
-    FEED_ERR_CHECKSUM = -7,  /* the SHA-256 in the trailer does not match */
-    FEED_ERR_COUNT = -8,     /* the trailer's record count does not match */
-    FEED_ERR_TRAILING = -9,  /* bytes after the trailer */
-    FEED_ERR_TRUNCATED = -10 /* the feed ended before its trailer */
-};
+/* record types besides the change-log ops (enum store_op), which change feeds carry */
+enum feed_type { FEED_ADDR = 'A', FEED_DOMAIN = 'M', FEED_TRAILER = 'Z' };
+
+/* enum feed_err (FEED_ERR_*): the error registry, schema/err.h */
 
 struct feed_header {
     enum feed_kind kind;
@@ -67,7 +63,7 @@ struct feed_header {
 };
 
 struct feed_record {
-    int type;
+    int type;        /* enum feed_type or enum store_op */
     const char *key; /* borrowed from the decoder's buffer, valid during the callback */
     size_t keylen;
     const unsigned char *val;
@@ -94,7 +90,8 @@ void feed_enc_trailer(struct feed_enc *e, unsigned char out[FEED_TRAILER_SIZE]);
 /* ---- decoding ---- */
 
 /* Called once with r == NULL when the header is read, then once per record. A non-zero
- * return stops the decoder, which returns it. */
+ * return stops the decoder, which returns FEED_ERR_STOPPED and keeps the callback's code
+ * (feed_dec_stopped()): the reader's codes never mix with the format's. */
 typedef int (*feed_cb)(void *ctx, const struct feed_header *h, const struct feed_record *r);
 
 struct feed_dec {
@@ -105,15 +102,20 @@ struct feed_dec {
     uint64_t bytes;
     size_t have, need;
     int type;
+    int stopped; /* the callback's non-zero return, after FEED_ERR_STOPPED */
     unsigned char buf[5 + FEED_MAX_RECORD];
 };
 
 void feed_dec_init(struct feed_dec *d);
-/* feed_dec_push - decode len more bytes; 0, an enum feed_err, or the callback's value */
+/* feed_dec_push - decode len more bytes; 0 or an enum feed_err (FEED_ERR_STOPPED: the
+ * callback returned non-zero, which feed_dec_stopped() gives) */
 int feed_dec_push(struct feed_dec *d, const void *data, size_t len, feed_cb cb, void *ctx);
+/* feed_dec_stopped - the callback's code after FEED_ERR_STOPPED, else 0 */
+int feed_dec_stopped(const struct feed_dec *d);
 /* feed_dec_finish - 0 when the trailer was read and verified, else FEED_ERR_TRUNCATED */
 int feed_dec_finish(const struct feed_dec *d);
 
+/* feed_strerror - err_strerror() (schema/err.h) */
 const char *feed_strerror(int err);
 
 #endif

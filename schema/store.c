@@ -4,7 +4,6 @@
 #include "schema/store.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +25,7 @@ static const char *const store_db_names[STORE_NDB] = {"addr", "domain", "entry",
 
 const char *store_strerror(int rc)
 {
-    switch (rc) {
-    case STORE_ERR_NOSTORE:
-        return "no store at that path (has rcptdir-syncd run yet?)";
-    case STORE_ERR_NOTSTORE:
-        return "not an rcptdir store";
-    case STORE_ERR_VERSION:
-        return "store has another format version (re-create it with rcptdir-syncd)";
-    case STORE_ERR_CORRUPT:
-        return "store holds a record that does not decode";
-    }
-    return mdb_strerror(rc);
+    return err_strerror(rc);
 }
 
 /* store_check_names - every named database in the main db must be one of ours */
@@ -242,20 +231,16 @@ int store_meta_get(MDB_txn *txn, const struct store *st, const char *name, char 
 
 int store_meta_get_u64(MDB_txn *txn, const struct store *st, const char *name, uint64_t *v)
 {
-    char buf[32], *end;
+    MDB_val k = {strlen(name), (void *)(uintptr_t)name}, val;
     int rc;
 
     *v = 0;
-    rc = store_meta_get(txn, st, name, buf, sizeof(buf));
+    rc = mdb_get(txn, st->dbi[STORE_META], &k, &val);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
         return rc;
-    errno = 0;
-    *v = strtoull(buf, &end, 10);
-    if (buf[0] < '0' || buf[0] > '9' || *end != '\0' || errno != 0)
-        return STORE_ERR_CORRUPT;
-    return 0;
+    return store_meta_u64_decode(val.mv_data, val.mv_size, v);
 }
 
 int store_meta_put(MDB_txn *txn, const struct store *st, const char *name, const char *value)
@@ -269,9 +254,9 @@ int store_meta_put(MDB_txn *txn, const struct store *st, const char *name, const
 
 int store_meta_put_u64(MDB_txn *txn, const struct store *st, const char *name, uint64_t v)
 {
-    char buf[32];
+    char buf[STORE_META_U64_SIZE];
 
-    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    store_meta_u64_encode(buf, v);
     return store_meta_put(txn, st, name, buf);
 }
 
@@ -311,23 +296,6 @@ int store_domain_has(MDB_txn *txn, const struct store *st, const char *dom, size
     if (len == 0 || len > ADDR_MAX)
         return MDB_NOTFOUND;
     return mdb_get(txn, st->dbi[STORE_DOMAIN], &k, &v);
-}
-
-void store_log_key(unsigned char key[12], uint64_t generation, uint32_t seq)
-{
-    for (int i = 0; i < 8; i++)
-        key[i] = (unsigned char)(generation >> (56 - 8 * i));
-    for (int i = 0; i < 4; i++)
-        key[8 + i] = (unsigned char)(seq >> (24 - 8 * i));
-}
-
-uint64_t store_log_key_generation(const unsigned char key[12])
-{
-    uint64_t g = 0;
-
-    for (int i = 0; i < 8; i++)
-        g = g << 8 | key[i];
-    return g;
 }
 
 int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *info)

@@ -7,21 +7,22 @@
  *
  *   "addr"    key: address key (addr_normalize(), or "@domain" for a catch-all)
  *             value: struct rcpt record (rcpt.h)
- *   "domain"  key: managed domain (lower case); value: 1 byte, 'c' configured / 'd' derived
- *   "entry"   key: entry id; value: the entry's address keys, each as
- *             2-byte little-endian length + bytes (see store_entry_*)
- *   "log"     key: 8-byte big-endian generation + 4-byte big-endian sequence
- *             value: 1 byte op, 2-byte LE key length, key, then for '+' and '~' the new
- *             struct rcpt record. Ops: '+' address added, '~' address changed, '-' address
- *             removed, 'D' managed domain added, 'X' managed domain removed (key = domain).
- *             Records of one generation are the net change from the one before.
+ *   "domain"  key: managed domain (lower case); value: enum store_domain_kind, 1 byte
+ *   "entry"   key: entry id; value: the entry's state and address keys (entry list)
+ *   "log"     key: (generation, sequence), STORE_LOG_KEY_SIZE bytes; value: a log record,
+ *             one enum store_op on a key. Records of one generation are the net change
+ *             from the one before.
  *   "meta"    key: name (STORE_META_*), value: text (numbers in decimal)
+ *
+ * Every value and key has its codec: the address record in rcpt.h, the others in
+ * store_rec.h, which gives their byte layouts. No other file writes or parses them.
  *
  * Opening keeps "no store here", "not a store" and "wrong format version" apart, as mdb.c
  * does with MDB_INVALID and MDB_VERSION_MISMATCH. A read-write open creates the store.
  *
  * Errors: every function returns 0, an errno value, an LMDB code (MDB_NOTFOUND, MDB_MAP_FULL,
- * ...) or one of the STORE_ERR_* codes below LMDB's range; store_strerror() names them all.
+ * ...) or one of the STORE_ERR_* codes of the error registry (schema/err.h); store_strerror()
+ * is err_strerror() and names them all.
  * MDB_MAP_FULL aborts the caller's write transaction: call store_grow() and run it again.
  *
  * Ownership: struct store is opaque; store_close() frees it. Values read from the store are
@@ -35,15 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema/err.h"
 #include "schema/rcpt.h"
+#include "schema/store_rec.h"
 
 #define STORE_MAGIC  "rcptdir-store"
 #define STORE_FORMAT 1
 
-#define STORE_ERR_NOSTORE  (-30600) /* no store at that path (read-only open) */
-#define STORE_ERR_NOTSTORE (-30601) /* an LMDB environment, but not an rcptdir store */
-#define STORE_ERR_VERSION  (-30602) /* an rcptdir store of another format version */
-#define STORE_ERR_CORRUPT  (-30603) /* a record or meta value that does not decode */
+/* STORE_ERR_NOSTORE, _NOTSTORE, _VERSION, _CORRUPT: the error registry, schema/err.h */
 
 /* store_open flags */
 #define STORE_RDONLY 0x1
@@ -103,10 +103,6 @@ int store_addr_get(MDB_txn *txn, const struct store *st, const char *key, size_t
 int store_addr_any_catchall(MDB_txn *txn, const struct store *st, int *any);
 /* store_domain_has - 0 when the domain is managed, else MDB_NOTFOUND (or an error) */
 int store_domain_has(MDB_txn *txn, const struct store *st, const char *dom, size_t len);
-
-/* store_log_key - the log key of (generation, sequence) into 12 bytes */
-void store_log_key(unsigned char key[12], uint64_t generation, uint32_t seq);
-uint64_t store_log_key_generation(const unsigned char key[12]);
 
 /* What status pages and syncd report about the store. */
 struct store_info {

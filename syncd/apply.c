@@ -1,8 +1,14 @@
 /*
- * apply - one sync, one write transaction, safety rules; see apply.h.
+ * apply - the apply core: one sync, one write transaction, the safety rules; see apply.h
+ * (callers) and apply_core.h (drivers). It never calls a driver by name: the attached
+ * driver's finish step comes through struct apply_driver.
+ *
+ * Ownership: struct apply owns its two transactions, the noted domains, the keys two
+ * entries fought over and (through free_state) the driver's state.
  */
-#include "syncd/apply.h"
+#include "syncd/apply_core.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +17,111 @@
 
 #include "common/hset.h"
 #include "common/xmalloc.h"
-#include "schema/feed.h"
-#include "syncd/apply_int.h"
 
-int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_val *rec)
+struct apply {
+    struct store *st;
+    struct apply_opts o;
+    MDB_txn *txn; /* the one write transaction */
+    MDB_txn *pre; /* read transaction: the store as it was before this sync */
+    struct hset domain_set;
+    char **domains; /* derived or configured managed domains */
+    char *dkinds;   /* each noted domain's kind (else NULL: as the options say) */
+    size_t ndomains;
+    struct apply_stats s;
+    uint64_t gen_before;
+    uint64_t entries_before;
+    uint64_t log_gen; /* generation this sync's changes are logged under */
+    uint64_t log_seq;
+    int follow;             /* the generation becomes log_gen whatever changed (feeds) */
+    int log_reset;          /* the log was emptied: its floor becomes the new generation */
+    int logging;            /* change log enabled for this sync */
+    int fresh;              /* the store was empty: nothing to compare with or remove */
+    int log_dropped;        /* the log overflowed this sync and was emptied */
+    struct hset conflicted; /* keys two entries claimed: logged once, at the end */
+    char **ckeys;
+    size_t nckeys;
+    const struct apply_driver *drv;
+    void *drv_state;
+    struct timespec start;
+};
+
+/* ---- the sync ---- */
+
+int apply_attach(struct apply *a, const struct apply_driver *d, void *state)
 {
-    unsigned char lk[12], buf[3 + ADDR_MAX + RCPT_MAX];
+    if (a->drv != NULL)
+        return EINVAL;
+    a->drv = d;
+    a->drv_state = state;
+    return 0;
+}
+
+void *apply_driver_state(const struct apply *a, const struct apply_driver *d)
+{
+    return a->drv == d ? a->drv_state : NULL;
+}
+
+MDB_txn *apply_txn(const struct apply *a)
+{
+    return a->txn;
+}
+
+struct store *apply_store(const struct apply *a)
+{
+    return a->st;
+}
+
+const struct apply_opts *apply_opts_of(const struct apply *a)
+{
+    return &a->o;
+}
+
+struct apply_stats *apply_stats_of(struct apply *a)
+{
+    return &a->s;
+}
+
+int apply_fresh(const struct apply *a)
+{
+    return a->fresh;
+}
+
+uint64_t apply_entries_before(const struct apply *a)
+{
+    return a->entries_before;
+}
+
+uint64_t apply_generation(const struct apply *a)
+{
+    return a->gen_before;
+}
+
+const char *apply_refusal(const struct apply *a)
+{
+    return a->s.refusal;
+}
+
+void apply_follow(struct apply *a, uint64_t gen, int logged)
+{
+    a->follow = 1;
+    a->log_gen = gen;
+    if (logged) {
+        a->fresh = 0;
+        a->logging = a->o.changelog_max > 0;
+    } else {
+        a->logging = 0;
+    }
+}
+
+/* apply_log - append one change to the log (and print it for --dry-run) */
+static int apply_log(struct apply *a, enum store_op op, const char *key, size_t klen,
+                     const MDB_val *rec)
+{
+    unsigned char lk[STORE_LOG_KEY_SIZE], buf[STORE_LOG_MAX];
+    struct store_log_rec l = {op, key, klen, rec != NULL ? rec->mv_data : NULL,
+                              rec != NULL ? rec->mv_size : 0};
     MDB_val k = {sizeof(lk), lk}, v;
-    size_t n = 3 + klen;
+    int n;
 
     if (a->o.print)
         printf("%c %.*s\n", op, (int)klen, key);
@@ -31,30 +134,19 @@ int apply_log(struct apply *a, char op, const char *key, size_t klen, const MDB_
         a->log_dropped = 1;
         return rc;
     }
-    buf[0] = (unsigned char)op;
-    buf[1] = (unsigned char)(klen & 0xff);
-    buf[2] = (unsigned char)(klen >> 8);
-    memcpy(buf + 3, key, klen);
-    if (rec != NULL) {
-        memcpy(buf + n, rec->mv_data, rec->mv_size);
-        n += rec->mv_size;
-    }
-    v.mv_size = n;
+    if ((n = store_log_encode(buf, sizeof(buf), &l)) < 0)
+        return STORE_ERR_CORRUPT;
+    v.mv_size = (size_t)n;
     v.mv_data = buf;
     store_log_key(lk, a->log_gen, (uint32_t)a->log_seq++);
     return mdb_put(a->txn, store_dbi(a->st, STORE_LOG), &k, &v, MDB_APPEND);
 }
 
-void apply_domain_note(struct apply *a, const char *dom, size_t len, char kind)
+int apply_log_reset(struct apply *a)
 {
-    if (hset_add(&a->domain_set, hset_hash(dom, len))) {
-        a->domains = xreallocarray(a->domains, a->ndomains + 1, sizeof(*a->domains));
-        if (kind != 0) {
-            a->dkinds = xreallocarray(a->dkinds, a->ndomains + 1, 1);
-            a->dkinds[a->ndomains] = kind;
-        }
-        a->domains[a->ndomains++] = xstrndup(dom, len);
-    }
+    a->logging = 0;
+    a->log_reset = 1;
+    return mdb_drop(a->txn, store_dbi(a->st, STORE_LOG), 0);
 }
 
 int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
@@ -78,13 +170,10 @@ int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
     a->s.previous = ms.ms_entries;
     if ((rc = mdb_stat(a->txn, store_dbi(st, STORE_ENTRY), &ms)) != 0)
         goto fail;
+    a->entries_before = ms.ms_entries;
     /* Into an empty store every key is new: a key met twice can only be a conflict within
      * this sync, which MDB_NOOVERWRITE reports, so the seen-sets and sweeps are not needed. */
     a->fresh = a->s.previous == 0 && ms.ms_entries == 0;
-    if (!a->fresh) { /* the directory is about as big as last time: size the sets once */
-        hset_reserve(&a->seen_addr, a->s.previous + a->s.previous / 8);
-        hset_reserve(&a->seen_entry, ms.ms_entries + ms.ms_entries / 8);
-    }
     /* A first sync is not logged: an edge that has nothing takes a snapshot anyway. */
     a->logging = !a->fresh && o->changelog_max > 0;
     for (size_t i = 0; o->domains != NULL && i < o->domains->n; i++) {
@@ -103,8 +192,8 @@ fail:
 
 static void apply_free(struct apply *a)
 {
-    hset_free(&a->seen_addr);
-    hset_free(&a->seen_entry);
+    if (a->drv != NULL && a->drv->free_state != NULL)
+        a->drv->free_state(a->drv_state);
     hset_free(&a->domain_set);
     hset_free(&a->conflicted);
     for (size_t i = 0; i < a->nckeys; i++)
@@ -128,8 +217,9 @@ void apply_abort(struct apply *a)
     apply_free(a);
 }
 
-/* apply_rank - order for conflicts: lower wins (active, primary, smaller entry id) */
-static int apply_wins(const struct rcpt *cand, const struct rcpt *cur)
+/* ---- addresses ---- */
+
+int apply_claim_wins(const struct rcpt *cand, const struct rcpt *cur)
 {
     int cp = cand->kind == RCPT_ALIAS, up = cur->kind == RCPT_ALIAS;
     size_t n;
@@ -144,142 +234,145 @@ static int apply_wins(const struct rcpt *cand, const struct rcpt *cur)
     return c != 0 ? c < 0 : cand->entry_len < cur->entry_len;
 }
 
-int apply_val_equal(const MDB_val *x, const MDB_val *y)
+static int apply_val_equal(const MDB_val *x, const MDB_val *y)
 {
     return x->mv_size == y->mv_size && memcmp(x->mv_data, y->mv_data, x->mv_size) == 0;
 }
 
-/* apply_conflict - a second entry claims key: keep the winner, account against pre-sync */
-static int apply_conflict(struct apply *a, MDB_val *k, MDB_val *cand_v, const struct rcpt *cand)
+int apply_addr_put(struct apply *a, const char *key, size_t klen, const MDB_val *rec,
+                   unsigned flags)
 {
     MDB_dbi dbi = store_dbi(a->st, STORE_ADDR);
-    MDB_val cur_v, pre_v;
+    MDB_val k = {klen, (void *)(uintptr_t)key}, v = *rec;
+    int rc;
+
+    rc = mdb_put(a->txn, dbi, &k, &v, (flags & APPLY_PUT_APPEND) ? MDB_APPEND : MDB_NOOVERWRITE);
+    if (rc == 0) {
+        a->s.added++;
+        return apply_log(a, STORE_OP_ADD, key, klen, rec);
+    }
+    if (rc != MDB_KEYEXIST)
+        return rc;
+    if (flags & (APPLY_PUT_NOOVERWRITE | APPLY_PUT_APPEND))
+        return APPLY_KEYEXIST;
+    if (apply_val_equal(&v, rec)) {
+        a->s.unchanged++;
+        return 0;
+    }
+    if ((rc = mdb_put(a->txn, dbi, &k, (MDB_val *)(uintptr_t)rec, 0)) != 0)
+        return rc;
+    a->s.changed++;
+    return apply_log(a, STORE_OP_CHANGE, key, klen, rec);
+}
+
+/* apply_del - the key leaves db: counted and logged (op) when it was there */
+static int apply_del(struct apply *a, enum store_db db, const char *key, size_t klen,
+                     enum store_op op, uint64_t *count)
+{
+    MDB_val k = {klen, (void *)(uintptr_t)key};
+    int rc = mdb_del(a->txn, store_dbi(a->st, db), &k, NULL);
+
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    (*count)++;
+    return apply_log(a, op, key, klen, NULL);
+}
+
+int apply_addr_del(struct apply *a, const char *key, size_t klen)
+{
+    return apply_del(a, STORE_ADDR, key, klen, STORE_OP_REMOVE, &a->s.removed);
+}
+
+int apply_addr_contest(struct apply *a, const char *key, size_t klen, const MDB_val *rec,
+                       const struct rcpt *cand)
+{
+    MDB_dbi dbi = store_dbi(a->st, STORE_ADDR);
+    MDB_val k = {klen, (void *)(uintptr_t)key}, cur_v, pre_v;
     struct rcpt cur;
     int rc, has_pre, first_changed, final_changed;
 
     a->s.conflicts++;
-    if ((rc = mdb_get(a->txn, dbi, k, &cur_v)) != 0)
+    if ((rc = mdb_get(a->txn, dbi, &k, &cur_v)) != 0)
         return rc;
     if (rcpt_decode(&cur, cur_v.mv_data, cur_v.mv_size) != 0)
         return STORE_ERR_CORRUPT;
-    if (!apply_wins(cand, &cur))
+    if (!apply_claim_wins(cand, &cur))
         return 0;
-    rc = mdb_get(a->pre, dbi, k, &pre_v);
+    rc = mdb_get(a->pre, dbi, &k, &pre_v);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     has_pre = rc == 0;
     first_changed = !has_pre || !apply_val_equal(&cur_v, &pre_v);
-    final_changed = !has_pre || !apply_val_equal(cand_v, &pre_v);
-    if ((rc = mdb_put(a->txn, dbi, k, cand_v, 0)) != 0)
+    final_changed = !has_pre || !apply_val_equal(rec, &pre_v);
+    if ((rc = mdb_put(a->txn, dbi, &k, (MDB_val *)(uintptr_t)rec, 0)) != 0)
         return rc;
     if (first_changed && !final_changed)
         a->s.changed--, a->s.unchanged++;
     else if (!first_changed && final_changed)
         a->s.changed++, a->s.unchanged--;
     /* the log gets the key's net change once, at the end (apply_log_conflicts) */
-    if (hset_add(&a->conflicted, hset_hash(k->mv_data, k->mv_size))) {
+    if (hset_add(&a->conflicted, hset_hash(key, klen))) {
         a->ckeys = xreallocarray(a->ckeys, a->nckeys + 1, sizeof(*a->ckeys));
-        a->ckeys[a->nckeys++] = xstrndup(k->mv_data, k->mv_size);
+        a->ckeys[a->nckeys++] = xstrndup(key, klen);
     }
     return 0;
 }
 
-/* apply_address - store one address of an entry */
-static int apply_address(struct apply *a, const struct sync_entry *e, const struct sync_addr *ad)
+int apply_addr_write(struct apply *a, const char *key, size_t klen, const MDB_val *rec)
 {
-    unsigned char buf[RCPT_MAX];
-    struct rcpt r = {ad->kind,   e->state,       ad->key[0] == '@' ? RCPT_FLAG_CATCHALL : 0,
-                     e->primary, e->primary_len, e->id,
-                     e->id_len};
-    MDB_val k = {ad->len, (void *)(uintptr_t)ad->key}, v, want;
-    size_t domlen;
-    const char *dom;
-    int n, rc;
+    MDB_val k = {klen, (void *)(uintptr_t)key};
+    int rc;
 
-    if ((n = rcpt_encode(buf, sizeof(buf), &r)) < 0)
-        return STORE_ERR_CORRUPT;
-    want.mv_size = (size_t)n;
-    want.mv_data = buf;
-    dom = addr_domain(ad->key, ad->len, &domlen);
-    if (a->o.domains == NULL || a->o.domains->n == 0)
-        apply_domain_note(a, dom, domlen, 0);
-    if (!a->fresh && !hset_add(&a->seen_addr, hset_hash(ad->key, ad->len)))
-        return apply_conflict(a, &k, &want, &r);
-    v = want;
-    rc = mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, &v, MDB_NOOVERWRITE);
-    if (rc == 0) {
-        a->s.added++;
-        return apply_log(a, '+', ad->key, ad->len, &want);
-    }
-    if (rc != MDB_KEYEXIST)
+    if (rec != NULL)
+        return mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, (MDB_val *)(uintptr_t)rec, 0);
+    rc = mdb_del(a->txn, store_dbi(a->st, STORE_ADDR), &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int apply_addr_get(struct apply *a, const char *key, size_t klen, MDB_val *raw, struct rcpt *r)
+{
+    MDB_val k = {klen, (void *)(uintptr_t)key};
+    int rc = mdb_get(a->txn, store_dbi(a->st, STORE_ADDR), &k, raw);
+
+    if (rc != 0)
         return rc;
-    if (a->fresh)
-        return apply_conflict(a, &k, &want, &r);
-    if (apply_val_equal(&v, &want)) {
+    return rcpt_decode(r, raw->mv_data, raw->mv_size) == 0 ? 0 : STORE_ERR_CORRUPT;
+}
+
+int apply_addr_settle(struct apply *a, const char *key, size_t klen)
+{
+    MDB_dbi dbi = store_dbi(a->st, STORE_ADDR);
+    MDB_val k = {klen, (void *)(uintptr_t)key}, now, pre;
+    int rc, has_now, has_pre;
+
+    if ((rc = mdb_get(a->txn, dbi, &k, &now)) != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    has_now = rc == 0;
+    if ((rc = mdb_get(a->pre, dbi, &k, &pre)) != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    has_pre = rc == 0;
+    if (has_now && has_pre && apply_val_equal(&now, &pre)) {
         a->s.unchanged++;
         return 0;
     }
-    if ((rc = mdb_put(a->txn, store_dbi(a->st, STORE_ADDR), &k, &want, 0)) != 0)
-        return rc;
-    a->s.changed++;
-    return apply_log(a, '~', ad->key, ad->len, &want);
-}
-
-/* apply_entry_record - entry id -> its address keys, written when it differs; 1: a
- * duplicate of an entry this (fresh) sync already wrote */
-static int apply_entry_record(struct apply *a, const struct sync_entry *e)
-{
-    size_t cap = 0, n = 0;
-    unsigned char *buf;
-    MDB_val k = {e->id_len, (void *)(uintptr_t)e->id}, v, old;
-    int rc;
-
-    for (size_t i = 0; i < e->naddrs; i++)
-        cap += 2 + e->addrs[i].len;
-    buf = xmalloc(cap);
-    for (size_t i = 0; i < e->naddrs; i++) {
-        buf[n++] = (unsigned char)(e->addrs[i].len & 0xff);
-        buf[n++] = (unsigned char)(e->addrs[i].len >> 8);
-        memcpy(buf + n, e->addrs[i].key, e->addrs[i].len);
-        n += e->addrs[i].len;
+    if (has_now && has_pre) {
+        a->s.changed++;
+        return apply_log(a, STORE_OP_CHANGE, key, klen, &now);
     }
-    v.mv_size = n;
-    v.mv_data = buf;
-    old = v;
-    rc = mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &old, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST && a->fresh) {
-        rc = 1; /* the same entry twice in this sync (overlapping bases) */
-    } else if (rc == MDB_KEYEXIST) {
-        rc = 0;
-        if (!apply_val_equal(&old, &v)) {
-            rc = mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &v, 0);
-            a->entry_changes++;
-        }
-    } else if (rc == 0) {
-        a->entry_changes++;
+    if (has_now) {
+        a->s.added++;
+        return apply_log(a, STORE_OP_ADD, key, klen, &now);
     }
-    free(buf);
-    return rc;
-}
-
-int apply_entry(struct apply *a, const struct sync_entry *e)
-{
-    int rc;
-
-    if (e->naddrs == 0 || e->id_len == 0)
-        return 0;
-    if (!a->fresh && !hset_add(&a->seen_entry, hset_hash(e->id, e->id_len)))
-        return 0; /* the same entry again (overlapping bases) */
-    if ((rc = apply_entry_record(a, e)) != 0)
-        return rc == 1 ? 0 : rc;
-    a->s.entries_seen++;
-    for (size_t i = 0; i < e->naddrs; i++)
-        if ((rc = apply_address(a, e, &e->addrs[i])) != 0)
-            return rc;
+    if (has_pre) {
+        a->s.removed++;
+        return apply_log(a, STORE_OP_REMOVE, key, klen, NULL);
+    }
     return 0;
 }
 
-int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char log_op,
+int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, enum store_op log_op,
                 uint64_t *removed)
 {
     MDB_cursor *cur;
@@ -303,7 +396,8 @@ int apply_sweep(struct apply *a, enum store_db db, const struct hset *seen, char
 int apply_domains(struct apply *a)
 {
     MDB_dbi dbi = store_dbi(a->st, STORE_DOMAIN);
-    char kind = (a->o.domains != NULL && a->o.domains->n > 0) ? 'c' : 'd';
+    char kind = (a->o.domains != NULL && a->o.domains->n > 0) ? STORE_DOMAIN_CONFIGURED
+                                                              : STORE_DOMAIN_DERIVED;
     int rc;
 
     for (size_t i = 0; i < a->ndomains; i++) {
@@ -313,7 +407,7 @@ int apply_domains(struct apply *a)
         rc = mdb_put(a->txn, dbi, &dk, &dv, MDB_NOOVERWRITE);
         if (rc == 0) {
             a->s.domains_added++;
-            if ((rc = apply_log(a, 'D', dk.mv_data, dk.mv_size, NULL)) != 0)
+            if ((rc = apply_log(a, STORE_OP_DOMAIN_ADD, dk.mv_data, dk.mv_size, NULL)) != 0)
                 return rc;
         } else if (rc == MDB_KEYEXIST) {
             if (dv.mv_size != 1 || *(char *)dv.mv_data != kind) {
@@ -325,8 +419,154 @@ int apply_domains(struct apply *a)
             return rc;
         }
     }
-    return apply_sweep(a, STORE_DOMAIN, &a->domain_set, 'X', &a->s.domains_removed);
+    return apply_sweep(a, STORE_DOMAIN, &a->domain_set, STORE_OP_DOMAIN_REMOVE,
+                       &a->s.domains_removed);
 }
+
+/* ---- entries ---- */
+
+void apply_entry_rcpt(const struct sync_entry *e, size_t i, struct rcpt *r)
+{
+    const struct sync_addr *ad = &e->addrs[i];
+
+    r->kind = ad->kind;
+    r->state = e->state;
+    r->flags = ad->key[0] == '@' ? RCPT_FLAG_CATCHALL : 0;
+    r->primary = e->primary;
+    r->primary_len = e->primary_len;
+    r->entry = e->id;
+    r->entry_len = e->id_len;
+}
+
+void apply_stored_rcpt(const char *id, size_t idlen, const struct store_entry *se,
+                       const char *primary, size_t plen, size_t index, const char *key, size_t klen,
+                       struct rcpt *r)
+{
+    r->kind = index == 0 ? se->kind : RCPT_ALIAS;
+    r->state = se->state;
+    r->flags = klen > 0 && key[0] == '@' ? RCPT_FLAG_CATCHALL : 0;
+    r->primary = primary;
+    r->primary_len = plen;
+    r->entry = id;
+    r->entry_len = idlen;
+}
+
+int apply_entry_put(struct apply *a, const struct sync_entry *e, unsigned flags)
+{
+    size_t cap = STORE_ENTRY_HEADER, n;
+    unsigned char *buf;
+    MDB_val k = {e->id_len, (void *)(uintptr_t)e->id}, v, old;
+    int rc;
+
+    for (size_t i = 0; i < e->naddrs; i++)
+        cap += STORE_ENTRY_ITEM(e->addrs[i].len);
+    buf = xmalloc(cap);
+    /* the primary comes first, with the entry's kind (entry.h) */
+    rc = store_entry_encode_head(buf, cap, e->state, e->naddrs ? e->addrs[0].kind : 0, e->naddrs);
+    n = rc < 0 ? 0 : (size_t)rc;
+    for (size_t i = 0; rc >= 0 && i < e->naddrs; i++) {
+        rc = store_entry_encode_key(buf + n, cap - n, e->addrs[i].key, e->addrs[i].len);
+        n += rc < 0 ? 0 : (size_t)rc;
+    }
+    if (rc < 0) {
+        free(buf);
+        return STORE_ERR_CORRUPT;
+    }
+    v.mv_size = n;
+    v.mv_data = buf;
+    old = v;
+    rc = mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &old, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST && (flags & APPLY_PUT_NOOVERWRITE))
+        rc = APPLY_KEYEXIST;
+    else if (rc == MDB_KEYEXIST)
+        rc = apply_val_equal(&old, &v) ? 0
+                                       : mdb_put(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &v, 0);
+    free(buf);
+    return rc;
+}
+
+int apply_entry_get(struct apply *a, const char *id, size_t idlen, struct store_entry *se)
+{
+    MDB_val k = {idlen, (void *)(uintptr_t)id}, v;
+    int rc = mdb_get(a->txn, store_dbi(a->st, STORE_ENTRY), &k, &v);
+
+    if (rc != 0)
+        return rc;
+    return store_entry_decode(se, v.mv_data, v.mv_size);
+}
+
+int apply_entry_del(struct apply *a, const char *id, size_t idlen)
+{
+    MDB_val k = {idlen, (void *)(uintptr_t)id};
+    int rc = mdb_del(a->txn, store_dbi(a->st, STORE_ENTRY), &k, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int apply_entries_clear(struct apply *a)
+{
+    return mdb_drop(a->txn, store_dbi(a->st, STORE_ENTRY), 0);
+}
+
+/* ---- managed domains ---- */
+
+int apply_domains_derived(const struct apply *a)
+{
+    return a->o.domains == NULL || a->o.domains->n == 0;
+}
+
+void apply_domain_note(struct apply *a, const char *dom, size_t len, char kind)
+{
+    if (hset_add(&a->domain_set, hset_hash(dom, len))) {
+        a->domains = xreallocarray(a->domains, a->ndomains + 1, sizeof(*a->domains));
+        if (kind != 0) {
+            a->dkinds = xreallocarray(a->dkinds, a->ndomains + 1, 1);
+            a->dkinds[a->ndomains] = kind;
+        }
+        a->domains[a->ndomains++] = xstrndup(dom, len);
+    }
+}
+
+void apply_domain_note_key(struct apply *a, const char *key, size_t klen)
+{
+    size_t domlen;
+    const char *dom = addr_domain(key, klen, &domlen);
+
+    if (apply_domains_derived(a))
+        apply_domain_note(a, dom, domlen, 0);
+}
+
+void apply_domains_forget(struct apply *a)
+{
+    for (size_t i = 0; i < a->ndomains; i++)
+        free(a->domains[i]);
+    a->ndomains = 0;
+    hset_free(&a->domain_set);
+    memset(&a->domain_set, 0, sizeof(a->domain_set));
+    a->dkinds = xreallocarray(a->dkinds, 1, 1); /* non-NULL: apply_domains() uses the kinds */
+}
+
+int apply_domain_add(struct apply *a, const char *dom, size_t len)
+{
+    MDB_val k = {len, (void *)(uintptr_t)dom};
+    unsigned char kind = STORE_DOMAIN_DERIVED;
+    MDB_val v = {STORE_DOMAIN_VALUE_SIZE, &kind};
+    int rc = mdb_put(a->txn, store_dbi(a->st, STORE_DOMAIN), &k, &v, MDB_NOOVERWRITE);
+
+    if (rc == MDB_KEYEXIST)
+        return 0;
+    if (rc != 0)
+        return rc;
+    a->s.domains_added++;
+    return apply_log(a, STORE_OP_DOMAIN_ADD, dom, len, NULL);
+}
+
+int apply_domain_del(struct apply *a, const char *dom, size_t len)
+{
+    return apply_del(a, STORE_DOMAIN, dom, len, STORE_OP_DOMAIN_REMOVE, &a->s.domains_removed);
+}
+
+/* ---- commit ---- */
 
 /* apply_trim_log - keep at most changelog_max log records, dropping whole generations */
 static int apply_trim_log(struct apply *a, uint64_t *floor)
@@ -346,7 +586,9 @@ static int apply_trim_log(struct apply *a, uint64_t *floor)
     if ((rc = mdb_cursor_open(a->txn, dbi, &cur)) != 0)
         return rc;
     while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
-        uint64_t g = k.mv_size == 12 ? store_log_key_generation(k.mv_data) : 0;
+        uint64_t g = 0;
+        if (store_log_key_decode(k.mv_data, k.mv_size, &g, NULL) != 0)
+            g = 0;
         if (excess == 0 && g != cut)
             break; /* keep whole generations */
         if ((rc = mdb_cursor_del(cur, 0)) != 0)
@@ -427,7 +669,7 @@ static int apply_meta(struct apply *a, uint64_t invalid, uint64_t floor)
 /* apply_drop_generation_log - forget log records of a generation that is not published */
 static int apply_drop_generation_log(struct apply *a)
 {
-    unsigned char lk[12];
+    unsigned char lk[STORE_LOG_KEY_SIZE];
     MDB_val k = {sizeof(lk), lk}, v;
     MDB_cursor *cur;
     int rc;
@@ -449,8 +691,9 @@ static int apply_drop_generation_log(struct apply *a)
 static int apply_log_conflicts(struct apply *a)
 {
     MDB_dbi addr = store_dbi(a->st, STORE_ADDR);
-    unsigned char lk[12];
+    unsigned char lk[STORE_LOG_KEY_SIZE];
     MDB_val k = {sizeof(lk), lk}, v;
+    struct store_log_rec l;
     MDB_cursor *cur;
     int rc;
 
@@ -461,10 +704,8 @@ static int apply_log_conflicts(struct apply *a)
         return rc;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == 0) {
-        const unsigned char *p = v.mv_data;
-        size_t klen = v.mv_size >= 3 ? (size_t)p[1] | (size_t)p[2] << 8 : 0;
-        if (klen > 0 && 3 + klen <= v.mv_size && (p[0] == '+' || p[0] == '~') &&
-            hset_has(&a->conflicted, hset_hash(p + 3, klen))) {
+        if (store_log_decode(&l, v.mv_data, v.mv_size) == 0 && store_op_has_record(l.op) &&
+            hset_has(&a->conflicted, hset_hash(l.key, l.keylen))) {
             if ((rc = mdb_cursor_del(cur, 0)) != 0)
                 break;
         }
@@ -482,7 +723,8 @@ static int apply_log_conflicts(struct apply *a)
             return rc;
         if (rc == 0 && apply_val_equal(&fin, &pre))
             continue;
-        if ((rc = apply_log(a, rc == 0 ? '~' : '+', ck.mv_data, ck.mv_size, &fin)) != 0)
+        if ((rc = apply_log(a, rc == 0 ? STORE_OP_CHANGE : STORE_OP_ADD, ck.mv_data, ck.mv_size,
+                            &fin)) != 0)
             return rc;
     }
     return 0;
@@ -495,15 +737,8 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
     MDB_stat ms;
     int rc;
 
-    if (a->feed) {
-        if ((rc = apply_feed_finish(a)) != 0)
-            goto fail;
-    } else if ((!a->fresh &&
-                ((rc = apply_sweep(a, STORE_ADDR, &a->seen_addr, '-', &a->s.removed)) != 0 ||
-                 (rc = apply_sweep(a, STORE_ENTRY, &a->seen_entry, 0, &a->entry_changes)) != 0)) ||
-               (rc = apply_domains(a)) != 0) {
+    if (a->drv != NULL && a->drv->finish != NULL && (rc = a->drv->finish(a, a->drv_state)) != 0)
         goto fail;
-    }
     if ((rc = apply_log_conflicts(a)) != 0)
         goto fail;
     if ((rc = mdb_stat(a->txn, store_dbi(a->st, STORE_ADDR), &ms)) != 0)
@@ -517,10 +752,10 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
     s->domains = ms.ms_entries;
     changes = s->added + s->changed + s->removed + s->domains_added + s->domains_removed;
     /* a feed brings the store to the upstream's generation, changed or not */
-    s->generation = a->feed ? a->log_gen : a->gen_before + (changes > 0);
+    s->generation = a->follow ? a->log_gen : a->gen_before + (changes > 0);
     if ((rc = store_meta_get_u64(a->txn, a->st, STORE_META_LOG_FLOOR, &floor)) != 0)
         goto fail;
-    if (a->feed == FEED_SNAPSHOT || (!a->logging && (changes > 0 || a->log_dropped)))
+    if (a->log_reset || (!a->logging && (changes > 0 || a->log_dropped)))
         floor = s->generation; /* the log lacks this generation: older readers resync */
     if (apply_check(a) == APPLY_REFUSED && !a->o.force) {
         rc = APPLY_REFUSED;

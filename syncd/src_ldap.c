@@ -14,9 +14,12 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "syncd/entry.h"
+#include "syncd/src_dir.h"
 
 struct src_ldap_run {
     const struct conf *cf;
+    struct berval **vals; /* the value arrays of the entry being decoded */
+    size_t vcap;
     LDAP *ld;
     const char *uri; /* the one connected to */
     struct mapping map;
@@ -239,13 +242,13 @@ static int src_ldap_search_paged(struct src_ldap_run *r, const char *base, const
 
 /*
  * One entry decoded without copying: the DN and the values point into the entry's
- * BerElement (as ldapsearch does it); only the value arrays are allocated.
+ * BerElement (as ldapsearch does it); only the value arrays are allocated, and the array
+ * of them (r->vals) grows to the entry with the most attributes and is reused.
  */
-#define SRC_LDAP_MAX_ATTRS 64
 struct src_ldap_held {
     BerElement *ber;
     struct berval dn;
-    struct berval *vals[SRC_LDAP_MAX_ATTRS];
+    struct berval **vals; /* r->vals */
     size_t n;
 };
 
@@ -258,6 +261,7 @@ static int src_ldap_entry_attrs(struct src_ldap_run *r, LDAPMessage *e, struct s
     attrs_clear(&r->attrs);
     h->n = 0;
     h->ber = NULL;
+    h->vals = r->vals;
     if ((rc = ldap_get_dn_ber(r->ld, e, &h->ber, &h->dn)) != LDAP_SUCCESS)
         return src_ldap_fail(r, "decoding an entry", rc, NULL);
     for (;;) {
@@ -269,10 +273,11 @@ static int src_ldap_entry_attrs(struct src_ldap_run *r, LDAPMessage *e, struct s
             break;
         if (vals == NULL)
             continue;
-        if (h->n == SRC_LDAP_MAX_ATTRS) {
-            ber_memfree(vals);
-            continue;
+        if (h->n == r->vcap) {
+            r->vcap = r->vcap ? 2 * r->vcap : 16;
+            r->vals = xreallocarray(r->vals, r->vcap, sizeof(*r->vals));
         }
+        h->vals = r->vals;
         h->vals[h->n++] = vals;
         for (size_t i = 0; vals[i].bv_val != NULL; i++)
             attrs_add(&r->attrs, name.bv_val, name.bv_len, vals[i].bv_val, vals[i].bv_len);
@@ -339,7 +344,9 @@ static char *src_ldap_and(const char *a, const char *b)
     return xasprintf("(&%s%s)", a, b);
 }
 
-int ldap_source_run(const struct conf *cf, const struct source_sink *sink, char *err, size_t errlen)
+/* src_ldap_read - the whole directory into sink; 0, SOURCE_ERR, or the sink's code */
+static int src_ldap_read(const struct conf *cf, const struct source_sink *sink, char *err,
+                         size_t errlen)
 {
     struct src_ldap_run r = {.cf = cf, .sink = sink, .err = err, .errlen = errlen};
     char **attrs, *id_attrs[16 + 1];
@@ -347,10 +354,7 @@ int ldap_source_run(const struct conf *cf, const struct source_sink *sink, char 
     int rc = 0;
 
     err[0] = '\0';
-    r.map.address_attrs = &cf->map_address_attrs;
-    r.map.primary_attr = cf->map_primary_attr;
-    r.map.id_attrs = &cf->map_id_attrs;
-    r.map.addr_flags = conf_addr_flags(cf);
+    src_dir_mapping(cf, &r.map);
     attrs = xcalloc(cf->map_address_attrs.n + cf->map_id_attrs.n + 2, sizeof(*attrs));
     for (size_t i = 0; i < cf->map_address_attrs.n; i++)
         attrs[na++] = cf->map_address_attrs.v[i];
@@ -388,6 +392,30 @@ out:
     hset_free(&r.groups);
     hset_free(&r.disabled);
     attrs_free(&r.attrs);
+    free(r.vals);
     free(attrs);
     return rc;
 }
+
+static void src_ldap_describe(const struct conf *cf, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s %s", cf->ldap_uri.n ? cf->ldap_uri.v[0] : "ldap",
+             cf->ldap_base.n ? cf->ldap_base.v[0] : "");
+}
+
+static int src_ldap_run(struct source_run *run)
+{
+    struct src_dir d;
+    int rc;
+
+    if ((rc = src_dir_open(&d, run)) == 0)
+        rc = src_ldap_read(run->cf, &d.sink, run->err, run->errlen);
+    return src_dir_close(&d, rc);
+}
+
+const struct source src_ldap = {
+    .name = "ldap",
+    .conf = CONF_SOURCE_LDAP,
+    .describe = src_ldap_describe,
+    .run = src_ldap_run,
+};

@@ -12,7 +12,7 @@
  *
  * Every operation has a time limit (timeout). A size limit, time limit, admin limit,
  * referral, partial result or any other non-success result aborts the sync: a partial
- * directory must never be applied.
+ * directory must never be applied. An entry may carry any number of attributes.
  */
 #ifndef RCPTDIR_SRC_LDAP_H
 #define RCPTDIR_SRC_LDAP_H
@@ -20,8 +20,7 @@
 #include "schema/conf.h"
 #include "syncd/source.h"
 
-/* ldap_source_run - read the whole directory into sink; 0, SOURCE_ERR, or the sink's code */
-int ldap_source_run(const struct conf *cf, const struct source_sink *sink, char *err,
-                    size_t errlen);
+/* the source (source.h): a whole directory through the full-stream driver (src_dir.h) */
+extern const struct source src_ldap;
 
 #endif

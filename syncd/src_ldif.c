@@ -3,12 +3,15 @@
  */
 #include "syncd/src_ldif.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "syncd/src_dir.h"
 
 struct ldif_value {
     size_t name_off, name_len, val_off, val_len;
@@ -293,8 +296,8 @@ static int ldif_attr_line(struct ldif_reader *r, int *skip)
     return 0;
 }
 
-int ldif_read(FILE *fp, const char *name, const struct ldif_filters *f,
-              const struct source_sink *sink, char *err, size_t errlen)
+int src_ldif_read(FILE *fp, const char *name, const struct ldif_filters *f,
+                  const struct source_sink *sink, char *err, size_t errlen)
 {
     struct ldif_reader *r = xcalloc(1, sizeof(*r));
     int rc, skip = 0;
@@ -334,3 +337,70 @@ out:
     free(r);
     return rc;
 }
+
+/* src_ldif_compile - compile an optional filter; empty text gives NULL */
+static int src_ldif_compile(const char *text, const char *what, struct filter **f)
+{
+    char err[256];
+
+    *f = NULL;
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    if (filter_parse(text, f, err, sizeof(err)) < 0) {
+        log_warnx("config: %s: %s", what, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* src_ldif_open_read - the configured file with locally evaluated filters into sink */
+static int src_ldif_open_read(const struct conf *cf, const struct source_sink *sink, char *err,
+                              size_t errlen)
+{
+    struct filter *sel = NULL, *grp = NULL, *dis = NULL;
+    FILE *fp;
+    int rc = SOURCE_ERR;
+
+    if (src_ldif_compile(cf->map_filter, "[ldif] filter", &sel) < 0 ||
+        src_ldif_compile(cf->map_group_filter, "[ldif] group_filter", &grp) < 0 ||
+        src_ldif_compile(cf->map_disabled_filter, "[ldif] disabled_filter", &dis) < 0) {
+        snprintf(err, errlen, "ldif: bad filter in configuration");
+        goto out;
+    }
+    if ((fp = fopen(cf->ldif_path, "r")) == NULL) {
+        snprintf(err, errlen, "ldif: cannot open %s: %s", cf->ldif_path, strerror(errno));
+        goto out;
+    }
+    {
+        struct ldif_filters f = {sel, grp, dis};
+        rc = src_ldif_read(fp, cf->ldif_path, &f, sink, err, errlen);
+    }
+    fclose(fp);
+out:
+    filter_free(sel);
+    filter_free(grp);
+    filter_free(dis);
+    return rc;
+}
+
+static void src_ldif_describe(const struct conf *cf, char *buf, size_t len)
+{
+    snprintf(buf, len, "ldif:%s", cf->ldif_path);
+}
+
+static int src_ldif_run(struct source_run *run)
+{
+    struct src_dir d;
+    int rc;
+
+    if ((rc = src_dir_open(&d, run)) == 0)
+        rc = src_ldif_open_read(run->cf, &d.sink, run->err, run->errlen);
+    return src_dir_close(&d, rc);
+}
+
+const struct source src_ldif = {
+    .name = "ldif",
+    .conf = CONF_SOURCE_LDIF,
+    .describe = src_ldif_describe,
+    .run = src_ldif_run,
+};

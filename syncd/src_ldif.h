@@ -27,8 +27,11 @@ struct ldif_filters {
     const struct filter *select, *group, *disabled;
 };
 
-/* ldif_read - stream the entries of fp (name used in messages) to sink; 0 or SOURCE_ERR */
-int ldif_read(FILE *fp, const char *name, const struct ldif_filters *f,
-              const struct source_sink *sink, char *err, size_t errlen);
+/* src_ldif_read - stream the entries of fp (name used in messages) to sink; 0 or SOURCE_ERR */
+int src_ldif_read(FILE *fp, const char *name, const struct ldif_filters *f,
+                  const struct source_sink *sink, char *err, size_t errlen);
+
+/* the source (source.h): the file [ldif] path names, through the full-stream driver */
+extern const struct source src_ldif;
 
 #endif

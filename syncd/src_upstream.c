@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "schema/feed.h"
+#include "syncd/apply_feed.h"
 
 #define UPSTREAM_AGENT   "rcptdir-syncd"
 #define UPSTREAM_ERRBODY 1024 /* bytes of a non-200 answer kept for its message */
@@ -31,7 +32,8 @@ struct pull {
     uint64_t since;      /* changes: the generation asked from */
     long max_size;
     long status; /* HTTP status, once known */
-    int rc;      /* why the transfer was stopped: a feed error, apply's code */
+    int too_big; /* the transfer was stopped at max_size */
+    int dec_rc;  /* the decoder's result: 0 or an enum feed_err */
     struct feed_dec dec;
     uint64_t bytes, records;
     char body[UPSTREAM_ERRBODY + 1]; /* a non-200 answer's start */
@@ -45,7 +47,7 @@ static int pull_record(void *ctx, const struct feed_header *h, const struct feed
 
     if (r != NULL) {
         p->records++;
-        return apply_record(p->apply, r);
+        return apply_feed_record(p->apply, r);
     }
     if (h->kind != p->want || (h->kind == FEED_CHANGES && h->from != p->since))
         return FEED_ERR_HEADER; /* not what was asked for */
@@ -68,10 +70,10 @@ static size_t pull_write(char *data, size_t size, size_t n, void *ctx)
     }
     p->bytes += n;
     if (p->bytes > (uint64_t)p->max_size) {
-        p->rc = EFBIG;
+        p->too_big = 1;
         return 0;
     }
-    if ((p->rc = feed_dec_push(&p->dec, data, n, pull_record, p)) != 0)
+    if ((p->dec_rc = feed_dec_push(&p->dec, data, n, pull_record, p)) != 0)
         return 0; /* stops the transfer: CURLE_WRITE_ERROR */
     return n;
 }
@@ -146,6 +148,7 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     char url[2048], cerr[CURL_ERROR_SIZE] = "";
     size_t n = strlen(cf->up_url);
     CURLcode cc;
+    int rc;
 
     while (n > 0 && cf->up_url[n - 1] == '/')
         n--;
@@ -155,7 +158,8 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
         snprintf(url, sizeof(url), "%.*s/v1/changes?since=%" PRIu64, (int)n, cf->up_url, p->since);
     feed_dec_init(&p->dec);
     p->status = 0;
-    p->rc = 0;
+    p->too_big = 0;
+    p->dec_rc = 0;
     p->bytes = p->records = 0;
     p->bodylen = 0;
     p->body[0] = '\0';
@@ -165,30 +169,32 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     log_debug("upstream: GET %s", url);
     cc = curl_easy_perform(p->curl);
     curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, NULL);
-    if (p->rc == APPLY_REFUSED) {
+    /* the decoder stopped on a format error, or its callback (pull_record) stopped it with
+     * apply's code or FEED_ERR_HEADER: each code means one thing (schema/err.h) */
+    rc = p->dec_rc == FEED_ERR_STOPPED ? feed_dec_stopped(&p->dec) : p->dec_rc;
+    if (rc == APPLY_REFUSED) {
         snprintf(err, errlen, "%s", apply_refusal(p->apply));
         return APPLY_REFUSED;
     }
-    if (p->rc == EFBIG ||
-        (p->rc == 0 && cc == CURLE_FILESIZE_EXCEEDED)) { /* counted or announced */
+    if (p->too_big || (rc == 0 && cc == CURLE_FILESIZE_EXCEEDED)) { /* counted or announced */
         snprintf(err, errlen, "upstream %s: the feed is larger than max_size (%lld bytes)", url,
                  (long long)cf->up_max_size);
         return SOURCE_ERR;
     }
-    if (p->rc == APPLY_BADFEED) {
+    if (rc == APPLY_BADFEED) {
         snprintf(err, errlen,
                  "upstream %s: record %" PRIu64 " cannot be right (an address that is not "
                  "normalized, or one sent twice)",
                  url, p->records);
         return SOURCE_ERR;
     }
-    if (p->rc < 0 && p->rc >= FEED_ERR_TRUNCATED) {
-        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes", url, feed_strerror(p->rc),
+    if (p->dec_rc != 0 && (p->dec_rc != FEED_ERR_STOPPED || rc == FEED_ERR_HEADER)) {
+        snprintf(err, errlen, "upstream %s: %s after %" PRIu64 " bytes", url, err_strerror(rc),
                  p->bytes);
         return SOURCE_ERR;
     }
-    if (p->rc != 0)
-        return p->rc; /* a store error: MDB_MAP_FULL and the like */
+    if (rc != 0)
+        return rc; /* a store error (MDB_MAP_FULL and the like), or EINVAL from apply */
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "upstream %s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
         return SOURCE_ERR;
@@ -202,8 +208,23 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     return 0;
 }
 
-int upstream_source_run(const struct conf *cf, struct apply *a, int force,
-                        struct upstream_stats *us, char *err, size_t errlen)
+/* what one run fetched, for the note syncd logs */
+struct upstream_stats {
+    char kind;         /* 'S' snapshot or 'C' changes: what was applied */
+    uint64_t from, to; /* the feed's generations */
+    uint64_t bytes;    /* feed bytes received (after content decoding) */
+    uint64_t wire;     /* body bytes on the wire (gzip, when the hub compressed) */
+    uint64_t records;
+    int requests; /* HTTP requests made (2 after a 410 fallback) */
+};
+
+/*
+ * src_upstream_pull - fetch and apply one feed into a (fresh from apply_begin()). Returns 0,
+ * SOURCE_ERR (message in err), APPLY_REFUSED (the reason in err), or a store error from
+ * apply (MDB_MAP_FULL: grow and run again).
+ */
+static int src_upstream_pull(const struct conf *cf, struct apply *a, int force,
+                             struct upstream_stats *us, char *err, size_t errlen)
 {
     struct pull *p = xcalloc(1, sizeof(*p));
     struct curl_slist *hdrs = NULL;
@@ -280,3 +301,39 @@ out:
     free(p);
     return rc;
 }
+
+static int src_upstream_run(struct source_run *r)
+{
+    struct upstream_stats us;
+    int rc = src_upstream_pull(r->cf, r->apply, r->force, &us, r->err, r->errlen);
+
+    if (rc == 0)
+        snprintf(r->note, sizeof(r->note),
+                 "upstream %s from generation %" PRIu64 " to %" PRIu64 ": %" PRIu64
+                 " records, %" PRIu64 " bytes, %" PRIu64 " on the wire%s",
+                 us.kind == FEED_SNAPSHOT ? "snapshot" : "changes", us.from, us.to, us.records,
+                 us.bytes, us.wire, us.requests > 1 ? " (after a fallback to the snapshot)" : "");
+    return rc;
+}
+
+static int src_upstream_init(char *err, size_t errlen)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) == 0)
+        return 0;
+    snprintf(err, errlen, "upstream: cannot initialise libcurl");
+    return -1;
+}
+
+static void src_upstream_describe(const struct conf *cf, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", cf->up_url);
+}
+
+const struct source src_upstream = {
+    .name = "upstream",
+    .conf = CONF_SOURCE_UPSTREAM,
+    .global_init = src_upstream_init,
+    .global_cleanup = curl_global_cleanup,
+    .describe = src_upstream_describe,
+    .run = src_upstream_run,
+};

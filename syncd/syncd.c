@@ -1,13 +1,14 @@
 /*
- * rcptdir-syncd - copy the recipient list from a source (LDAP, LDIF, or an upstream hub's
- * feed) into the LMDB store: one all-or-nothing sync per run, or repeatedly with --watch
- * (after a failure it retries sooner, backing off: 5 s, 10 s, ... up to the interval).
+ * rcptdir-syncd - copy the recipient list from the configured source (source.h: LDAP, LDIF,
+ * or an upstream hub's feed) into the LMDB store: one all-or-nothing sync per run, or
+ * repeatedly with --watch (after a failure it retries sooner, backing off: 5 s, 10 s, ... up
+ * to the interval). It knows no source by name: it begins the sync (apply.h), lets the
+ * source run, and commits or aborts.
  *
  * Exit codes (sysexits): 0 done (changed or not), 65 refused by a safety rule, 75
  * temporary source failure (also: another sync holds the lock), 78 configuration error,
  * 73 the store cannot be opened or created, 74 store write error, 64 usage.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,31 +26,15 @@
 #include "common/log.h"
 #include "common/privdrop.h"
 #include "schema/conf.h"
-#include "schema/feed.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
-#include "syncd/entry.h"
-#include "syncd/filter.h"
-#include "syncd/src_ldap.h"
-#include "syncd/src_ldif.h"
-#include "syncd/src_upstream.h"
+#include "syncd/source.h"
 
 #define SYNCD_NAME     "rcptdir-syncd"
 #define SYNCD_MAX_GROW 12 /* map doublings one sync may ask for */
 
 struct syncd_opts {
     int watch, dry_run, force, verbose, foreground;
-};
-
-/* what the sink needs for each entry */
-struct syncd_sink {
-    struct apply *apply;
-    struct mapping map;
-    struct sync_entry entry;
-    struct map_stats stats;
-    int progress;  /* print a progress line (on a terminal) */
-    char why[512]; /* why the sink stopped the source */
-    struct timespec start, last;
 };
 
 static volatile sig_atomic_t syncd_stop;
@@ -85,117 +70,18 @@ static double syncd_elapsed(const struct timespec *since)
     return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
-/* syncd_entry - the sink: map one entry and apply it */
-static int syncd_entry(void *ctx, const struct attrs *a, const char *dn, size_t dnlen, int is_group,
-                       int is_disabled)
-{
-    struct syncd_sink *s = ctx;
-
-    uint64_t cut = s->stats.range_cut;
-
-    if (syncd_stop)
-        return SOURCE_ERR;
-    if (entry_map(&s->map, a, dn, dnlen, is_group, is_disabled, &s->entry, &s->stats) > 0 &&
-        s->stats.range_cut == cut) {
-        int rc = apply_entry(s->apply, &s->entry);
-        if (rc != 0)
-            return rc;
-    }
-    if (s->stats.range_cut != cut) { /* a partial entry must not be applied: stop */
-        char safe[LOG_SAFE_MAX + 4];
-        snprintf(s->why, sizeof(s->why),
-                 "entry %s: an address attribute has more values than the directory sends in "
-                 "one answer (Active Directory range retrieval, ;range=), which rcptdir does not "
-                 "fetch; the sync is stopped so that no address goes missing",
-                 log_safe(safe, sizeof(safe), dn, dnlen));
-        return SOURCE_ERR;
-    }
-    if (s->progress && (s->stats.entries & 4095) == 0 && syncd_elapsed(&s->last) >= 1.0) {
-        double t = syncd_elapsed(&s->start);
-        fprintf(stderr, "\rsync: %" PRIu64 " entries, %.0f/s   ", s->stats.entries,
-                t > 0 ? (double)s->stats.entries / t : 0.0);
-        clock_gettime(CLOCK_MONOTONIC, &s->last);
-    }
-    return 0;
-}
-
-/* syncd_compile - compile an optional filter; empty text gives NULL */
-static int syncd_compile(const char *text, const char *what, struct filter **f)
-{
-    char err[256];
-
-    *f = NULL;
-    if (text == NULL || text[0] == '\0')
-        return 0;
-    if (filter_parse(text, f, err, sizeof(err)) < 0) {
-        log_warnx("config: %s: %s", what, err);
-        return -1;
-    }
-    return 0;
-}
-
-/* syncd_read_ldif - the LDIF source with locally evaluated filters */
-static int syncd_read_ldif(const struct conf *cf, const struct source_sink *sink, char *err,
-                           size_t errlen)
-{
-    struct filter *sel = NULL, *grp = NULL, *dis = NULL;
-    FILE *fp;
-    int rc = SOURCE_ERR;
-
-    if (syncd_compile(cf->map_filter, "[ldif] filter", &sel) < 0 ||
-        syncd_compile(cf->map_group_filter, "[ldif] group_filter", &grp) < 0 ||
-        syncd_compile(cf->map_disabled_filter, "[ldif] disabled_filter", &dis) < 0) {
-        snprintf(err, errlen, "ldif: bad filter in configuration");
-        goto out;
-    }
-    if ((fp = fopen(cf->ldif_path, "r")) == NULL) {
-        snprintf(err, errlen, "ldif: cannot open %s: %s", cf->ldif_path, strerror(errno));
-        goto out;
-    }
-    {
-        struct ldif_filters f = {sel, grp, dis};
-        rc = ldif_read(fp, cf->ldif_path, &f, sink, err, errlen);
-    }
-    fclose(fp);
-out:
-    filter_free(sel);
-    filter_free(grp);
-    filter_free(dis);
-    return rc;
-}
-
-/* syncd_source_name - what meta and status say the source is */
-static void syncd_source_name(const struct conf *cf, char *buf, size_t len)
-{
-    switch (conf_source(cf)) {
-    case CONF_SOURCE_LDAP:
-        snprintf(buf, len, "%s %s", cf->ldap_uri.n ? cf->ldap_uri.v[0] : "ldap",
-                 cf->ldap_base.n ? cf->ldap_base.v[0] : "");
-        break;
-    case CONF_SOURCE_LDIF:
-        snprintf(buf, len, "ldif:%s", cf->ldif_path);
-        break;
-    case CONF_SOURCE_UPSTREAM:
-        snprintf(buf, len, "%s", cf->up_url);
-        break;
-    case CONF_SOURCE_NONE:
-        snprintf(buf, len, "none");
-        break;
-    }
-}
-
 /* syncd_once - one sync, all or nothing; returns a sysexits code */
-static int syncd_once(const struct conf *cf, struct store *st, const struct syncd_opts *o)
+static int syncd_once(const struct conf *cf, const struct source *src, struct store *st,
+                      const struct syncd_opts *o)
 {
-    struct syncd_sink s = {0};
-    struct source_sink sink = {syncd_entry, &s};
+    struct source_run r = {0};
     struct apply_opts ao = {0};
     struct apply_stats stats = {0};
-    struct upstream_stats us = {0};
+    struct timespec start;
     char source[512], err[1024] = "";
     int rc = 0;
 
-    syncd_source_name(cf, source, sizeof(source));
+    src->describe(cf, source, sizeof(source));
     ao.source = source;
     ao.domains = &cf->domains;
     ao.max_delete_ratio = cf->max_delete_ratio;
@@ -203,43 +89,26 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
     ao.force = o->force;
     ao.dry_run = o->dry_run;
     ao.print = o->dry_run;
-    s.map.address_attrs = &cf->map_address_attrs;
-    s.map.primary_attr = cf->map_primary_attr;
-    s.map.id_attrs = &cf->map_id_attrs;
-    s.map.addr_flags = conf_addr_flags(cf);
-    s.progress = isatty(STDERR_FILENO) && !o->dry_run;
+    r.cf = cf;
+    r.force = o->force;
+    r.progress = isatty(STDERR_FILENO) && !o->dry_run;
+    r.stop = &syncd_stop;
+    r.err = err;
+    r.errlen = sizeof(err);
 
     for (int attempt = 0; attempt <= SYNCD_MAX_GROW; attempt++) {
-        memset(&s.stats, 0, sizeof(s.stats));
-        clock_gettime(CLOCK_MONOTONIC, &s.start);
-        s.last = s.start;
-        if ((rc = apply_begin(&s.apply, st, &ao)) != 0)
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        if ((rc = apply_begin(&r.apply, st, &ao)) != 0)
             break;
         err[0] = '\0';
-        switch (conf_source(cf)) {
-        case CONF_SOURCE_LDAP:
-            rc = ldap_source_run(cf, &sink, err, sizeof(err));
-            break;
-        case CONF_SOURCE_LDIF:
-            rc = syncd_read_ldif(cf, &sink, err, sizeof(err));
-            break;
-        case CONF_SOURCE_UPSTREAM:
-            rc = upstream_source_run(cf, s.apply, o->force, &us, err, sizeof(err));
-            break;
-        default:
-            snprintf(err, sizeof(err), "no source configured");
-            rc = SOURCE_ERR;
-        }
-        if (rc == SOURCE_ERR && err[0] == '\0' && s.why[0] != '\0')
-            snprintf(err, sizeof(err), "%s", s.why);
-        if (s.progress)
-            fprintf(stderr, "\r%60s\r", "");
-        if (rc == 0) {
-            rc = apply_commit(s.apply, s.stats.invalid, &stats);
-        } else {
-            apply_abort(s.apply);
-        }
-        s.apply = NULL;
+        r.note[0] = '\0';
+        r.invalid = 0;
+        rc = src->run(&r);
+        if (rc == 0)
+            rc = apply_commit(r.apply, r.invalid, &stats);
+        else
+            apply_abort(r.apply);
+        r.apply = NULL;
         if (rc != MDB_MAP_FULL)
             break;
         if ((rc = store_grow(st)) != 0)
@@ -247,7 +116,6 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
         log_info("sync: store map grown to %zu MB; running the sync again",
                  store_mapsize(st) >> 20);
     }
-    entry_free(&s.entry);
 
     if (rc == SOURCE_ERR || (rc != 0 && err[0] != '\0' && syncd_stop)) {
         if (syncd_stop && err[0] == '\0')
@@ -268,17 +136,14 @@ static int syncd_once(const struct conf *cf, struct store *st, const struct sync
         log_warnx("sync failed, store unchanged: store: %s", store_strerror(rc));
         return EX_IOERR;
     }
-    if (us.kind != 0)
-        log_info("sync: upstream %s from generation %" PRIu64 " to %" PRIu64 ": %" PRIu64
-                 " records, %" PRIu64 " bytes, %" PRIu64 " on the wire%s",
-                 us.kind == FEED_SNAPSHOT ? "snapshot" : "changes", us.from, us.to, us.records,
-                 us.bytes, us.wire, us.requests > 1 ? " (after a fallback to the snapshot)" : "");
+    if (r.note[0] != '\0')
+        log_info("sync: %s", r.note);
     log_info("sync: %sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
              " addresses, %" PRIu64 " domains, %" PRIu64 " entries in %.1f s (%" PRIu64
              " invalid, %" PRIu64 " conflicts)",
              o->dry_run ? "dry run, nothing written: " : "", stats.generation, stats.added,
              stats.changed, stats.removed, stats.addresses, stats.domains, stats.entries,
-             syncd_elapsed(&s.start), s.stats.invalid, stats.conflicts);
+             syncd_elapsed(&start), r.invalid, stats.conflicts);
     if (o->force && stats.refusal[0] != '\0')
         log_warnx("sync: applied with --force although: %s", stats.refusal);
     return EX_OK;
@@ -378,7 +243,9 @@ int main(int argc, char **argv)
     struct syncd_opts o = {0};
     struct store *st = NULL;
     struct sigaction sa;
+    const struct source *src;
     struct conf cf;
+    char err[256];
     int check = 0, ch, rc;
 
     while ((ch = getopt_long(argc, argv, "c:nvdh", longopts, NULL)) != -1) {
@@ -440,15 +307,21 @@ int main(int argc, char **argv)
         conf_free(&cf);
         return EX_CANTCREAT;
     }
-    if (conf_source(&cf) == CONF_SOURCE_UPSTREAM && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-        log_warnx("upstream: cannot initialise libcurl");
+    if ((src = source_find(&cf)) == NULL) { /* conf_load_main() checked: cannot happen */
+        log_warnx("config: no source configured");
+        store_close(st);
+        conf_free(&cf);
+        return EX_CONFIG;
+    }
+    if (src->global_init != NULL && src->global_init(err, sizeof(err)) != 0) {
+        log_warnx("%s", err);
         store_close(st);
         conf_free(&cf);
         return EX_SOFTWARE;
     }
     for (long long backoff = 5;;) {
         long long wait = cf.interval;
-        rc = syncd_once(&cf, st, &o);
+        rc = syncd_once(&cf, src, st, &o);
         if (!o.watch || syncd_stop)
             break;
         if (rc == EX_TEMPFAIL) { /* retry sooner, less often each time */
@@ -463,8 +336,8 @@ int main(int argc, char **argv)
         if (syncd_stop)
             break;
     }
-    if (conf_source(&cf) == CONF_SOURCE_UPSTREAM)
-        curl_global_cleanup();
+    if (src->global_cleanup != NULL)
+        src->global_cleanup();
     if (o.watch)
         log_info("sync: stopped");
     store_close(st);

@@ -1,6 +1,6 @@
 /*
  * fuzz_apply_feed - what an edge does with an upstream's bytes: the feed decoder feeding
- * apply_feed_header() / apply_record() (syncd/apply_feed.c) into a real LMDB store, then
+ * apply_feed_header() / apply_feed_record() (syncd/apply_feed.h) into a real LMDB store, then
  * apply_commit() as a dry run when the trailer verified, else apply_abort().
  *
  * The store (a temporary directory, made once) holds three addresses at generation 1, so
@@ -18,6 +18,8 @@
 #include "schema/feed.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
+#include "syncd/apply_feed.h"
+#include "syncd/apply_full.h"
 #include "syncd/entry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,7 +59,7 @@ static void setup(void)
     if (mkdtemp(dir) == NULL || store_open(&st, dir, 0, 0) != 0)
         die("cannot make the store");
     atexit(cleanup);
-    if (apply_begin(&a, st, &o) != 0)
+    if (apply_begin(&a, st, &o) != 0 || apply_full_start(a) != 0)
         die("cannot begin");
     for (size_t i = 0; i < 3; i++) {
         memset(&addrs[i], 0, sizeof(addrs[i]));
@@ -72,7 +74,7 @@ static void setup(void)
         e.state = RCPT_ACTIVE;
         e.addrs = &addrs[i];
         e.naddrs = i == 0 ? 1 : 2;
-        if (apply_entry(a, &e) != 0)
+        if (apply_full_entry(a, &e) != 0)
             die("cannot fill the store");
     }
     if (apply_commit(a, 0, &s) != 0 || s.generation != 1)
@@ -99,7 +101,7 @@ static int cb(void *p, const struct feed_header *h, const struct feed_record *r)
 {
     struct ctx *c = p;
 
-    return r == NULL ? apply_feed_header(c->a, h) : apply_record(c->a, r);
+    return r == NULL ? apply_feed_header(c->a, h) : apply_feed_record(c->a, r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

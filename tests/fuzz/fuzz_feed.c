@@ -53,12 +53,12 @@ static void check_value(const struct feed_header *h, const struct feed_record *r
 {
     struct rcpt rc;
 
-    if (h->kind == FEED_SNAPSHOT && r->type != 'A' && r->type != 'E' && r->type != 'M')
+    if (h->kind == FEED_SNAPSHOT && r->type != 'A' && r->type != 'M')
         die("record type not allowed in a snapshot");
     if (h->kind == FEED_CHANGES && r->type != '+' && r->type != '~' && r->type != '-' &&
         r->type != 'D' && r->type != 'X')
         die("record type not allowed in a change feed");
-    if (r->keylen == 0 || r->keylen > FEED_MAX_KEY)
+    if (r->keylen == 0 || r->keylen > ADDR_MAX)
         die("key length out of range");
     switch (r->type) {
     case 'A':
@@ -76,17 +76,6 @@ static void check_value(const struct feed_header *h, const struct feed_record *r
     case 'M':
         if (r->vallen != 1 || (r->val[0] != 'c' && r->val[0] != 'd'))
             die("bad managed-domain value");
-        break;
-    case 'E':
-        for (size_t i = 0; i < r->vallen;) {
-            size_t n;
-            if (r->vallen - i < 2)
-                die("entry address list: half a length");
-            n = (size_t)r->val[i] | (size_t)r->val[i + 1] << 8;
-            if (n > r->vallen - i - 2)
-                die("entry address list: truncated");
-            i += 2 + n;
-        }
         break;
     }
 }
@@ -160,7 +149,7 @@ static int run(struct fctx *c, const unsigned char *feed, size_t len, const unsi
         off += n;
     }
     *finish = feed_dec_finish(&dec);
-    if (rc > 0 || rc < FEED_ERR_TRUNCATED)
+    if (rc != 0 && (rc > FEED_ERR_MAGIC || rc < FEED_ERR_TRUNCATED))
         die("push returned something that is not a feed error");
     if (*finish != 0 && *finish != FEED_ERR_TRUNCATED)
         die("finish returned something other than 0 or FEED_ERR_TRUNCATED");

@@ -1,5 +1,5 @@
 /*
- * fuzz_ldif - ldif_read() over arbitrary bytes (through fmemopen), with fixed select,
+ * fuzz_ldif - src_ldif_read() over arbitrary bytes (through fmemopen), with fixed select,
  * group and disabled filters. The sink checks what a source promises: values within the
  * documented bounds and readable to their last byte, the group/disabled flags equal to
  * the filters' verdicts, only selected entries; each entry is also mapped with the
@@ -138,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fp == NULL)
         abort();
     err[0] = '\0';
-    rc = ldif_read(fp, "fuzz.ldif", &f, &sink, err, sizeof(err));
+    rc = src_ldif_read(fp, "fuzz.ldif", &f, &sink, err, sizeof(err));
     fclose(fp);
     free(buf);
     entry_free(&c.e);

@@ -50,17 +50,6 @@ static int dump_cb(void *ctx, const struct feed_header *h, const struct feed_rec
                (int)rc.primary_len, rc.primary);
     } else if (r->type == 'M' && r->vallen == 1) {
         putchar(r->val[0]);
-    } else if (r->type == 'E') {
-        /* 2-byte little-endian length + bytes, repeated */
-        size_t i = 0;
-        while (i + 2 <= r->vallen) {
-            size_t n = (size_t)r->val[i] | (size_t)r->val[i + 1] << 8;
-            if (n > r->vallen - i - 2)
-                break;
-            printf("%s", i == 0 ? "" : ",");
-            print_key((const char *)r->val + i + 2, n);
-            i += 2 + n;
-        }
     } else {
         printf("%zu bytes", r->vallen);
     }

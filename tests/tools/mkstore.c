@@ -37,11 +37,14 @@ static int mkstore_kind(const char *s)
 }
 
 /* mkstore_put_domain - record a managed domain */
-static int mkstore_put_domain(MDB_txn *txn, struct store *st, const char *dom, size_t len, char how)
+static int mkstore_put_domain(MDB_txn *txn, struct store *st, const char *dom, size_t len,
+                              enum store_domain_kind how)
 {
-    MDB_val k = {len, (void *)(uintptr_t)dom}, v = {1, &how};
+    unsigned char b = (unsigned char)how;
+    MDB_val k = {len, (void *)(uintptr_t)dom}, v = {STORE_DOMAIN_VALUE_SIZE, &b};
 
-    return mdb_put(txn, store_dbi(st, STORE_DOMAIN), &k, &v, how == 'd' ? MDB_NOOVERWRITE : 0);
+    return mdb_put(txn, store_dbi(st, STORE_DOMAIN), &k, &v,
+                   how == STORE_DOMAIN_DERIVED ? MDB_NOOVERWRITE : 0);
 }
 
 static void usage(void)
@@ -126,7 +129,8 @@ int main(int argc, char **argv)
                 if (pass == 1)
                     continue;
                 n = addr_normalize_domain(key, sizeof(key), f[1], strlen(f[1]));
-                if (n < 0 || (rc = mkstore_put_domain(txn, st, key, (size_t)n, 'c')) != 0) {
+                if (n < 0 || (rc = mkstore_put_domain(txn, st, key, (size_t)n,
+                                                      STORE_DOMAIN_CONFIGURED)) != 0) {
                     fprintf(stderr, "mkstore: line %d: bad domain\n", line);
                     goto fail;
                 }
@@ -176,7 +180,7 @@ int main(int argc, char **argv)
                 if (!explicit_domains) {
                     size_t dlen;
                     const char *dom = addr_domain(key, (size_t)n, &dlen);
-                    rc = mkstore_put_domain(txn, st, dom, dlen, 'd');
+                    rc = mkstore_put_domain(txn, st, dom, dlen, STORE_DOMAIN_DERIVED);
                     if (rc != 0 && rc != MDB_KEYEXIST)
                         goto fail;
                 }

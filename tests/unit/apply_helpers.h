@@ -38,6 +38,8 @@
 #include "schema/rcpt.h"
 #include "schema/store.h"
 #include "syncd/apply.h"
+#include "syncd/apply_feed.h"
+#include "syncd/apply_full.h"
 
 #define MAPSIZE ((size_t)64 << 20)
 #define MAXA    8
@@ -142,9 +144,10 @@ static inline int sync_specs(struct store *st, const struct spec *specs, size_t 
     memset(stats, 0, sizeof(*stats));
     if ((rc = apply_begin(&a, st, o)) != 0)
         return rc;
+    assert_int_equal(apply_full_start(a), 0);
     for (size_t i = 0; i < n; i++) {
         build(&e, &specs[i]);
-        if ((rc = apply_entry(a, &e)) != 0) {
+        if ((rc = apply_full_entry(a, &e)) != 0) {
             apply_abort(a);
             entry_free(&e);
             return rc;
@@ -321,24 +324,21 @@ static inline size_t read_log(struct store *st, struct logrec *out, size_t max)
     assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
     assert_int_equal(mdb_cursor_open(txn, store_dbi(st, STORE_LOG), &cur), 0);
     while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
-        const unsigned char *kp = k.mv_data, *vp = v.mv_data;
+        struct store_log_rec lr;
         struct logrec *l;
-        size_t klen;
 
-        assert_int_equal(k.mv_size, 12);
-        assert_true(v.mv_size >= 3);
         assert_true(n < max);
         l = &out[n++];
         memset(l, 0, sizeof(*l));
-        l->gen = store_log_key_generation(kp);
-        l->seq = (uint32_t)kp[8] << 24 | (uint32_t)kp[9] << 16 | (uint32_t)kp[10] << 8 | kp[11];
-        l->op = (char)vp[0];
-        klen = (size_t)vp[1] | (size_t)vp[2] << 8;
-        assert_true(klen < ADDR_KEY_SIZE && 3 + klen <= v.mv_size);
-        memcpy(l->key, vp + 3, klen);
-        l->reclen = v.mv_size - 3 - klen;
+        assert_int_equal(store_log_key_decode(k.mv_data, k.mv_size, &l->gen, &l->seq), 0);
+        assert_int_equal(store_log_decode(&lr, v.mv_data, v.mv_size), 0);
+        l->op = (char)lr.op;
+        assert_true(lr.keylen < ADDR_KEY_SIZE);
+        memcpy(l->key, lr.key, lr.keylen);
+        l->reclen = lr.reclen;
         assert_true(l->reclen <= sizeof(l->rec));
-        memcpy(l->rec, vp + 3 + klen, l->reclen);
+        if (l->reclen > 0)
+            memcpy(l->rec, lr.rec, l->reclen);
         if (l->reclen > 0) {
             l->has_rec = 1;
             assert_int_equal(rcpt_decode(&l->r, l->rec, l->reclen), 0);

@@ -162,9 +162,10 @@ static void test_first_sync(void **state)
     assert_int_equal(meta_u64(f->st, STORE_META_GENERATION), 0);
     memset(&e, 0, sizeof(e));
     assert_int_equal(apply_begin(&a, f->st, &o), 0);
+    assert_int_equal(apply_full_start(a), 0);
     for (size_t i = 0; i < NBASE; i++) {
         build(&e, &base[i]);
-        assert_int_equal(apply_entry(a, &e), 0);
+        assert_int_equal(apply_full_entry(a, &e), 0);
     }
     entry_free(&e);
     assert_int_equal(apply_commit(a, 4, &s), 0);
@@ -196,11 +197,12 @@ static void test_first_sync(void **state)
     expect_rcpt(f->st, "@example.net", RCPT_ALIAS, RCPT_ACTIVE, "staff@example.org", "id-staff");
     expect_domains(f->st, "example.com:d example.net:d example.org:d");
 
-    /* entry -> its keys, 2-byte LE length + bytes each */
+    /* entry -> mark, state, kind, then its keys, 2-byte LE length + bytes each */
     d = dump(f->st, STORE_ENTRY);
     {
         struct text t = {0};
-        static const unsigned char staff[] = "\x11\x00staff@example.org\x0c\x00@example.net";
+        static const unsigned char staff[] =
+            "\xff\xff\x01\x02\x02\x00\x11\x00staff@example.org\x0c\x00@example.net";
         text_hex(&t, "id-staff", 8);
         text_add(&t, "=", 1);
         text_hex(&t, staff, sizeof(staff) - 1);
@@ -901,6 +903,7 @@ static int sync_big(struct store *st, size_t n, const char *tag, struct apply_st
     o.force = 1;
     if ((rc = apply_begin(&a, st, &o)) != 0)
         return rc;
+    assert_int_equal(apply_full_start(a), 0);
     for (size_t i = 0; i < n; i++) {
         char id[64], k1[128], k2[128];
         struct spec sp = {id, 0, 0, {k1, k2}};
@@ -909,7 +912,7 @@ static int sync_big(struct store *st, size_t n, const char *tag, struct apply_st
                  tag);
         snprintf(k2, sizeof(k2), "alias.%06zu.%s@another-long-domain-name.example.org", i, tag);
         build(&e, &sp);
-        if ((rc = apply_entry(a, &e)) != 0) {
+        if ((rc = apply_full_entry(a, &e)) != 0) {
             apply_abort(a);
             entry_free(&e);
             return rc;
@@ -1038,8 +1041,9 @@ static void test_abort(void **state)
     before = dump_all(f->st);
     memset(&e, 0, sizeof(e));
     assert_int_equal(apply_begin(&a, f->st, &o), 0);
+    assert_int_equal(apply_full_start(a), 0);
     build(&e, &(struct spec){"id-new", 0, 0, {"new@example.org"}});
-    assert_int_equal(apply_entry(a, &e), 0);
+    assert_int_equal(apply_full_entry(a, &e), 0);
     entry_free(&e);
     apply_abort(a);
     apply_abort(NULL);

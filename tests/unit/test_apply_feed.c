@@ -1,9 +1,9 @@
 /*
  * test_apply_feed - an upstream hub's feed applied to a real store in a temporary directory
- * (syncd/apply.h, "Feeds from an upstream hub"), driving apply_feed_header(), apply_record()
+ * (syncd/apply.h, "Feeds from an upstream hub"), driving apply_feed_header(), apply_feed_record()
  * and apply_commit() directly with decoded records:
  *   - a snapshot into an empty store (the MDB_APPEND path): exact addresses, domains and
- *     their kinds, 'E' ignored, generation = the feed's, entry and log databases empty,
+ *     their kinds, generation = the feed's, entry and log databases empty,
  *     log_floor = the feed's generation;
  *   - a snapshot into a store a directory sync filled: exact added/changed/removed/
  *     unchanged, the store becomes the snapshot, configured domains are ignored, entry
@@ -59,7 +59,7 @@ struct frec {
     enum rcpt_kind kind;
     enum rcpt_state state;
     const char *primary, *entry; /* 'A', '+', '~' */
-    const char *raw;             /* 'M': "c" or "d"; 'E': the value bytes */
+    const char *raw;             /* 'M': "c" or "d" */
     size_t rawlen;
 };
 
@@ -69,12 +69,11 @@ struct frec {
 #define ON RCPT_ACTIVE
 #define DI RCPT_DISABLED
 /* REC - an address record: type 'A', '+' or '~' */
-/* DEL - '-' of an address; DOM - 'M' (with kind), 'D', 'X'; ENT - an 'E' record */
+/* DEL - '-' of an address; DOM - 'M' (with kind), 'D', 'X' */
 // clang-format off
 #define REC(t, k, kind, st, p, e) {(t), (k), (kind), (st), (p), (e), NULL, 0}
 #define DEL(k)                    {'-', (k), 0, 0, NULL, NULL, NULL, 0}
 #define DOM(t, d, v)              {(t), (d), 0, 0, NULL, NULL, (v), (v) == NULL ? 0 : 1}
-#define ENT(id, list)             {'E', (id), 0, 0, NULL, NULL, (list), sizeof(list) - 1}
 // clang-format on
 
 static size_t encode_rcpt(unsigned char *buf, size_t cap, const struct frec *fr)
@@ -108,17 +107,17 @@ static struct feed_record feed_rec(const struct frec *fr, unsigned char *buf, si
     return r;
 }
 
-/* apply_one - apply_record() of one frec */
+/* apply_one - apply_feed_record() of one frec */
 static int apply_one(struct apply *a, const struct frec *fr)
 {
     unsigned char buf[RCPT_MAX + 8];
     struct feed_record r = feed_rec(fr, buf, sizeof(buf));
 
-    return apply_record(a, &r);
+    return apply_feed_record(a, &r);
 }
 
 /*
- * run_feed - one whole feed: apply_begin, apply_feed_header, apply_record for each, then
+ * run_feed - one whole feed: apply_begin, apply_feed_header, apply_feed_record for each, then
  * apply_commit; on an error before the commit, apply_abort. Returns the first error.
  */
 static int run_feed(struct store *st, const struct apply_opts *o, enum feed_kind kind,
@@ -226,9 +225,6 @@ static const struct frec snap1[] = {
     REC('A', "@example.net", AL, ON, "staff@example.org", "id-staff"),
     REC('A', "a@example.org", AL, ON, "alice@example.org", "id-alice"),
     REC('A', "alice@example.org", U, ON, "alice@example.org", "id-alice"),
-    ENT("id-alice", "\x11\x00"
-                    "alice@example.org\x0d\x00"
-                    "a@example.org"),
     REC('A', "bob@example.org", U, DI, "bob@example.org", "id-bob"),
     REC('A', "staff@example.org", G, ON, "staff@example.org", "id-staff"),
     DOM('M', "example.net", "d"),
@@ -288,7 +284,7 @@ static void test_snapshot_into_empty_store(void **state)
 
     expect_addrs(f->st, snap1, NREC(snap1));
     expect_domains(f->st, "example.net:d example.org:c");
-    assert_int_equal(db_count(f->st, STORE_ENTRY), 0); /* 'E' is not stored */
+    assert_int_equal(db_count(f->st, STORE_ENTRY), 0);
     assert_int_equal(db_count(f->st, STORE_LOG), 0);
     assert_int_equal(meta_u64(f->st, STORE_META_GENERATION), 7);
     assert_int_equal(meta_u64(f->st, STORE_META_LOG_FLOOR), 7);
@@ -319,8 +315,6 @@ static void test_snapshot_replaces_directory_store(void **state)
         REC('A', "a@example.org", U, ON, "a@example.org", "id-1"),
         REC('A', "b@example.org", U, DI, "b@example.org", "id-2"),
         REC('A', "c@example.org", U, ON, "c@example.org", "id-3"),
-        ENT("id-3", "\x0d\x00"
-                    "c@example.org"),
         REC('A', "n@new.example", U, ON, "n@new.example", "id-n"),
         DOM('M', "example.org", "d"),
         DOM('M', "new.example", "c"),
@@ -484,7 +478,7 @@ static void test_older_generation(void **state)
     assert_int_equal(db_count(f->st, STORE_LOG), 0);
 }
 
-/* apply_record before the header, a second header */
+/* apply_feed_record before the header, a second header */
 static void test_feed_call_order(void **state)
 {
     struct fixture *f = *state;

@@ -123,7 +123,7 @@ static int read_mem(const char *text, size_t len, const struct ldif_filters *f, 
     fp = fmemopen(buf, len, "r");
     assert_non_null(fp);
     err[0] = '\0';
-    rc = ldif_read(fp, NAME, f ? f : &none, &sink, err, errlen);
+    rc = src_ldif_read(fp, NAME, f ? f : &none, &sink, err, errlen);
     fclose(fp);
     free(buf);
     if (g->text == NULL)
@@ -734,7 +734,7 @@ static void test_files(void **state)
         assert_non_null(fp);
         {
             struct source_sink sink = {sink_entry, &g};
-            rc = ldif_read(fp, NAME, &f, &sink, err, sizeof(err));
+            rc = src_ldif_read(fp, NAME, &f, &sink, err, sizeof(err));
         }
         fclose(fp);
         if (rc != 0)

@@ -640,7 +640,7 @@ static void test_log_key(void **state)
         {UINT64_MAX, 0},
     };
     const size_t n = sizeof(order) / sizeof(order[0]);
-    unsigned char key[12], prev[12];
+    unsigned char key[STORE_LOG_KEY_SIZE], prev[STORE_LOG_KEY_SIZE];
     struct store *st;
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -650,10 +650,12 @@ static void test_log_key(void **state)
     (void)state;
     store_log_key(key, 0x0102030405060708ULL, 0x090a0b0cU);
     assert_memory_equal(key, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c", 12);
-    assert_true(store_log_key_generation(key) == 0x0102030405060708ULL);
     for (i = 0; i < n; i++) {
+        uint64_t g;
+        uint32_t sq;
         store_log_key(key, order[i].g, order[i].s);
-        assert_true(store_log_key_generation(key) == order[i].g);
+        assert_int_equal(store_log_key_decode(key, sizeof(key), &g, &sq), 0);
+        assert_true(g == order[i].g && sq == order[i].s);
         if (i > 0 && memcmp(prev, key, 12) >= 0)
             fail_msg("log key of (%llu, %u) does not sort after the one before",
                      (unsigned long long)order[i].g, order[i].s);

@@ -1,0 +1,511 @@
+/*
+ * test_apply_change - the entry-change driver (syncd/apply_change.h) over a real store:
+ *   - put, modify, delete by entry id: counts, change-log records, generation, an unknown id;
+ *   - the conflict rule: the winner of an address leaves (deleted, disabled, drops it) and
+ *     the best remaining claim takes the address, whether the conflict came from a full sync
+ *     or from a change;
+ *   - the safety rules: a mass delete beyond max_delete_ratio refused (store unchanged),
+ *     applied with --force; deleting everything refused;
+ *   - call order: changes without apply_change_start(), a second driver;
+ *   - entry lists written without the entry's state: a change that needs them is refused;
+ *   - equivalence: random sequences of changes, in batches, leave the store exactly as a
+ *     full sync of the resulting directory does (address, entry and domain databases, key by
+ *     key), with derived and with configured domains, from an empty store and from a full
+ *     sync.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "schema/rcpt.h"
+#include "schema/store.h"
+#include "syncd/apply.h"
+#include "syncd/apply_change.h"
+#include "syncd/apply_full.h"
+#include "tests/unit/apply_helpers.h"
+
+static int setup(void **state)
+{
+    return fixture_setup(state, "/tmp/test_apply_change.XXXXXX");
+}
+
+/* one change: a spec to put, or (del) the id to delete */
+struct chg {
+    int del;
+    struct spec s;
+};
+
+#define PUT(...)                                                                                   \
+    {                                                                                              \
+        0,                                                                                         \
+        {                                                                                          \
+            __VA_ARGS__                                                                            \
+        }                                                                                          \
+    }
+#define DEL(id)                                                                                    \
+    {                                                                                              \
+        1,                                                                                         \
+        {                                                                                          \
+            (id), 0, 0,                                                                            \
+            {                                                                                      \
+                NULL                                                                               \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+/* changes - one change sync of n changes; returns the commit's code */
+static int changes(struct store *st, const struct chg *c, size_t n, const struct apply_opts *o,
+                   struct apply_stats *s)
+{
+    struct sync_entry e;
+    struct apply *a;
+    int rc;
+
+    memset(&e, 0, sizeof(e));
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(apply_begin(&a, st, o), 0);
+    assert_int_equal(apply_change_start(a), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].del) {
+            rc = apply_change_delete(a, c[i].s.id, strlen(c[i].s.id));
+        } else {
+            build(&e, &c[i].s);
+            rc = apply_change_put(a, &e);
+        }
+        if (rc != 0) {
+            apply_abort(a);
+            entry_free(&e);
+            return rc;
+        }
+    }
+    entry_free(&e);
+    return apply_commit(a, 0, s);
+}
+
+/* owner - the entry id that holds key now ("" when the key is not there) */
+static const char *owner(struct store *st, const char *key)
+{
+    static char id[RCPT_ENTRY_MAX + 1];
+    MDB_txn *txn;
+    struct rcpt r;
+    int rc;
+
+    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
+    rc = store_addr_get(txn, st, key, strlen(key), &r);
+    id[0] = '\0';
+    if (rc == 0)
+        snprintf(id, sizeof(id), "%.*s", (int)r.entry_len, r.entry);
+    else
+        assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    return id;
+}
+
+static const struct spec base[] = {
+    {"id-alice", 0, 0, {"alice@example.org", "a@example.org"}},
+    {"id-bob", 0, 0, {"bob@example.org"}},
+    {"id-carol", 0, 0, {"carol@example.org"}},
+    {"id-dave", 0, 0, {"dave@example.org"}},
+    {"id-erin", 0, 0, {"erin@example.org"}},
+    {"id-frank", 0, 0, {"frank@example.org"}},
+    {"id-grace", 0, 0, {"grace@example.org"}},
+    {"id-heidi", 0, 0, {"heidi@example.org"}},
+    {"id-ivan", 0, 0, {"ivan@example.org"}},
+    {"id-judy", 0, 0, {"judy@example.org"}},
+};
+#define NBASE (sizeof(base) / sizeof(base[0]))
+
+static void test_put_modify_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct apply_stats s;
+    struct logrec log[16];
+    size_t n;
+
+    sync_ok(f->st, base, NBASE, &o, &s); /* generation 1, not logged */
+
+    /* a new entry in a new domain, and alice loses an alias and gains one */
+    {
+        const struct chg c[] = {
+            PUT("id-new", 0, 0, {"new@example.net"}),
+            PUT("id-alice", 0, 0, {"alice@example.org", "al@example.org"}),
+        };
+        assert_int_equal(changes(f->st, c, 2, &o, &s), 0);
+    }
+    assert_int_equal(s.committed, 1);
+    assert_int_equal(s.added, 2);
+    assert_int_equal(s.removed, 1);
+    assert_int_equal(s.changed, 0);
+    assert_int_equal(s.unchanged, 1); /* alice@ itself */
+    assert_int_equal(s.domains_added, 1);
+    assert_int_equal(s.generation, 2);
+    assert_int_equal(s.addresses, 12);
+    assert_int_equal(s.entries, 11);
+    assert_string_equal(owner(f->st, "new@example.net"), "id-new");
+    assert_string_equal(owner(f->st, "al@example.org"), "id-alice");
+    assert_string_equal(owner(f->st, "a@example.org"), "");
+    expect_domains(f->st, "example.net:d example.org:d");
+    n = read_log(f->st, log, 16);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++)
+        assert_true(log[i].gen == 2);
+    assert_int_equal(log[0].op, '+');
+    assert_string_equal(log[0].key, "new@example.net");
+    assert_int_equal(log[1].op, '+');
+    assert_string_equal(log[1].key, "al@example.org");
+    assert_int_equal(log[2].op, '-');
+    assert_string_equal(log[2].key, "a@example.org");
+    assert_int_equal(log[3].op, 'D');
+    assert_string_equal(log[3].key, "example.net");
+
+    /* disabled: the record changes; deleting the only entry of a domain removes it */
+    {
+        const struct chg c[] = {
+            PUT("id-bob", 1, 0, {"bob@example.org"}), DEL("id-new"),
+            DEL("id-nobody"), /* an unknown id: no change */
+        };
+        assert_int_equal(changes(f->st, c, 3, &o, &s), 0);
+    }
+    assert_int_equal(s.changed, 1);
+    assert_int_equal(s.removed, 1);
+    assert_int_equal(s.domains_removed, 1);
+    assert_int_equal(s.generation, 3);
+    expect_domains(f->st, "example.org:d");
+    assert_string_equal(owner(f->st, "new@example.net"), "");
+    assert_int_equal(db_count(f->st, STORE_ENTRY), 10);
+    n = read_log(f->st, log, 16);
+    assert_int_equal(n, 7);
+    assert_int_equal(log[4].op, '~');
+    assert_string_equal(log[4].key, "bob@example.org");
+    assert_int_equal(log[4].r.state, RCPT_DISABLED);
+    assert_int_equal(log[5].op, '-');
+    assert_int_equal(log[6].op, 'X');
+
+    /* a put that changes nothing, a put then a delete of the same new entry: no generation */
+    {
+        const struct chg c[] = {
+            PUT("id-carol", 0, 0, {"carol@example.org"}),
+            PUT("id-tmp", 0, 0, {"tmp@example.org"}),
+            DEL("id-tmp"),
+        };
+        char *before = dump_data(f->st), *after;
+        assert_int_equal(changes(f->st, c, 3, &o, &s), 0);
+        assert_int_equal(s.added + s.changed + s.removed, 0);
+        assert_int_equal(s.generation, 3);
+        after = dump_data(f->st);
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+    }
+}
+
+static void test_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct apply_stats s;
+    /* shared@ is claimed by two entries: the active one wins, then the smaller id */
+    const struct spec dir[] = {
+        {"id-a", 1, 0, {"a@example.org", "shared@example.org"}},
+        {"id-b", 0, 0, {"b@example.org", "shared@example.org"}},
+        {"id-c", 0, 0, {"c@example.org"}},
+        {"id-d", 0, 0, {"d@example.org"}},
+        {"id-e", 0, 0, {"e@example.org"}},
+        {"id-f", 0, 0, {"f@example.org"}},
+        {"id-g", 0, 0, {"g@example.org"}},
+        {"id-h", 0, 0, {"h@example.org"}},
+    };
+
+    o.max_delete_ratio = 1.0;
+    sync_ok(f->st, dir, 8, &o, &s);
+    assert_int_equal(s.conflicts, 1);
+    assert_string_equal(owner(f->st, "shared@example.org"), "id-b");
+    /* the winner leaves: the loser (from the full sync) takes the address */
+    {
+        const struct chg c[] = {DEL("id-b")};
+        assert_int_equal(changes(f->st, c, 1, &o, &s), 0);
+    }
+    assert_string_equal(owner(f->st, "shared@example.org"), "id-a");
+    assert_int_equal(s.changed, 1); /* shared@: now a's (disabled) */
+    assert_int_equal(s.removed, 1); /* b@ */
+    /* a change makes a conflict: c claims shared@ and wins (active over disabled) */
+    {
+        const struct chg c[] = {PUT("id-c", 0, 0, {"c@example.org", "shared@example.org"})};
+        assert_int_equal(changes(f->st, c, 1, &o, &s), 0);
+    }
+    assert_string_equal(owner(f->st, "shared@example.org"), "id-c");
+    assert_true(s.conflicts >= 1);
+    /* the winner drops the address (keeps the entry): a takes it back */
+    {
+        const struct chg c[] = {PUT("id-c", 0, 0, {"c@example.org"})};
+        assert_int_equal(changes(f->st, c, 1, &o, &s), 0);
+    }
+    assert_string_equal(owner(f->st, "shared@example.org"), "id-a");
+    /* the owner becomes disabled while an active claimant appears in the same sync */
+    {
+        const struct chg c[] = {
+            PUT("id-a", 0, 0, {"a@example.org", "shared@example.org"}),
+            PUT("id-d", 0, 0, {"d@example.org", "shared@example.org"}),
+            PUT("id-a", 1, 0, {"a@example.org", "shared@example.org"}),
+        };
+        assert_int_equal(changes(f->st, c, 3, &o, &s), 0);
+    }
+    assert_string_equal(owner(f->st, "shared@example.org"), "id-d");
+}
+
+static void test_safety(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct apply_stats s;
+    const struct chg two[] = {DEL("id-bob"), DEL("id-carol")};
+    const struct chg one[] = {DEL("id-bob")};
+    struct chg all[NBASE];
+    char *before;
+
+    sync_ok(f->st, base, NBASE, &o, &s); /* 11 addresses */
+    before = dump_all(f->st);
+    /* 2 of 11 is over 10 %: refused, the store as it was */
+    assert_int_equal(changes(f->st, two, 2, &o, &s), APPLY_REFUSED);
+    assert_non_null(strstr(s.refusal, "would remove 2 of 11"));
+    assert_int_equal(s.committed, 0);
+    {
+        char *after = dump_all(f->st);
+        assert_string_equal(before, after);
+        free(after);
+    }
+    free(before);
+    /* 1 of 11 is within the ratio */
+    assert_int_equal(changes(f->st, one, 1, &o, &s), 0);
+    assert_int_equal(s.removed, 1);
+    /* everything: refused even with the ratio at 100 %, applied with --force */
+    for (size_t i = 0; i < NBASE; i++)
+        all[i] = (struct chg){1, {base[i].id, 0, 0, {NULL}}};
+    o.max_delete_ratio = 1.0;
+    assert_int_equal(changes(f->st, all, NBASE, &o, &s), APPLY_REFUSED);
+    assert_non_null(strstr(s.refusal, "no addresses"));
+    o.force = 1;
+    assert_int_equal(changes(f->st, all, NBASE, &o, &s), 0);
+    assert_int_equal(s.addresses, 0);
+    assert_int_equal(db_count(f->st, STORE_ENTRY), 0);
+}
+
+static void test_call_order(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct sync_entry e;
+    struct apply *a;
+
+    memset(&e, 0, sizeof(e));
+    build(&e, &base[0]);
+    assert_int_equal(apply_begin(&a, f->st, &o), 0);
+    assert_int_equal(apply_change_put(a, &e), EINVAL);
+    assert_int_equal(apply_change_delete(a, "id-x", 4), EINVAL);
+    assert_int_equal(apply_change_start(a), 0);
+    assert_int_equal(apply_change_start(a), EINVAL);
+    assert_int_equal(apply_full_start(a), EINVAL);
+    assert_int_equal(apply_full_entry(a, &e), EINVAL);
+    apply_abort(a);
+    entry_free(&e);
+}
+
+/* an entry list as written before it carried the entry's state: keys only */
+static void test_unmarked_lists(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    const struct spec dir[] = {
+        {"id-a", 0, 0, {"a@example.org", "shared@example.org"}},
+        {"id-b", 0, 0, {"b@example.org", "shared@example.org"}},
+    };
+    const struct chg c[] = {DEL("id-a")};
+    struct apply_stats s;
+    MDB_txn *txn;
+    MDB_val k = {4, "id-b"}, v = {35, "\x0d\x00"
+                                      "b@example.org\x12\x00"
+                                      "shared@example.org"};
+
+    o.max_delete_ratio = 1.0;
+    sync_ok(f->st, dir, 2, &o, &s);
+    assert_int_equal(store_begin(f->st, 0, &txn), 0);
+    assert_int_equal(mdb_put(txn, store_dbi(f->st, STORE_ENTRY), &k, &v, 0), 0);
+    k = (MDB_val){4, "id-a"};
+    v = (MDB_val){35, "\x0d\x00"
+                      "a@example.org\x12\x00"
+                      "shared@example.org"};
+    assert_int_equal(mdb_put(txn, store_dbi(f->st, STORE_ENTRY), &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(changes(f->st, c, 1, &o, &s), APPLY_REFUSED);
+    assert_non_null(strstr(s.refusal, "full sync"));
+    /* a full sync rewrites the lists; then the change goes through */
+    sync_ok(f->st, dir, 2, &o, &s);
+    assert_int_equal(changes(f->st, c, 1, &o, &s), 0);
+    assert_string_equal(owner(f->st, "shared@example.org"), "id-b");
+}
+
+/* ---- equivalence with a full sync ---------------------------------------------------- */
+
+#define NSLOT 12
+#define NPOOL 16
+
+static const char *const pool[NPOOL] = {
+    "p0@one.example", "p1@one.example", "p2@one.example",   "p3@two.example",
+    "p4@two.example", "p5@two.example", "p6@three.example", "p7@three.example",
+    "x0@one.example", "x1@one.example", "x2@two.example",   "x3@three.example",
+    "@one.example",   "@two.example",   "@four.example",    "x4@four.example",
+};
+
+struct model {
+    int present[NSLOT];
+    struct spec s[NSLOT];
+    char ids[NSLOT][16];
+};
+
+static uint32_t rnd(uint64_t *seed)
+{
+    *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(*seed >> 33);
+}
+
+/* model_entry - a random entry for slot i: a primary, up to 3 aliases from the pool */
+static void model_entry(struct model *m, size_t i, uint64_t *seed)
+{
+    struct spec *s = &m->s[i];
+    size_t n = 0, want = 1 + rnd(seed) % 4;
+
+    memset(s, 0, sizeof(*s));
+    s->id = m->ids[i];
+    s->disabled = rnd(seed) % 4 == 0;
+    s->group = rnd(seed) % 5 == 0;
+    s->addrs[n++] = pool[rnd(seed) % 12]; /* a primary: never a catch-all */
+    while (n < want) {
+        const char *k = pool[rnd(seed) % NPOOL];
+        int dup = 0;
+        for (size_t j = 0; j < n; j++)
+            dup |= strcmp(s->addrs[j], k) == 0;
+        if (!dup)
+            s->addrs[n++] = k;
+    }
+    m->present[i] = 1;
+}
+
+/* model_specs - the present entries, for a full sync */
+static size_t model_specs(const struct model *m, struct spec *out)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < NSLOT; i++)
+        if (m->present[i])
+            out[n++] = m->s[i];
+    return n;
+}
+
+static void expect_same_db(struct store *a, struct store *b, enum store_db db, const char *what,
+                           int round)
+{
+    char *x = dump(a, db), *y = dump(b, db);
+
+    if (strcmp(x, y) != 0)
+        fail_msg("round %d: %s database differs from a full sync's:\nchanges:\n%s\nfull sync:\n%s",
+                 round, what, x, y);
+    free(x);
+    free(y);
+}
+
+/* equivalence - rounds of random change batches on f->st against full syncs of the model */
+static void equivalence(struct fixture *f, int from_full, const struct cfg_list *domains,
+                        uint64_t seed)
+{
+    struct apply_opts o = base_opts("changes");
+    struct model m;
+    struct store *full;
+    struct apply_stats s;
+    struct spec specs[NSLOT];
+    char path[256];
+
+    memset(&m, 0, sizeof(m));
+    o.max_delete_ratio = 1.0;
+    o.force = 1;
+    o.domains = domains;
+    snprintf(path, sizeof(path), "%s/full", f->dir);
+    assert_int_equal(store_open(&full, path, 0, MAPSIZE), 0);
+    for (size_t i = 0; i < NSLOT; i++)
+        snprintf(m.ids[i], sizeof(m.ids[i]), "id-%02zu", i);
+    for (size_t i = 0; i < NSLOT / 2; i++)
+        model_entry(&m, rnd(&seed) % NSLOT, &seed);
+    if (from_full)
+        sync_ok(f->st, specs, model_specs(&m, specs), &o, &s);
+    else { /* into an empty store, entry by entry */
+        struct chg c[NSLOT];
+        size_t n = 0;
+        for (size_t i = 0; i < NSLOT; i++)
+            if (m.present[i])
+                c[n++] = (struct chg){0, m.s[i]};
+        assert_int_equal(changes(f->st, c, n, &o, &s), 0);
+    }
+    for (int round = 0; round < 150; round++) {
+        struct chg c[6];
+        size_t n = 1 + rnd(&seed) % 5;
+        for (size_t j = 0; j < n; j++) {
+            size_t i = rnd(&seed) % NSLOT;
+            if (m.present[i] && rnd(&seed) % 3 == 0) {
+                m.present[i] = 0;
+                c[j] = (struct chg){1, {m.ids[i], 0, 0, {NULL}}};
+            } else {
+                model_entry(&m, i, &seed);
+                c[j] = (struct chg){0, m.s[i]};
+            }
+        }
+        assert_int_equal(changes(f->st, c, n, &o, &s), 0);
+        sync_ok(full, specs, model_specs(&m, specs), &o, &s);
+        expect_same_db(f->st, full, STORE_ADDR, "address", round);
+        expect_same_db(f->st, full, STORE_ENTRY, "entry", round);
+        expect_same_db(f->st, full, STORE_DOMAIN, "domain", round);
+    }
+    store_close(full);
+}
+
+static void test_equivalence_derived_empty(void **state)
+{
+    equivalence(*state, 0, NULL, 1);
+}
+
+static void test_equivalence_derived_full(void **state)
+{
+    equivalence(*state, 1, NULL, 2);
+}
+
+static void test_equivalence_configured(void **state)
+{
+    static char *doms[] = {"one.example", "two.example"};
+    static const struct cfg_list list = {doms, 2};
+
+    equivalence(*state, 1, &list, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_modify_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_safety, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unmarked_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_equivalence_derived_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_equivalence_derived_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_equivalence_configured, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("apply_change", tests, NULL, NULL);
+}

@@ -26,6 +26,7 @@ struct src_ldap_run {
     struct hset groups, disabled;
     const struct source_sink *sink;
     struct attrs attrs;
+    unsigned long references; /* search continuation references skipped */
     char *err;
     size_t errlen;
 };
@@ -227,8 +228,12 @@ static int src_ldap_search_paged(struct src_ldap_run *r, const char *base, const
             int t = ldap_msgtype(m);
             if (t == LDAP_RES_SEARCH_ENTRY)
                 rc = fn(r, m, ctx);
-            else if (t == LDAP_RES_SEARCH_REFERENCE)
-                rc = src_ldap_fail(r, "searching", LDAP_REFERRAL, "the directory sent a referral");
+            else if (t == LDAP_RES_SEARCH_REFERENCE && r->references++ == 0)
+                /* search continuation references (RFC 4511 4.5.3): other naming contexts
+                 * under the base, which Active Directory names for every search from a
+                 * domain root (Configuration, DomainDnsZones, ...). They hold no entries of
+                 * this directory: skipped, never chased, not an error. */
+                log_debug("ldap: skipping search continuation references under %s", base);
         }
         ldap_msgfree(res);
         if (rc != 0)

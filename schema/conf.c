@@ -176,6 +176,10 @@ const struct cfg_key conf_keys[] = {
      "entries per page of the paged search (RFC 2696)"},
     {"ldap", "timeout", CFG_INT, "30", 1, 3600, OFF(ldap_timeout), 0, NULL,
      "seconds allowed for connecting and for each page"},
+    {"ldap", "range_size", CFG_INT, "0", 0, 100000, OFF(ldap_range_size), 0, NULL,
+     "values of a multi-valued address attribute asked for per request (AD range retrieval; "
+     "0: as many as the directory sends); a cut-short attribute is followed to its end either "
+     "way"},
     MAPPING("ldap"),
 
     SECTION("ldif", sec_ldif),

@@ -31,6 +31,7 @@ struct conf {
     struct cfg_list ldap_base;
     long long ldap_page_size;
     long long ldap_timeout;
+    long long ldap_range_size;
     /* entry mapping: [ldap] and [ldif] */
     char *map_preset; /* "openldap" or "ad": the defaults of the keys below (conf_preset) */
     char *map_filter;

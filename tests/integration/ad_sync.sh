@@ -81,4 +81,38 @@ check_rc "a second full sync exits 0" 0
 addrs "$TEST_DIR/store" "$TEST_DIR/got2"
 check_same "... and the store is unchanged" "$TEST_DIR/got" "$TEST_DIR/got2"
 
+# range retrieval: a user with 7 aliases, read in explicit chunks (Samba honours the ranges a
+# client asks for; a Windows DC cuts at 1500 values on its own)
+ad_do ldapadd <<LDIF
+dn: CN=many,OU=People,$AD_BASE
+objectClass: user
+sAMAccountName: many
+userAccountControl: 512
+mail: many@example.test
+proxyAddresses: SMTP:many@example.test
+proxyAddresses: smtp:many1@example.test
+proxyAddresses: smtp:many2@example.test
+proxyAddresses: X500:/o=Example/cn=many
+proxyAddresses: smtp:many3@example.test
+proxyAddresses: smtp:many4@example.test
+proxyAddresses: smtp:many5@example.test
+proxyAddresses: smtp:many6@example.test
+proxyAddresses: smtp:many7@example.test
+LDIF
+{
+    ad_expected "$AD_USERS"
+    printf 'many@example.test\tuser\tactive\tmany@example.test\n'
+    for i in 1 2 3 4 5 6 7; do
+        printf 'many%s@example.test\talias\tactive\tmany@example.test\n' "$i"
+    done
+} | sort >"$TEST_DIR/expected-many"
+for size in 3 2; do
+    AD_EXTRA="range_size = $size" mkconf_ad "$TEST_DIR/range$size.conf" "$TEST_DIR/store-range$size"
+    run_syncd "$TEST_DIR/range$size.conf" -v
+    check_rc "range_size = $size: proxyAddresses;range=0-$((size - 1)) followed to the end, exit 0 (${SECS} s)" 0
+    addrs "$TEST_DIR/store-range$size" "$TEST_DIR/got-range$size"
+    check_same "... every alias of every entry is in the store (key by key)" \
+        "$TEST_DIR/expected-many" "$TEST_DIR/got-range$size"
+done
+
 done_testing

@@ -176,6 +176,9 @@ const struct cfg_key conf_keys[] = {
      "entries per page of the paged search (RFC 2696)"},
     {"ldap", "timeout", CFG_INT, "30", 1, 3600, OFF(ldap_timeout), 0, NULL,
      "seconds allowed for connecting and for each page"},
+    {"ldap", "incremental", CFG_BOOL, "no", 0, 0, OFF(ldap_incremental), 0, NULL,
+     "with preset = ad: read only what changed since the last sync (uSNChanged, deletions "
+     "through the Show Deleted control); a full sync when there is no mark or the DC changed"},
     {"ldap", "range_size", CFG_INT, "0", 0, 100000, OFF(ldap_range_size), 0, NULL,
      "values of a multi-valued address attribute asked for per request (AD range retrieval; "
      "0: as many as the directory sends); a cut-short attribute is followed to its end either "
@@ -393,6 +396,9 @@ static void conf_check(struct conf *cf, const char *name, int need_source, struc
             cfg_error(errs, "%s:%d: [ldap] uri: required", name, cf->sec_ldap);
         if (cf->ldap_base.n == 0)
             cfg_error(errs, "%s:%d: [ldap] base: required", name, cf->sec_ldap);
+        if (cf->ldap_incremental && (cf->map_preset == NULL || strcmp(cf->map_preset, "ad") != 0))
+            cfg_error(errs, "%s:%d: [ldap] incremental: needs preset = ad (Active Directory)", name,
+                      cf->sec_ldap);
         if (cf->ldap_bind_dn[0] != '\0' && cf->ldap_bind_pw_file[0] == '\0')
             cfg_error(errs, "%s:%d: [ldap] bind_pw_file: required with bind_dn", name,
                       cf->sec_ldap);
@@ -448,7 +454,7 @@ void conf_free(struct conf *cf)
 enum conf_source conf_source(const struct conf *cf)
 {
     if (cf->sec_ldap)
-        return CONF_SOURCE_LDAP;
+        return cf->ldap_incremental ? CONF_SOURCE_AD : CONF_SOURCE_LDAP;
     if (cf->sec_ldif)
         return CONF_SOURCE_LDIF;
     if (cf->sec_upstream)
@@ -465,6 +471,8 @@ const char *conf_source_name(enum conf_source src)
         return "ldif";
     case CONF_SOURCE_UPSTREAM:
         return "upstream";
+    case CONF_SOURCE_AD:
+        return "ad";
     case CONF_SOURCE_NONE:
         break;
     }

@@ -14,7 +14,13 @@
 
 #include "common/cfg.h"
 
-enum conf_source { CONF_SOURCE_NONE = 0, CONF_SOURCE_LDAP, CONF_SOURCE_LDIF, CONF_SOURCE_UPSTREAM };
+enum conf_source {
+    CONF_SOURCE_NONE = 0,
+    CONF_SOURCE_LDAP,
+    CONF_SOURCE_LDIF,
+    CONF_SOURCE_UPSTREAM,
+    CONF_SOURCE_AD, /* [ldap] with preset = ad and incremental = yes */
+};
 
 struct conf {
     /* line where each section starts (0: absent) */
@@ -32,6 +38,7 @@ struct conf {
     long long ldap_page_size;
     long long ldap_timeout;
     long long ldap_range_size;
+    int ldap_incremental;
     /* entry mapping: [ldap] and [ldif] */
     char *map_preset; /* "openldap" or "ad": the defaults of the keys below (conf_preset) */
     char *map_filter;

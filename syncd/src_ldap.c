@@ -27,6 +27,7 @@ struct src_ldap_run {
     const struct source_sink *sink;
     struct attrs attrs;
     unsigned long references; /* search continuation references skipped */
+    LDAPControl *ctrl;        /* one more control on each page request (or NULL) */
     struct berval ***more;    /* values fetched by range retrieval for the current entry */
     size_t nmore, cmore;
     char *err;
@@ -143,7 +144,7 @@ typedef int (*src_ldap_entry_fn)(struct src_ldap_run *r, LDAPMessage *entry, voi
 static int src_ldap_send_page(struct src_ldap_run *r, const char *base, const char *filter,
                               char **attrs, struct berval *cookie, int *msgid)
 {
-    LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+    LDAPControl *page = NULL, *ctrls[3] = {NULL, r->ctrl, NULL};
     int rc;
 
     rc = ldap_create_page_control(r->ld, (ber_int_t)r->cf->ldap_page_size, cookie, 1, &page);
@@ -462,11 +463,11 @@ static char *src_ldap_and(const char *a, const char *b)
 }
 
 /* src_ldap_read - the whole directory into sink; 0, SOURCE_ERR, or the sink's code */
-static int src_ldap_read(const struct conf *cf, const struct source_sink *sink, char *err,
-                         size_t errlen)
+int src_ldap_read_on(const struct conf *cf, LDAP *ld, const char *extra,
+                     const struct source_sink *sink, char *err, size_t errlen)
 {
-    struct src_ldap_run r = {.cf = cf, .sink = sink, .err = err, .errlen = errlen};
-    char **attrs, **ranged, *id_attrs[16 + 1];
+    struct src_ldap_run r = {.cf = cf, .sink = sink, .err = err, .errlen = errlen, .ld = ld};
+    char **attrs, **ranged, *id_attrs[16 + 1], *filter = NULL;
     size_t na = 0, ni = 0;
     int rc = 0;
 
@@ -490,28 +491,29 @@ static int src_ldap_read(const struct conf *cf, const struct source_sink *sink, 
         id_attrs[1] = NULL;
     }
 
-    if ((rc = src_ldap_connect(&r)) != 0)
+    if (ld == NULL && (rc = src_ldap_connect(&r)) != 0)
         goto out;
+    filter = extra ? src_ldap_and(cf->map_filter, extra) : xstrdup(cf->map_filter);
     for (size_t b = 0; rc == 0 && b < cf->ldap_base.n; b++) {
         const char *base = cf->ldap_base.v[b];
         char *f;
         if (cf->map_group_filter[0] != '\0') {
-            f = src_ldap_and(cf->map_filter, cf->map_group_filter);
+            f = src_ldap_and(filter, cf->map_group_filter);
             rc = src_ldap_search_paged(&r, base, f, id_attrs, src_ldap_collect_id, &r.groups);
             free(f);
         }
         if (rc == 0 && cf->map_disabled_filter[0] != '\0') {
-            f = src_ldap_and(cf->map_filter, cf->map_disabled_filter);
+            f = src_ldap_and(filter, cf->map_disabled_filter);
             rc = src_ldap_search_paged(&r, base, f, id_attrs, src_ldap_collect_id, &r.disabled);
             free(f);
         }
     }
     for (size_t b = 0; rc == 0 && b < cf->ldap_base.n; b++)
-        rc = src_ldap_search_paged(&r, cf->ldap_base.v[b], cf->map_filter, attrs, src_ldap_deliver,
-                                   NULL);
+        rc = src_ldap_search_paged(&r, cf->ldap_base.v[b], filter, attrs, src_ldap_deliver, NULL);
 out:
-    if (r.ld != NULL)
+    if (ld == NULL && r.ld != NULL)
         ldap_unbind_ext_s(r.ld, NULL, NULL);
+    free(filter);
     hset_free(&r.groups);
     hset_free(&r.disabled);
     attrs_free(&r.attrs);
@@ -522,6 +524,54 @@ out:
         free(ranged[i]);
     free(ranged);
     free(attrs);
+    return rc;
+}
+
+LDAP *src_ldap_bind(const struct conf *cf, char *err, size_t errlen)
+{
+    struct src_ldap_run r = {.cf = cf, .err = err, .errlen = errlen};
+
+    err[0] = '\0';
+    return src_ldap_connect(&r) == 0 ? r.ld : NULL;
+}
+
+struct src_ldap_ids_ctx {
+    int (*fn)(void *ctx, const char *id, size_t len);
+    void *ctx;
+};
+
+static int src_ldap_id_deliver(struct src_ldap_run *r, LDAPMessage *e, void *ctx)
+{
+    struct src_ldap_ids_ctx *c = ctx;
+    char id[RCPT_ENTRY_MAX + 1];
+    struct src_ldap_held h;
+    int rc;
+
+    if ((rc = src_ldap_entry_attrs(r, e, &h)) == 0)
+        rc = c->fn(c->ctx, id,
+                   entry_id(&r->map, &r->attrs, h.dn.bv_val, h.dn.bv_len, id, sizeof(id)));
+    src_ldap_held_free(&h);
+    return rc;
+}
+
+int src_ldap_ids(const struct conf *cf, LDAP *ld, const char *base, const char *filter,
+                 LDAPControl *ctrl, int (*fn)(void *ctx, const char *id, size_t len), void *ctx,
+                 char *err, size_t errlen)
+{
+    struct src_ldap_run r = {.cf = cf, .err = err, .errlen = errlen, .ld = ld, .ctrl = ctrl};
+    struct src_ldap_ids_ctx c = {fn, ctx};
+    char *attrs[16 + 1];
+    size_t n = 0;
+    int rc;
+
+    err[0] = '\0';
+    src_dir_mapping(cf, &r.map);
+    for (size_t i = 0; i < cf->map_id_attrs.n && n < 16; i++)
+        attrs[n++] = cf->map_id_attrs.v[i];
+    attrs[n] = NULL;
+    rc = src_ldap_search_paged(&r, base, filter, attrs, src_ldap_id_deliver, &c);
+    attrs_free(&r.attrs);
+    free(r.vals);
     return rc;
 }
 
@@ -537,7 +587,7 @@ static int src_ldap_run(struct source_run *run)
     int rc;
 
     if ((rc = src_dir_open(&d, run)) == 0)
-        rc = src_ldap_read(run->cf, &d.sink, run->err, run->errlen);
+        rc = src_ldap_read_on(run->cf, NULL, NULL, &d.sink, run->err, run->errlen);
     return src_dir_close(&d, rc);
 }
 

@@ -15,13 +15,19 @@
 #   nomail1    no mail, no proxyAddresses (not a recipient)
 #   CN=Sales (group)   mail sales@example.test, smtp:sales.team@example.test
 #   CN=Partner (contact) mail partner@partner.example
-#   rcptdir    in OU=Services: the service account (a plain user, password Rcptd1r!Test)
+#   rcptdir    in OU=Services: the service account (a plain user, password Rcptd1r!Test),
+#              granted List Contents + Read Property on CN=Deleted Objects, inherited by the
+#              tombstones in it (on Windows: dsacls "CN=Deleted Objects,DC=..." /G
+#              DOMAIN\rcptdir:LCRP): an incremental sync finds deletions there
 import sys
 
 import ldb
 from samba.auth import system_session
 from samba.param import LoadParm
+from samba.dcerpc import security
+from samba.ndr import ndr_unpack
 from samba.samdb import SamDB
+from samba.sd_utils import SDUtils
 
 private, smbconf, nusers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lp = LoadParm()
@@ -61,3 +67,6 @@ add("CN=Partner,OU=People,%s" % base, objectClass="contact", mail="partner@partn
 db.transaction_commit()
 user("rcptdir", ou="Services")
 db.setpassword("(sAMAccountName=rcptdir)", "Rcptd1r!Test")
+sid = db.search(base=base, expression="(sAMAccountName=rcptdir)", attrs=["objectSid"])[0]
+sid = str(ndr_unpack(security.dom_sid, sid["objectSid"][0]))
+SDUtils(db).dacl_add_ace("CN=Deleted Objects,%s" % base, "(A;CI;LCRP;;;%s)" % sid)

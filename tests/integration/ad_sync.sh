@@ -83,22 +83,9 @@ check_same "... and the store is unchanged" "$TEST_DIR/got" "$TEST_DIR/got2"
 
 # range retrieval: a user with 7 aliases, read in explicit chunks (Samba honours the ranges a
 # client asks for; a Windows DC cuts at 1500 values on its own)
-ad_do ldapadd <<LDIF
-dn: CN=many,OU=People,$AD_BASE
-objectClass: user
-sAMAccountName: many
-userAccountControl: 512
-mail: many@example.test
-proxyAddresses: SMTP:many@example.test
-proxyAddresses: smtp:many1@example.test
-proxyAddresses: smtp:many2@example.test
-proxyAddresses: X500:/o=Example/cn=many
-proxyAddresses: smtp:many3@example.test
-proxyAddresses: smtp:many4@example.test
-proxyAddresses: smtp:many5@example.test
-proxyAddresses: smtp:many6@example.test
-proxyAddresses: smtp:many7@example.test
-LDIF
+ad_add_user many People many@example.test SMTP:many@example.test smtp:many1@example.test \
+    smtp:many2@example.test X500:/o=Example/cn=many smtp:many3@example.test \
+    smtp:many4@example.test smtp:many5@example.test smtp:many6@example.test smtp:many7@example.test
 {
     ad_expected "$AD_USERS"
     printf 'many@example.test\tuser\tactive\tmany@example.test\n'

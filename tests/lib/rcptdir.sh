@@ -5,8 +5,9 @@
 # loads tap.sh (TAP output, checks, skips, wait_until, cleanup), slapd.sh (throwaway slapds),
 # syncd.sh (rcptdir-syncd runs, store dumps), lookupd.sh (rcptdir-lookupd instances,
 # socketmap clients), mta.sh (docs/operations.md snippets, unpacked .debs), syslog.sh (a
-# private /dev/log) and samba.sh (a throwaway Active Directory). Each file says what it gives. Sets TOP (the checkout), BUILD (absolute;
-# the environment's or build) and works from TOP. tests/data/lookupd/lib.sh and
+# private /dev/log) and samba.sh (a throwaway Active Directory). Each file says what it
+# gives. Sets TOP (the checkout), BUILD (absolute; the environment's or build) and works
+# from TOP. tests/data/lookupd/lib.sh and
 # tests/data/syncd/lib.bash load this too, for tests written against them.
 # shellcheck shell=bash
 

@@ -6,7 +6,7 @@
 # AD_IP, AD_BASE, AD_BIND_DN, AD_BIND_PW, AD_ADMIN_DN, AD_ADMIN_PW, AD_CA_FILE, AD_USERS),
 # write the service account's password to $TEST_DIR/adpw (mode 600). samba_start DIR
 # [TEMPLATE]: one more server. Every server is stopped at exit. ad_do TOOL ARGS...: an ldap
-# tool as the domain's Administrator (LDIF on stdin). mkconf_ad FILE STORE: a configuration
+# tool as the domain's Administrator (LDIF on stdin); ad_add_user: one user. mkconf_ad FILE STORE: a configuration
 # with [ldap] preset = ad; AD_EXTRA and SYNC_EXTRA add lines, URI overrides the URI.
 # The test directory is the one tests/data/ad/load.py describes.
 # shellcheck shell=bash
@@ -59,6 +59,19 @@ ad_do() {
     local tool=$1
     shift
     "$tool" -x -H "$AD_URI" -D "$AD_ADMIN_DN" -w "$AD_ADMIN_PW" "$@" >>"$TEST_DIR/ad-tools.log" 2>&1
+}
+
+# ad_add_user CN OU MAIL PROXYADDRESS... - an enabled user (userAccountControl 512) with mail
+# and these proxyAddresses values, as the Administrator
+ad_add_user() {
+    local cn=$1 ou=$2 mail=$3 p
+    shift 3
+    {
+        printf 'dn: CN=%s,OU=%s,%s\nobjectClass: user\n' "$cn" "$ou" "$AD_BASE"
+        printf 'sAMAccountName: %s\n' "$cn"
+        printf 'userAccountControl: 512\nmail: %s\n' "$mail"
+        for p in "$@"; do printf 'proxyAddresses: %s\n' "$p"; done
+    } | ad_do ldapadd
 }
 
 # mkconf_ad FILE STORE - a configuration for the test AD with the AD preset

@@ -42,14 +42,16 @@ run_syncd "$TEST_DIR/inc.conf" -v
 check_rc "first run: exit 0 (${SECS} s)" 0
 check_grep "... a full sync: no high-water mark yet" "$ERR" "full sync.*no high-water mark"
 as_full "first run"
-check "... the mark is in the store's meta" quiet grep -q 'src.ad.usn' <(mdb_dump -p -s meta "$S" 2>&1)
+check "... the mark is in the store's meta" quiet grep -q 'src.ad.usn' \
+    <(mdb_dump -p -s meta "$S" 2>&1)
 
 step "no change"
 check_grep "... nothing changed: still generation 1" "$ERR" "sync: generation 1:"
 
 ad_add_user newbie People newbie@example.test SMTP:newbie@example.test smtp:nb@example.test
 step "a user added"
-check_grep "... newbie's alias is in" "$TEST_DIR/got" '^nb@example.test	alias	active	newbie@example.test'
+check_grep "... newbie's alias is in" "$TEST_DIR/got" \
+    '^nb@example.test	alias	active	newbie@example.test'
 
 ad_do ldapmodify <<LDIF
 dn: CN=u0010,OU=People,$AD_BASE

@@ -37,7 +37,8 @@ mkconf_ad "$TEST_DIR/ad.conf" "$TEST_DIR/store"
 run_syncd "$TEST_DIR/ad.conf" -n
 check_rc "preset = ad: -n exits 0" 0
 check_line "-n prints the preset's filter" "$OUT" \
-    '[ldap] filter = (&(|(objectClass=user)(objectClass=group)(objectClass=contact))(|(mail=*)(proxyAddresses=*)))'
+    "[ldap] filter = (&(|(objectClass=user)(objectClass=group)(objectClass=contact))$(
+    )(|(mail=*)(proxyAddresses=*)))"
 check_grep "-n prints the preset's disabled_filter (bit 2, evaluated by the directory)" "$OUT" \
     '^\[ldap\] disabled_filter = \(&\(userAccountControl:1\.2\.840\.113556\.1\.4\.803:=2\)'
 check_grep "-n prints id_attrs = objectGUID, page_size = 1000" "$OUT" \
@@ -50,7 +51,8 @@ run_syncd "$TEST_DIR/ad-over.conf" -n
 check_grep "a key given in the file overrides the preset (page_size = 200)" "$OUT" \
     '^\[ldap\] page_size = 200$'
 check_grep "... (address_attrs = proxyAddresses)" "$OUT" '^\[ldap\] address_attrs = proxyAddresses$'
-check_line "... the others keep the preset's values" "$OUT" '[ldap] group_filter = (objectClass=group)'
+check_line "... the others keep the preset's values" "$OUT" \
+    '[ldap] group_filter = (objectClass=group)'
 
 # the full sync, key by key
 run_syncd "$TEST_DIR/ad.conf"
@@ -66,7 +68,8 @@ check_eq "entry ids are objectGUIDs (32 hex digits)" "0" \
 guid=$(ldapsearch -x -LLL -o ldif-wrap=no -H "$AD_URI" -D "$AD_BIND_DN" -w "$AD_BIND_PW" \
     -b "$AD_BASE" '(sAMAccountName=u0007)' objectGUID 2>/dev/null |
     sed -n 's/^objectGUID:: //p' | base64 -d | od -An -tx1 | tr -d ' \n')
-check "u0007's entry id is its objectGUID ($guid)" quiet grep -qx "$guid" <(entries "$TEST_DIR/store")
+check "u0007's entry id is its objectGUID ($guid)" quiet grep -qx "$guid" \
+    <(entries "$TEST_DIR/store")
 "$BUILD/rcptdir-lookupd" -c "$TEST_DIR/ad.conf" -q u0042.alias@example.test >"$TEST_DIR/q" 2>&1
 check_grep "rcptdir-lookupd -q: an smtp: alias is valid, with its primary" "$TEST_DIR/q" \
     '"primary":"u0042@example.test","result":"valid"'
@@ -96,7 +99,8 @@ ad_add_user many People many@example.test SMTP:many@example.test smtp:many1@exam
 for size in 3 2; do
     AD_EXTRA="range_size = $size" mkconf_ad "$TEST_DIR/range$size.conf" "$TEST_DIR/store-range$size"
     run_syncd "$TEST_DIR/range$size.conf" -v
-    check_rc "range_size = $size: proxyAddresses;range=0-$((size - 1)) followed to the end, exit 0 (${SECS} s)" 0
+    check_rc "range_size = $size: proxyAddresses;range=0-$((size - 1)) followed to the end, $(
+        )exit 0 (${SECS} s)" 0
     addrs "$TEST_DIR/store-range$size" "$TEST_DIR/got-range$size"
     check_same "... every alias of every entry is in the store (key by key)" \
         "$TEST_DIR/expected-many" "$TEST_DIR/got-range$size"

@@ -6,7 +6,8 @@
 # AD_IP, AD_BASE, AD_BIND_DN, AD_BIND_PW, AD_ADMIN_DN, AD_ADMIN_PW, AD_CA_FILE, AD_USERS),
 # write the service account's password to $TEST_DIR/adpw (mode 600). samba_start DIR
 # [TEMPLATE]: one more server. Every server is stopped at exit. ad_do TOOL ARGS...: an ldap
-# tool as the domain's Administrator (LDIF on stdin); ad_add_user: one user. mkconf_ad FILE STORE: a configuration
+# tool as the domain's Administrator (LDIF on stdin); ad_add_user: one user. mkconf_ad FILE
+# STORE: a configuration
 # with [ldap] preset = ad; AD_EXTRA and SYNC_EXTRA add lines, URI overrides the URI.
 # The test directory is the one tests/data/ad/load.py describes.
 # shellcheck shell=bash

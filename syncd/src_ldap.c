@@ -379,8 +379,9 @@ static int src_ldap_range_follow(struct src_ldap_run *r, const char *dn, const c
                 continue;
             }
             found = 1;
+            vals = ldap_get_values_len(r->ld, e, a);
             ldap_memfree(a);
-            if ((vals = ldap_get_values_len(r->ld, e, v.name)) != NULL) {
+            if (vals != NULL) {
                 if (r->nmore == r->cmore) {
                     r->cmore = r->cmore ? 2 * r->cmore : 8;
                     r->more = xreallocarray(r->more, r->cmore, sizeof(*r->more));

@@ -115,6 +115,17 @@ run_syncd "$TEST_DIR/lost.conf" -v
 check_rc "a store without a mark: exit 0" 0
 check_grep "... a full sync" "$ERR" "full sync.*no high-water mark"
 
+# a restored DC: the same DC (invocationId) started again from its template, which is older
+# than the mark (its highestCommittedUSN is below it)
+"$TEST_SAMBA_AD" stop "$TEST_DIR/ad"
+require "restart the test AD from its template (a restore from a backup)" samba_start "$TEST_DIR/ad"
+URI1=$(sed -n "s/^AD_URI='\(.*\)'/\1/p" "$TEST_DIR/ad/env")
+sed -i "s|^uri = .*|uri = $URI1|" "$TEST_DIR/inc.conf" "$TEST_DIR/full.conf"
+run_syncd "$TEST_DIR/inc.conf" -v
+check_rc "a restored DC: exit 0" 0
+check_grep "... a full sync: highestCommittedUSN below the mark" "$ERR" "full sync.*below the mark"
+as_full "a restored DC"
+
 # another DC: the same names in another domain template (its own invocationId and GUIDs)
 require "start a second test AD from another template (dc2)" samba_start "$TEST_DIR/ad2" dc2
 URI2=$(sed -n "s/^AD_URI='\(.*\)'/\1/p" "$TEST_DIR/ad2/env")

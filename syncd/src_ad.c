@@ -243,8 +243,8 @@ static int src_ad_run(struct source_run *run)
     LDAP *ld;
     int rc;
 
-    if ((ld = src_ldap_bind(run->cf, run->err, run->errlen)) == NULL)
-        return SOURCE_ERR;
+    if ((rc = src_ldap_bind(run->cf, &ld, run->err, run->errlen)) != 0)
+        return rc;
     if ((rc = src_ad_dc_read(ld, &dc, run->err, run->errlen)) != 0)
         goto out;
     h = strtoull(dc.usn, NULL, 10);

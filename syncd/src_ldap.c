@@ -528,12 +528,15 @@ out:
     return rc;
 }
 
-LDAP *src_ldap_bind(const struct conf *cf, char *err, size_t errlen)
+int src_ldap_bind(const struct conf *cf, LDAP **ld, char *err, size_t errlen)
 {
     struct src_ldap_run r = {.cf = cf, .err = err, .errlen = errlen};
+    int rc;
 
     err[0] = '\0';
-    return src_ldap_connect(&r) == 0 ? r.ld : NULL;
+    rc = src_ldap_connect(&r);
+    *ld = rc == 0 ? r.ld : NULL;
+    return rc;
 }
 
 struct src_ldap_ids_ctx {

@@ -31,9 +31,10 @@
 /* the source (source.h): a whole directory through the full-stream driver (src_dir.h) */
 extern const struct source src_ldap;
 
-/* src_ldap_bind - connect and bind as the configuration says (uri failover); the handle
- * (ldap_unbind_ext_s() frees it) or NULL with a message in err */
-LDAP *src_ldap_bind(const struct conf *cf, char *err, size_t errlen);
+/* src_ldap_bind - connect and bind as the configuration says (uri failover): 0 with the
+ * handle in *ld (ldap_unbind_ext_s() frees it), or src_ldap's error code with a message in
+ * err and *ld NULL */
+int src_ldap_bind(const struct conf *cf, LDAP **ld, char *err, size_t errlen);
 
 /*
  * src_ldap_read_on - the directory into sink over ld (NULL: connect and bind first); with

@@ -86,6 +86,14 @@ static int conf_check_filter(const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int conf_check_preset(const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "openldap") == 0 || strcmp(v, "ad") == 0)
+        return 0;
+    snprintf(err, errlen, "'%.64s' is not a preset: openldap or ad", v);
+    return -1;
+}
+
 #define OFF(f) offsetof(struct conf, f)
 #define SECTION(name, field)                                                                       \
     {                                                                                              \
@@ -93,15 +101,26 @@ static int conf_check_filter(const char *v, char *err, size_t errlen)
     }
 #define MAPPING(sec)                                                                               \
     {sec,                                                                                          \
-     "filter",                                                                                     \
+     "preset",                                                                                     \
      CFG_STR,                                                                                      \
-     "(|(objectClass=inetOrgPerson)(objectClass=groupOfNames))",                                   \
+     "openldap",                                                                                   \
      0,                                                                                            \
      0,                                                                                            \
-     OFF(map_filter),                                                                              \
+     OFF(map_preset),                                                                              \
      0,                                                                                            \
-     conf_check_filter,                                                                            \
-     "LDAP filter selecting the entries that own addresses"},                                      \
+     conf_check_preset,                                                                            \
+     "defaults of the mapping keys (and page_size): openldap, or ad for Active Directory and "     \
+     "Exchange; a key given in the file overrides its preset value"},                              \
+        {sec,                                                                                      \
+         "filter",                                                                                 \
+         CFG_STR,                                                                                  \
+         "(|(objectClass=inetOrgPerson)(objectClass=groupOfNames))",                               \
+         0,                                                                                        \
+         0,                                                                                        \
+         OFF(map_filter),                                                                          \
+         0,                                                                                        \
+         conf_check_filter,                                                                        \
+         "LDAP filter selecting the entries that own addresses"},                                  \
         {sec,                                                                                      \
          "address_attrs",                                                                          \
          CFG_LIST,                                                                                 \
@@ -173,6 +192,13 @@ const struct cfg_key conf_keys[] = {
     {"ldap", "allow_cleartext_bind", CFG_BOOL, "no", 0, 0, OFF(ldap_allow_cleartext_bind), 0, NULL,
      "allow a simple bind over ldap:// without starttls to a server not on loopback (the "
      "password crosses the network in clear)"},
+    {"ldap", "incremental", CFG_BOOL, "no", 0, 0, OFF(ldap_incremental), 0, NULL,
+     "with preset = ad: read only what changed since the last sync (uSNChanged, deletions "
+     "through the Show Deleted control); a full sync when there is no mark or the DC changed"},
+    {"ldap", "range_size", CFG_INT, "0", 0, 100000, OFF(ldap_range_size), 0, NULL,
+     "values of a multi-valued address attribute asked for per request (AD range retrieval; "
+     "0: as many as the directory sends); a cut-short attribute is followed to its end either "
+     "way"},
     MAPPING("ldap"),
 
     SECTION("ldif", sec_ldif),
@@ -349,6 +375,128 @@ static void conf_check_cleartext(const struct conf *cf, const char *name, struct
     }
 }
 
+/*
+ * The values [ldap] preset = ad gives the keys left at their built-in (openldap) defaults;
+ * docs/operations.md "Active Directory / Exchange" says why each one.
+ */
+static const struct {
+    const char *name, *value;
+} conf_preset_ad[] = {
+    {"filter", "(&(|(objectClass=user)(objectClass=group)(objectClass=contact))"
+               "(|(mail=*)(proxyAddresses=*)))"},
+    {"address_attrs", "mail, proxyAddresses"},
+    {"primary_attr", "mail"},
+    {"group_filter", "(objectClass=group)"},
+    {"disabled_filter", "(&(userAccountControl:1.2.840.113556.1.4.803:=2)"
+                        "(!(msExchRecipientTypeDetails=4))(!(msExchRecipientTypeDetails=16))"
+                        "(!(msExchRecipientTypeDetails=32)))"},
+    {"id_attrs", "objectGUID"},
+    {"page_size", "1000"},
+};
+
+static const struct cfg_key *conf_key(const char *section, const char *name)
+{
+    for (size_t i = 0; i < conf_nkeys; i++)
+        if (conf_keys[i].name != NULL && strcmp(conf_keys[i].section, section) == 0 &&
+            strcmp(conf_keys[i].name, name) == 0)
+            return &conf_keys[i];
+    return NULL;
+}
+
+/* conf_at_default - the key still holds its built-in default (it was not in the file) */
+static int conf_at_default(const struct conf *cf, const struct cfg_key *k)
+{
+    const char *slot = (const char *)cf + k->offset;
+    const char *def = k->def, *p;
+    const struct cfg_list *l;
+
+    switch (k->type) {
+    case CFG_STR:
+        return *(char *const *)(const void *)slot != NULL &&
+               strcmp(*(char *const *)(const void *)slot, def) == 0;
+    case CFG_INT:
+        return *(const long long *)(const void *)slot == strtoll(def, NULL, 10);
+    case CFG_LIST:
+        /* the defaults are written "a, b, c" */
+        l = (const struct cfg_list *)(const void *)slot;
+        p = def;
+        for (size_t i = 0; i < l->n; i++) {
+            size_t n = strlen(l->v[i]);
+            if (strncmp(p, l->v[i], n) != 0)
+                return 0;
+            p += n;
+            if (*p == ',')
+                p += 2;
+        }
+        return *p == '\0';
+    default:
+        return 0;
+    }
+}
+
+/* conf_apply_preset - the preset's values into the keys of section left at their defaults */
+static void conf_apply_preset(struct conf *cf, const char *section, const char *name,
+                              struct cfg_errors *errs)
+{
+    char text[1024];
+    struct conf tmp;
+    struct cfg_errors terrs = {0};
+    size_t len;
+
+    len = (size_t)snprintf(text, sizeof(text), "[%s]\n", section);
+    for (size_t i = 0; i < sizeof(conf_preset_ad) / sizeof(conf_preset_ad[0]); i++)
+        if (conf_key(section, conf_preset_ad[i].name) != NULL)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s = %s\n",
+                                    conf_preset_ad[i].name, conf_preset_ad[i].value);
+    memset(&tmp, 0, sizeof(tmp));
+    if (len >= sizeof(text) ||
+        cfg_load_string("(preset ad)", text, len, conf_keys, conf_nkeys, &tmp, &terrs) < 0) {
+        cfg_error(errs, "%s: [%s] preset: the built-in ad preset does not load", name, section);
+    } else {
+        for (size_t i = 0; i < sizeof(conf_preset_ad) / sizeof(conf_preset_ad[0]); i++) {
+            const struct cfg_key *k = conf_key(section, conf_preset_ad[i].name);
+            char swap[sizeof(struct cfg_list)];
+            size_t sz = k == NULL             ? 0
+                        : k->type == CFG_LIST ? sizeof(struct cfg_list)
+                        : k->type == CFG_INT  ? sizeof(long long)
+                                              : sizeof(char *);
+            if (k == NULL || !conf_at_default(cf, k))
+                continue;
+            memcpy(swap, (char *)cf + k->offset, sz);
+            memcpy((char *)cf + k->offset, (char *)&tmp + k->offset, sz);
+            memcpy((char *)&tmp + k->offset, swap, sz);
+        }
+    }
+    cfg_errors_free(&terrs);
+    cfg_free(conf_keys, conf_nkeys, &tmp);
+}
+
+void conf_preset_print(const struct conf *cf, FILE *out)
+{
+    const char *section = cf->sec_ldap ? "ldap" : cf->sec_ldif ? "ldif" : NULL;
+
+    if (section == NULL || cf->map_preset == NULL || strcmp(cf->map_preset, "openldap") == 0)
+        return;
+    for (size_t i = 0; i < sizeof(conf_preset_ad) / sizeof(conf_preset_ad[0]); i++) {
+        const struct cfg_key *k = conf_key(section, conf_preset_ad[i].name);
+        const char *slot;
+        if (k == NULL)
+            continue;
+        slot = (const char *)cf + k->offset;
+        fprintf(out, "[%s] %s = ", section, k->name);
+        if (k->type == CFG_INT) {
+            fprintf(out, "%lld\n", *(const long long *)(const void *)slot);
+        } else if (k->type == CFG_LIST) {
+            const struct cfg_list *l = (const struct cfg_list *)(const void *)slot;
+            for (size_t j = 0; j < l->n; j++)
+                fprintf(out, "%s%s", j ? ", " : "", l->v[j]);
+            fputc('\n', out);
+        } else {
+            fprintf(out, "%s\n", *(char *const *)(const void *)slot);
+        }
+    }
+}
+
 /* conf_check - the rules that span keys */
 static void conf_check(struct conf *cf, const char *name, int need_source, struct cfg_errors *errs)
 {
@@ -379,6 +527,9 @@ static void conf_check(struct conf *cf, const char *name, int need_source, struc
             cfg_error(errs, "%s:%d: [ldap] uri: required", name, cf->sec_ldap);
         if (cf->ldap_base.n == 0)
             cfg_error(errs, "%s:%d: [ldap] base: required", name, cf->sec_ldap);
+        if (cf->ldap_incremental && (cf->map_preset == NULL || strcmp(cf->map_preset, "ad") != 0))
+            cfg_error(errs, "%s:%d: [ldap] incremental: needs preset = ad (Active Directory)", name,
+                      cf->sec_ldap);
         if (cf->ldap_bind_dn[0] != '\0' && cf->ldap_bind_pw_file[0] == '\0')
             cfg_error(errs, "%s:%d: [ldap] bind_pw_file: required with bind_dn", name,
                       cf->sec_ldap);
@@ -397,6 +548,11 @@ static int conf_finish(struct conf *cf, const char *name, int need_source, int r
                        struct cfg_errors *errs)
 {
     size_t before = errs->n;
+
+    if (cf->sec_ldap && cf->map_preset != NULL && strcmp(cf->map_preset, "ad") == 0)
+        conf_apply_preset(cf, "ldap", name, errs);
+    else if (cf->sec_ldif && cf->map_preset != NULL && strcmp(cf->map_preset, "ad") == 0)
+        conf_apply_preset(cf, "ldif", name, errs);
 
     conf_check(cf, name, need_source, errs);
     /* syncd's rule (lookupd never binds to the directory), once the [ldap] keys are sound */
@@ -434,7 +590,7 @@ void conf_free(struct conf *cf)
 enum conf_source conf_source(const struct conf *cf)
 {
     if (cf->sec_ldap)
-        return CONF_SOURCE_LDAP;
+        return cf->ldap_incremental ? CONF_SOURCE_AD : CONF_SOURCE_LDAP;
     if (cf->sec_ldif)
         return CONF_SOURCE_LDIF;
     if (cf->sec_upstream)
@@ -451,6 +607,8 @@ const char *conf_source_name(enum conf_source src)
         return "ldif";
     case CONF_SOURCE_UPSTREAM:
         return "upstream";
+    case CONF_SOURCE_AD:
+        return "ad";
     case CONF_SOURCE_NONE:
         break;
     }
@@ -483,6 +641,7 @@ int conf_load_main(struct conf *cf, const char *prog, const char *path, int need
         return EX_CONFIG;
     }
     if (check_only) {
+        conf_preset_print(cf, stdout);
         printf("configuration OK\n");
         conf_free(cf);
         return EX_OK;

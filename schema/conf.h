@@ -10,10 +10,17 @@
 #define RCPTDIR_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/cfg.h"
 
-enum conf_source { CONF_SOURCE_NONE = 0, CONF_SOURCE_LDAP, CONF_SOURCE_LDIF, CONF_SOURCE_UPSTREAM };
+enum conf_source {
+    CONF_SOURCE_NONE = 0,
+    CONF_SOURCE_LDAP,
+    CONF_SOURCE_LDIF,
+    CONF_SOURCE_UPSTREAM,
+    CONF_SOURCE_AD, /* [ldap] with preset = ad and incremental = yes */
+};
 
 struct conf {
     /* line where each section starts (0: absent) */
@@ -31,7 +38,10 @@ struct conf {
     long long ldap_page_size;
     long long ldap_timeout;
     int ldap_allow_cleartext_bind;
+    long long ldap_range_size;
+    int ldap_incremental;
     /* entry mapping: [ldap] and [ldif] */
+    char *map_preset; /* "openldap" or "ad": the defaults of the keys below (conf_preset) */
     char *map_filter;
     struct cfg_list map_address_attrs;
     char *map_primary_attr;
@@ -112,6 +122,12 @@ void conf_free(struct conf *cf);
 /* conf_source - which section names the source */
 enum conf_source conf_source(const struct conf *cf);
 const char *conf_source_name(enum conf_source src);
+
+/*
+ * conf_preset_print - "[section] key = value" for the keys a preset other than openldap set
+ * (what `-n` prints for [ldap] preset = ad); nothing for the openldap preset
+ */
+void conf_preset_print(const struct conf *cf, FILE *out);
 
 /* conf_addr_flags - the addr_normalize() flags this configuration asks for */
 unsigned conf_addr_flags(const struct conf *cf);

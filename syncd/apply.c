@@ -71,6 +71,22 @@ struct store *apply_store(const struct apply *a)
     return a->st;
 }
 
+int apply_state_get(struct apply *a, const char *name, char *buf, size_t cap)
+{
+    char key[128];
+
+    snprintf(key, sizeof(key), "src.%s", name);
+    return store_meta_get(a->txn, a->st, key, buf, cap);
+}
+
+int apply_state_put(struct apply *a, const char *name, const char *value)
+{
+    char key[128];
+
+    snprintf(key, sizeof(key), "src.%s", name);
+    return store_meta_put(a->txn, a->st, key, value);
+}
+
 const struct apply_opts *apply_opts_of(const struct apply *a)
 {
     return &a->o;

@@ -84,6 +84,15 @@ uint64_t apply_generation(const struct apply *a);
 const char *apply_refusal(const struct apply *a);
 
 /*
+ * apply_state_get / apply_state_put - a source's own state in meta under "src.NAME" (a
+ * high-water mark, the server it came from): get reads it as the store was when the sync
+ * began (MDB_NOTFOUND when unset; buf NUL-terminated, at most STORE_META_MAX bytes); put
+ * writes it in the sync's transaction, so it is committed with the data or not at all.
+ */
+int apply_state_get(struct apply *a, const char *name, char *buf, size_t cap);
+int apply_state_put(struct apply *a, const char *name, const char *value);
+
+/*
  * apply_note_failure - record a failed or refused attempt in meta (its own small
  * transaction): last_attempt, last_result (result), last_error (why). Data untouched.
  */

@@ -42,18 +42,43 @@ int attrs_name_is(const struct attr_value *v, const char *name)
     return strlen(name) == v->name_len && strncasecmp(v->name, name, v->name_len) == 0;
 }
 
-int attrs_range_cut(const struct attr_value *v)
+int attrs_range(const struct attr_value *v, unsigned long *low, unsigned long *high)
 {
     const char *p = v->name + v->name_len, *end = v->name + v->full_len;
 
     while (p < end) { /* each ";option" */
         const char *opt = p + 1, *next = memchr(opt, ';', (size_t)(end - opt));
-        size_t len = (size_t)((next ? next : end) - opt);
-        if (len > 6 && strncasecmp(opt, "range=", 6) == 0) {
-            const char *dash = memchr(opt + 6, '-', len - 6);
-            return dash == NULL || (size_t)(opt + len - dash - 1) != 1 || dash[1] != '*';
+        const char *oend = next ? next : end, *q;
+        if ((size_t)(oend - opt) > 6 && strncasecmp(opt, "range=", 6) == 0) {
+            unsigned long n = 0;
+            int digits = 0;
+            for (q = opt + 6; q < oend && *q >= '0' && *q <= '9' && n < 100000000UL; q++, digits++)
+                n = n * 10 + (unsigned long)(*q - '0');
+            if (digits == 0 || q >= oend || *q != '-')
+                return -1;
+            *low = n;
+            if (oend - q == 2 && q[1] == '*') {
+                *high = ATTRS_RANGE_END;
+                return 1;
+            }
+            n = 0;
+            digits = 0;
+            for (q++; q < oend && *q >= '0' && *q <= '9' && n < 100000000UL; q++, digits++)
+                n = n * 10 + (unsigned long)(*q - '0');
+            if (digits == 0 || q != oend || n < *low)
+                return -1;
+            *high = n;
+            return 1;
         }
-        p = next ? next : end;
+        p = oend;
     }
     return 0;
+}
+
+int attrs_range_cut(const struct attr_value *v)
+{
+    unsigned long low, high;
+    int rc = attrs_range(v, &low, &high);
+
+    return rc < 0 || (rc > 0 && high != ATTRS_RANGE_END);
 }

@@ -39,4 +39,11 @@ int attrs_name_is(const struct attr_value *v, const char *name);
  */
 int attrs_range_cut(const struct attr_value *v);
 
+/*
+ * attrs_range - the value came under ";range=LOW-HIGH": 1 with *low and *high set (*high is
+ * ATTRS_RANGE_END for "*", the last chunk), 0 without a range option, -1 when it is malformed
+ */
+#define ATTRS_RANGE_END ((unsigned long)-1)
+int attrs_range(const struct attr_value *v, unsigned long *low, unsigned long *high);
+
 #endif

@@ -37,8 +37,9 @@ static int src_dir_entry(void *ctx, const struct attrs *a, const char *dn, size_
         char safe[LOG_SAFE_MAX + 4];
         snprintf(d->why, sizeof(d->why),
                  "entry %s: an address attribute has more values than the directory sends in "
-                 "one answer (Active Directory range retrieval, ;range=), which rcptdir does not "
-                 "fetch; the sync is stopped so that no address goes missing",
+                 "one answer (Active Directory range retrieval, ;range=) and the rest could not "
+                 "be fetched (an LDIF export); the sync is stopped so that no address goes "
+                 "missing",
                  log_safe(safe, sizeof(safe), dn, dnlen));
         return SOURCE_ERR;
     }

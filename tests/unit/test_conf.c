@@ -661,6 +661,51 @@ static void test_repeat_loads(void **state)
     free(text);
 }
 
+/* [ldap] preset = ad: the keys not in the file take the AD values, the others stay */
+static void test_preset_ad(void **state)
+{
+    struct fixture *f = *state;
+    const char *text = "[store]\npath = /tmp/x\n[ldap]\npreset = ad\nuri = ldap://dc\n"
+                       "base = DC=example,DC=test\npage_size = 200\nprimary_attr = targetAddress\n";
+    int rc = load(f, text, 1);
+
+    EXPECT_NONE(f, rc);
+    assert_string_equal(f->cf.map_filter, "(&(|(objectClass=user)(objectClass=group)"
+                                          "(objectClass=contact))(|(mail=*)(proxyAddresses=*)))");
+    assert_int_equal(f->cf.map_address_attrs.n, 2);
+    assert_string_equal(f->cf.map_address_attrs.v[1], "proxyAddresses");
+    assert_string_equal(f->cf.map_group_filter, "(objectClass=group)");
+    assert_non_null(strstr(f->cf.map_disabled_filter, "1.2.840.113556.1.4.803:=2"));
+    assert_int_equal(f->cf.map_id_attrs.n, 1);
+    assert_string_equal(f->cf.map_id_attrs.v[0], "objectGUID");
+    /* given in the file: kept */
+    assert_int_equal(f->cf.ldap_page_size, 200);
+    assert_string_equal(f->cf.map_primary_attr, "targetAddress");
+    assert_int_equal(conf_source(&f->cf), CONF_SOURCE_LDAP);
+}
+
+/* incremental = yes is the AD source, and needs preset = ad; an unknown preset is an error */
+static void test_preset_incremental(void **state)
+{
+    struct fixture *f = *state;
+    int rc = load(f,
+                  "[store]\npath = /tmp/x\n[ldap]\npreset = ad\nincremental = yes\n"
+                  "uri = ldap://dc\nbase = DC=example,DC=test\n",
+                  1);
+
+    EXPECT_NONE(f, rc);
+    assert_int_equal(conf_source(&f->cf), CONF_SOURCE_AD);
+    assert_string_equal(conf_source_name(CONF_SOURCE_AD), "ad");
+    rc = load(f, "[store]\npath = /tmp/x\n[ldap]\nincremental = yes\nuri = ldap://dc\nbase = x\n",
+              1);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(f->errs.v[0], "incremental: needs preset = ad"));
+    rc = load(f, "[store]\npath = /tmp/x\n[ldap]\npreset = exchange\nuri = ldap://dc\nbase = x\n",
+              1);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(f->errs.v[0], "is not a preset"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +719,8 @@ int main(void)
         cmocka_unit_test(test_keys_documented),
         cmocka_unit_test_setup_teardown(test_hardening_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeat_loads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preset_ad, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preset_incremental, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

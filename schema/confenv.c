@@ -229,8 +229,10 @@ int confenv_report(struct conf *cf, enum confenv_prog prog, const char *progname
 
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "%s: error: %s\n", progname, errs.v[i]);
-    if (rc == 0)
+    if (rc == 0) {
+        conf_preset_print(cf, stdout); /* the values a preset gave (ad) */
         printf("configuration OK\n");
+    }
     cfg_errors_free(&errs);
     conf_free(cf);
     return rc == 0 ? EX_OK : EX_CONFIG;

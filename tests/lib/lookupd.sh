@@ -53,7 +53,7 @@ lookupd_ready() {
 # lookupd_start NAME - start lookupd with $TEST_DIR/NAME.conf on free ports (SMPORT_NAME,
 # HTTPPORT_NAME), wait until it is ready; sets PID_NAME. Tries other ports when one was taken.
 lookupd_start() {
-    local name=$1 pid sp hp
+    local name=$1 pid sp hp status=
     for _attempt in 1 2 3 4 5; do
         sp=$(free_port) && hp=$(free_port) || return 1
         [ "$sp" = "$hp" ] && continue
@@ -69,9 +69,10 @@ lookupd_start() {
         running "$pid" && grep -q "lookupd: ready" "$TEST_DIR/$name.log" && return 0
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
+        status=$?
         grep -q "Address already in use" "$TEST_DIR/$name.log" || break
     done
-    echo "# lookupd $name did not start:"
+    echo "# lookupd $name did not start (exit status $status):"
     sed 's/^/#   /' "$TEST_DIR/$name.log"
     return 1
 }

@@ -122,14 +122,16 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
             snprintf(err, sizeof(err), "interrupted");
         log_warnx("sync failed, store unchanged: %s", err);
         if (!o->dry_run)
-            apply_note_failure(st, source, "failed", err);
+            apply_note_attempt(st, source, "failed", err, NULL,
+                               (uint64_t)(syncd_elapsed(&start) * 1000));
         return EX_TEMPFAIL;
     }
     if (rc == APPLY_REFUSED) {
         const char *why = stats.refusal[0] != '\0' ? stats.refusal : err;
         log_warnx("sync: %s", why);
         if (!o->dry_run)
-            apply_note_failure(st, source, "refused", why);
+            apply_note_attempt(st, source, "refused", why, &stats,
+                               (uint64_t)(syncd_elapsed(&start) * 1000));
         return EX_DATAERR;
     }
     if (rc != 0) {

@@ -696,8 +696,13 @@ static int hist_collect(void *ctx, const struct store_hist *h)
 /* hist_append - one history record (gen_after = g) in its own transaction */
 static void hist_append(struct store *st, uint64_t g, unsigned keep)
 {
-    struct store_hist h = {.time = 1000 + g, .result = STORE_HIST_OK, .gen_after = g,
-                           .source = "ldif", .sourcelen = 4, .error = "", .errorlen = 0};
+    struct store_hist h = {.time = 1000 + g,
+                           .result = STORE_HIST_OK,
+                           .gen_after = g,
+                           .source = "ldif",
+                           .sourcelen = 4,
+                           .error = "",
+                           .errorlen = 0};
     MDB_txn *txn;
 
     assert_int_equal(store_begin(st, 0, &txn), 0);

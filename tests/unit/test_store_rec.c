@@ -299,18 +299,26 @@ static void test_meta_u64(void **state)
 static void test_hist(void **state)
 {
     static const unsigned char golden[] = {
-        1,   'f', 0x10, 0x32, 0x54, 0x76, 0, 0, 0, 0, /* version, result, time */
-        0xe8, 3, 0, 0,                                /* 1000 ms */
-        7,   0, 0, 0, 0, 0, 0, 0,                     /* generation before */
-        7,   0, 0, 0, 0, 0, 0, 0,                     /* after */
-        1,   0, 0, 0, 0, 0, 0, 0,                     /* added */
-        2,   0, 0, 0, 0, 0, 0, 0,                     /* changed */
-        3,   0, 0, 0, 0, 0, 0, 0,                     /* removed */
-        4,   0, 'l', 'd', 'i', 'f',                   /* source */
-        3,   0, 'b', 'a', 'd'};                       /* error */
-    struct store_hist h = {.time = 0x76543210, .duration_ms = 1000, .result = STORE_HIST_FAILED,
-                           .gen_before = 7, .gen_after = 7, .added = 1, .changed = 2,
-                           .removed = 3, .source = "ldif", .sourcelen = 4, .error = "bad",
+        1,    'f', 0x10, 0x32, 0x54, 0x76, 0, 0, 0, 0, /* version, result, time */
+        0xe8, 3,   0,    0,                            /* 1000 ms */
+        7,    0,   0,    0,    0,    0,    0, 0,       /* generation before */
+        7,    0,   0,    0,    0,    0,    0, 0,       /* after */
+        1,    0,   0,    0,    0,    0,    0, 0,       /* added */
+        2,    0,   0,    0,    0,    0,    0, 0,       /* changed */
+        3,    0,   0,    0,    0,    0,    0, 0,       /* removed */
+        4,    0,   'l',  'd',  'i',  'f',              /* source */
+        3,    0,   'b',  'a',  'd'};                   /* error */
+    struct store_hist h = {.time = 0x76543210,
+                           .duration_ms = 1000,
+                           .result = STORE_HIST_FAILED,
+                           .gen_before = 7,
+                           .gen_after = 7,
+                           .added = 1,
+                           .changed = 2,
+                           .removed = 3,
+                           .source = "ldif",
+                           .sourcelen = 4,
+                           .error = "bad",
                            .errorlen = 3};
     unsigned char buf[STORE_HIST_MAX], big[2 * STORE_HIST_MAX];
     struct store_hist d;

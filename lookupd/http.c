@@ -93,6 +93,30 @@ static void http_harvest(struct lk_http *h, struct MHD_Connection *c, const char
     reply->response = http_json_response(policy_harvest_json(h->policy));
 }
 
+/*
+ * http_text_reply - close fp, an open_memstream() of *text and *len, and answer 200 with what
+ * it holds as ctype; 500 "out of memory" when that failed. 0, or -1 with no response made.
+ * The text is MHD's (or freed) afterwards.
+ */
+static int http_text_reply(struct http_reply *reply, FILE *fp, char **text, size_t *len,
+                           const char *ctype)
+{
+    if (fclose(fp) != 0 || *text == NULL) {
+        free(*text);
+        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        reply->error = "out of memory";
+        return -1;
+    }
+    reply->status = MHD_HTTP_OK;
+    reply->response = MHD_create_response_from_buffer(*len, *text, MHD_RESPMEM_MUST_FREE);
+    if (reply->response == NULL) {
+        free(*text);
+        return -1;
+    }
+    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    return 0;
+}
+
 /* the status page and its history (status.h, page.h) */
 static void http_history(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                          struct http_reply *reply)
@@ -135,20 +159,8 @@ static void http_page(struct lk_http *h, struct MHD_Connection *c, const char *r
     s = status_fill(h->db, &h->rd, h->version, h->max_age, h->policy, &page_want);
     page_render(fp, s);
     status_free(s);
-    if (fclose(fp) != 0 || text == NULL) {
-        free(text);
-        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        reply->error = "out of memory";
+    if (http_text_reply(reply, fp, &text, &len, "text/html; charset=utf-8") != 0)
         return;
-    }
-    reply->status = MHD_HTTP_OK;
-    reply->response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (reply->response == NULL) {
-        free(text);
-        return;
-    }
-    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "text/html; charset=utf-8");
     MHD_add_response_header(reply->response, "Content-Security-Policy", page_csp());
     MHD_add_response_header(reply->response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(reply->response, "Referrer-Policy", "no-referrer");
@@ -440,19 +452,7 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
             "# TYPE rcptdir_build_info gauge\n"
             "rcptdir_build_info{version=\"%s\"} 1\n",
             h->version);
-    if (fclose(fp) != 0 || text == NULL) {
-        free(text);
-        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        reply->error = "out of memory";
-        return;
-    }
-    reply->status = MHD_HTTP_OK;
-    reply->response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (reply->response == NULL)
-        free(text);
-    else
-        MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                "text/plain; version=0.0.4; charset=utf-8");
+    http_text_reply(reply, fp, &text, &len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 /* http_token_ok - compare the bearer token in constant time */

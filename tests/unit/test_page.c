@@ -133,53 +133,66 @@ static void golden(const char *name, const char *text, size_t len)
     free(ref);
 }
 
-static void test_svg_syncs_golden(void **state)
+static void draw_syncs(FILE *fp, const struct lk_status *s)
+{
+    svg_syncs(fp, s->syncs, s->nsyncs);
+}
+
+static void draw_answers(FILE *fp, const struct lk_status *s)
+{
+    svg_answers(fp, s->minutes, s->nminutes);
+}
+
+/* fixture_chart - what draw writes for the fixed night, compared with its golden file;
+ * returned for more checks (the caller frees it) */
+static char *fixture_chart(const char *name, void (*draw)(FILE *, const struct lk_status *))
 {
     struct lk_status s;
     char *text = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&text, &len);
 
-    (void)state;
+    assert_non_null(fp);
     page_fixture_fill(&s);
-    svg_syncs(fp, s.syncs, s.nsyncs);
+    draw(fp, &s);
     assert_int_equal(fclose(fp), 0);
-    golden("syncs.svg", text, len);
-    /* four refused and one failed bar, each with its tinted column */
-    assert_int_equal(s.nsyncs, 48);
-    {
-        size_t refused = 0, failed = 0, bad = 0;
-        for (const char *p = text; (p = strstr(p, "<g class=\"refused\">")) != NULL; p++)
-            refused++;
-        for (const char *p = text; (p = strstr(p, "<g class=\"failed\">")) != NULL; p++)
-            failed++;
-        for (const char *p = text; (p = strstr(p, "class=\"bad\"")) != NULL; p++)
-            bad++;
-        assert_int_equal(refused, 4);
-        assert_int_equal(failed, 1);
-        assert_int_equal(bad, 5);
-    }
-    free(text);
     page_fixture_free(&s);
+    golden(name, text, len);
+    return text;
+}
+
+/* count - occurrences of needle in text */
+static size_t count(const char *text, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void test_svg_syncs_golden(void **state)
+{
+    char *text = fixture_chart("syncs.svg", draw_syncs);
+
+    (void)state;
+    /* 48 bars: four refused and one failed, each with its tinted column */
+    assert_int_equal(count(text, "<g class="), 48);
+    assert_int_equal(count(text, "<g class=\"refused\">"), 4);
+    assert_int_equal(count(text, "<g class=\"failed\">"), 1);
+    assert_int_equal(count(text, "class=\"bad\""), 5);
+    free(text);
 }
 
 static void test_svg_answers_golden(void **state)
 {
-    struct lk_status s;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&text, &len);
+    char *text = fixture_chart("answers.svg", draw_answers);
 
     (void)state;
-    page_fixture_fill(&s);
-    svg_answers(fp, s.minutes, s.nminutes);
-    assert_int_equal(fclose(fp), 0);
-    golden("answers.svg", text, len);
     assert_non_null(strstr(text, "<polyline class=\"k-unknown\""));
     assert_non_null(strstr(text, ">03:00</text>"));
     assert_null(strstr(text, "no answers counted yet"));
     free(text);
-    page_fixture_free(&s);
 }
 
 static void test_svg_empty(void **state)

@@ -83,16 +83,6 @@ const char *page_csp(void)
     return page_csp_text;
 }
 
-/* page_when - "YYYY-MM-DD HH:MM:SS UTC" */
-static void page_when(char buf[40], uint64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(buf, 40, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
 static const char *page_verdict_class(enum status_verdict v)
 {
     static const char *const cls[] = {"v-healthy", "v-failed", "v-stale", "v-unavailable"};
@@ -103,7 +93,7 @@ static const char *page_verdict_class(enum status_verdict v)
 /* page_fact - one figure in the grid: a big number and what it is */
 static void page_fact(FILE *fp, const char *id, uint64_t v, const char *what)
 {
-    fprintf(fp, "<div class=\"fact\"><b id=\"%s\">%" PRIu64 "</b><span>%s</span></div>\n", id, v,
+    fprintf(fp, "<div class=\"fact\"><b id=\"%s\">%" PRIu64 "</b> <span>%s</span></div>\n", id, v,
             what);
 }
 
@@ -129,7 +119,7 @@ static void page_verdict(FILE *fp, const struct lk_status *s)
     fputs("</p>\n</header>\n<dl>\n", fp);
     status_age_text(max, sizeof(max), s->max_age);
     if (in->last_success != 0) {
-        page_when(w, in->last_success);
+        svg_time(w, sizeof(w), in->last_success, SVG_SECOND_UTC);
         status_age_text(age, sizeof(age), (long long)s->now - (long long)in->last_success);
         fprintf(fp,
                 "<dt>Last good sync</dt><dd id=\"last-success\">%s: <b>%s ago</b> (max_age %s)"
@@ -140,7 +130,7 @@ static void page_verdict(FILE *fp, const struct lk_status *s)
                 max);
     }
     if (in->last_attempt != 0) {
-        page_when(w, in->last_attempt);
+        svg_time(w, sizeof(w), in->last_attempt, SVG_SECOND_UTC);
         fprintf(fp, "<dt>Last attempt</dt><dd>%s: <span class=\"r-%s\">", w,
                 strcmp(in->last_result, "ok") == 0        ? "ok"
                 : strcmp(in->last_result, "refused") == 0 ? "refused"
@@ -158,7 +148,7 @@ static void page_verdict(FILE *fp, const struct lk_status *s)
     fputs("<dt>Source</dt><dd>", fp);
     svg_escs(fp, in->source[0] != '\0' ? in->source : "(none yet)");
     fputs("</dd>\n", fp);
-    page_when(w, (uint64_t)s->now);
+    svg_time(w, sizeof(w), (uint64_t)s->now, SVG_SECOND_UTC);
     fprintf(fp, "<dt>Page</dt><dd>%s, rcptdir-lookupd ", w);
     svg_escs(fp, s->version != NULL ? s->version : "");
     fprintf(fp, ", refreshes every %d s</dd>\n</dl>\n", PAGE_REFRESH);
@@ -189,14 +179,15 @@ static void page_syncs(FILE *fp, const struct lk_status *s)
             "has the details; the table lists the newest %d, <a href=\"/v1/history\">/v1/history"
             "</a> all that are kept.</p>\n",
             PAGE_ROWS);
-    fputs("<table id=\"syncs\">\n<tr><th>ended</th><th>result</th><th class=\"n\">duration</th>"
-          "<th class=\"n\">added</th><th class=\"n\">changed</th><th class=\"n\">removed</th>"
-          "<th class=\"n\">generation</th></tr>\n",
-          fp);
+    fputs(
+        "<table id=\"syncs\">\n<tr><th>ended (UTC)</th><th>result</th><th class=\"n\">duration</th>"
+        "<th class=\"n\">added</th><th class=\"n\">changed</th><th class=\"n\">removed</th>"
+        "<th class=\"n\">generation</th></tr>\n",
+        fp);
     for (size_t i = 0; i < s->nsyncs && i < PAGE_ROWS; i++) {
         const struct status_sync *y = &s->syncs[i];
         const char *r = store_hist_result_name(y->result);
-        page_when(w, y->time);
+        svg_time(w, sizeof(w), y->time, SVG_SECOND);
         if (y->duration_ms < 1000)
             snprintf(dur, sizeof(dur), "%" PRIu64 " ms", y->duration_ms);
         else

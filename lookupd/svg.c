@@ -80,24 +80,29 @@ void svg_escs(FILE *fp, const char *s)
     svg_esc(fp, s, strlen(s));
 }
 
-/* svg_hhmm - "HH:MM" UTC of unix time t */
-static void svg_hhmm(char buf[16], uint64_t t)
+void svg_time(char *buf, size_t len, uint64_t t, enum svg_time_form form)
 {
     time_t tt = (time_t)t;
     struct tm tm;
+    size_t n;
 
     gmtime_r(&tt, &tm);
-    strftime(buf, 16, "%H:%M", &tm);
-}
-
-/* svg_when - "YYYY-MM-DD HH:MM" UTC of unix time t */
-static void svg_when(char buf[32], uint64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(buf, 32, "%Y-%m-%d %H:%M", &tm);
+    switch (form) {
+    case SVG_HHMM:
+        n = strftime(buf, len, "%H:%M", &tm);
+        break;
+    case SVG_MINUTE:
+        n = strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+        break;
+    case SVG_SECOND:
+        n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+        break;
+    default:
+        n = strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+        break;
+    }
+    if (n == 0 && len > 0)
+        buf[0] = '\0';
 }
 
 #define SVG_W      720
@@ -134,14 +139,14 @@ void svg_syncs(FILE *fp, const struct status_sync *syncs, size_t n)
     else
         snprintf(a, sizeof(a), "%" PRIu64 " ms", max_ms);
     fprintf(fp,
-            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">%s</text>"
-            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">0</text>"
-            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">%" PRIu64 "</text>"
-            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">changes</text>\n",
+            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">%s </text>"
+            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">0 </text>"
+            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">%" PRIu64 " </text>"
+            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">changes </text>\n",
             SVG_LEFT - 4, top + 8, a, SVG_LEFT - 4, top + dur_h, SVG_LEFT - 4,
             top + dur_h + gap + chg_h, max_chg, SVG_LEFT - 4, top + dur_h + gap + 10);
     if (k == 0)
-        fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"ax\">no sync recorded yet</text>\n",
+        fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"ax\">no sync recorded yet </text>\n",
                 SVG_LEFT + 8, top + dur_h / 2);
     for (size_t j = 0; j < k; j++) {
         const struct status_sync *y = &syncs[k - 1 - j]; /* oldest first */
@@ -157,7 +162,7 @@ void svg_syncs(FILE *fp, const struct status_sync *syncs, size_t n)
             bh = 2;
         if (c > 0 && ch < 2)
             ch = 2;
-        svg_when(a, y->time);
+        svg_time(a, sizeof(a), y->time, SVG_MINUTE);
         fprintf(fp,
                 "<g class=\"%s\"><title>%s UTC: %s in %" PRIu64 " ms, %s+%" PRIu64 " ~%" PRIu64
                 " -%" PRIu64 ", generation %" PRIu64 "%s",
@@ -181,8 +186,8 @@ void svg_syncs(FILE *fp, const struct status_sync *syncs, size_t n)
         int last = j + 1 == k;
         if (j % 8 != 0 && !(last && j % 8 >= 4))
             continue;
-        svg_hhmm(a, syncs[k - 1 - j].time);
-        fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"middle\">%s%s</text>\n",
+        svg_time(a, sizeof(a), syncs[k - 1 - j].time, SVG_HHMM);
+        fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"middle\">%s%s </text>\n",
                 SVG_LEFT + (int)j * slot + slot / 2, h - 4, a, last ? " UTC" : "");
     }
     fputs("</svg>\n", fp);
@@ -220,18 +225,24 @@ void svg_answers(FILE *fp, const struct stats_minute *m, size_t n)
             SVG_W, h, SVG_W, h, n, SVG_BIN);
     fprintf(fp,
             "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d0d7de\"/>"
-            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">%" PRIu64 "/min</text>"
-            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">0</text>\n",
+            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">%" PRIu64 "/min </text>"
+            "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"end\">0 </text>\n",
             SVG_LEFT, top + plot_h, SVG_W - 8, top + plot_h, SVG_LEFT - 4, top + 4, max,
             SVG_LEFT - 4, top + plot_h);
-    /* grey where nothing is known; hour labels every 3 hours */
-    for (size_t b = 0; b < bins; b++) {
-        int known = 0, x = SVG_LEFT + (int)b * step / 1000;
+    /* grey where nothing is known (one rect per run of bins); hour labels every 3 hours */
+    for (size_t b = 0, run = 0; b <= bins; b++) {
+        int known = b == bins;
         for (size_t i = b * SVG_BIN; i < n && i < (b + 1) * SVG_BIN; i++)
             known |= m[i].known;
-        if (!known)
-            fprintf(fp, "<rect class=\"nodata\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>", x,
-                    top, (step + 999) / 1000, plot_h);
+        if (!known) {
+            run++;
+            continue;
+        }
+        if (run > 0)
+            fprintf(fp, "<rect class=\"nodata\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>",
+                    SVG_LEFT + (int)(b - run) * step / 1000, top,
+                    ((int)b * step - (int)(b - run) * step + 999) / 1000, plot_h);
+        run = 0;
     }
     fputc('\n', fp);
     for (size_t i = 0; i < n; i++)
@@ -239,15 +250,15 @@ void svg_answers(FILE *fp, const struct stats_minute *m, size_t n)
     if (!any)
         fprintf(fp,
                 "<text x=\"%d\" y=\"%d\" class=\"ax\">no answers counted yet: lookupd counts "
-                "them per minute from its start</text>\n",
+                "them per minute from its start </text>\n",
                 SVG_LEFT + 8, top + plot_h / 2);
     for (size_t i = 0; i < n; i++)
         if (m[i].minute % 180 == 0) {
             int x = SVG_LEFT + (int)(i * (size_t)SVG_PLOT_W / n);
-            svg_hhmm(a, m[i].minute * 60);
+            svg_time(a, sizeof(a), m[i].minute * 60, SVG_HHMM);
             fprintf(fp,
                     "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#eaeef2\"/>"
-                    "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"middle\">%s</text>\n",
+                    "<text x=\"%d\" y=\"%d\" class=\"ax\" text-anchor=\"middle\">%s </text>\n",
                     x, top, x, top + plot_h, x, h - 6, a);
         }
     for (size_t k = 0; k < STATS_NKINDS; k++) {

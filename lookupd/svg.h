@@ -17,6 +17,7 @@
 #define RCPTDIR_LK_SVG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "lookupd/stats.h"
@@ -33,6 +34,17 @@
 void svg_esc(FILE *fp, const char *s, size_t len);
 /* svg_escs - svg_esc() of a NUL-terminated string */
 void svg_escs(FILE *fp, const char *s);
+
+/* how svg_time() writes a time, always UTC */
+enum svg_time_form {
+    SVG_HHMM,       /* 07:55 */
+    SVG_MINUTE,     /* 2026-12-07 07:55 */
+    SVG_SECOND,     /* 2026-12-07 07:55:00 */
+    SVG_SECOND_UTC, /* 2026-12-07 07:55:00 UTC */
+};
+
+/* svg_time - unix time t in form ("" when it does not fit in len bytes) */
+void svg_time(char *buf, size_t len, uint64_t t, enum svg_time_form form);
 
 /* svg_syncs - the chart of the newest min(n, SVG_SYNCS_MAX) of syncs[n] (newest first) */
 void svg_syncs(FILE *fp, const struct status_sync *syncs, size_t n);

@@ -56,6 +56,16 @@ check_eq "links are the page's own JSON routes; the one absolute URL is the SVG 
 check_eq "HEAD /: 200" 200 "$(curl -s -I -o /dev/null -w '%{http_code}' "$URL/")"
 check_eq "/anything-else: 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/x")"
 
+# in a text browser: the verdict, the figures and the sync table read as text
+if command -v w3m >/dev/null; then
+    w3m -dump -cols 100 "$URL/" >"$T/page.txt" 2>&1
+    check "w3m: the verdict" grep -qx 'healthy' "$T/page.txt"
+    check "w3m: generation and addresses" grep -qE '^2 generation$' "$T/page.txt"
+    check "w3m: the sync table" grep -qE '^[0-9-]+ [0-9:]+ +ok +[0-9.]+ m?s +1 +0 +0 +2 \(new\)' "$T/page.txt"
+else
+    skip "w3m: the page as text" "w3m is not installed (scripts/deps)"
+fi
+
 # --- the page in Chromium ----------------------------------------------------------------------
 # chrome ARGS... - headless Chromium with a fresh profile, no background traffic
 chrome() {

@@ -190,8 +190,9 @@ static void test_svg_answers_golden(void **state)
 
     (void)state;
     assert_non_null(strstr(text, "<polyline class=\"k-unknown\""));
-    assert_non_null(strstr(text, ">03:00</text>"));
+    assert_non_null(strstr(text, ">03:00 </text>"));
     assert_null(strstr(text, "no answers counted yet"));
+    assert_int_equal(count(text, "class=\"nodata\""), 1); /* the 4 h before the start */
     free(text);
 }
 

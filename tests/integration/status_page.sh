@@ -4,8 +4,8 @@
 # the page's headers (curl: HTML, a strict Content-Security-Policy), its size and that it
 # names no URL outside itself; Chromium's screenshot (non-blank, the size asked for) and DOM
 # (verdict, generation, address count); the browser's net log (no request but the page).
-# Then slapd stops and a sync fails: the history says so, and the page's verdict, its error
-# and the failed bar change. SHOT=FILE keeps the last screenshot (docs/status-page.png).
+# Then slapd stops and a sync fails: the history says so (also after lookupd restarts), and
+# the page's verdict, its error and the failed bar change. SHOT=FILE keeps the last screenshot (docs/status-page.png).
 # Prints TAP.
 . "$(dirname "$0")/../lib/rcptdir.sh"
 
@@ -147,6 +147,12 @@ sync_store "$STORE" 2>/dev/null
 check_eq "with slapd stopped, the sync fails (75)" 75 "$?"
 check_eq "/v1/history: the failure first, generation unchanged" "failed 2 2" \
     "$(curl -s "$URL/v1/history" | jq -r '.syncs[0] | "\(.result) \(.generation_before) \(.generation_after)"')"
+# the history is the store's: a restarted lookupd shows the same three attempts
+check "lookupd stops" lookupd_stop p
+require "lookupd starts again" lookupd_start p
+URL=http://127.0.0.1:$HTTPPORT_p
+check_eq "/v1/history after the restart: failed, ok, ok" "failed,ok,ok" \
+    "$(curl -s "$URL/v1/history" | jq -r '[.syncs[].result] | join(",")')"
 check "Chromium takes a screenshot after the failure" chrome --screenshot="$T/failed.png" --window-size=900,1800 "$URL/"
 check "  ... it differs from the healthy one" bash -c "! cmp -s '$T/ok.png' '$T/failed.png'"
 check "Chromium dumps the DOM again" dom_of

@@ -1,12 +1,14 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # HTTPPORT_p is set by lookupd_start (tests/lib/lookupd.sh)
 # status_page.sh - the status page (GET /) in a real headless Chromium, and /v1/history: a
 # real slapd and rcptdir-syncd fill the store (two good syncs, the second with a change);
 # the page's headers (curl: HTML, a strict Content-Security-Policy), its size and that it
 # names no URL outside itself; Chromium's screenshot (non-blank, the size asked for) and DOM
-# (verdict, generation, address count); the browser's net log (no request but the page).
+# (verdict, generation, address count); its console (no CSP violation) and net log (no
+# request but the page).
 # Then slapd stops and a sync fails: the history says so (also after lookupd restarts), and
-# the page's verdict, its error and the failed bar change. SHOT=FILE keeps the last screenshot (docs/status-page.png).
-# Prints TAP.
+# the page's verdict, its error and the failed bar change; also in w3m (a text browser).
+# SHOT=FILE keeps the last screenshot. Prints TAP.
 . "$(dirname "$0")/../lib/rcptdir.sh"
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser)
@@ -114,6 +116,11 @@ check_eq "  ... 900x1800" "900 1800" "$(png_size "$T/ok.png" 2>&1)"
 rows=$(png_rows "$T/ok.png" 2>&1)
 check "  ... not blank ($rows distinct pixel rows)" test "${rows:-0}" -gt 100
 check "Chromium dumps the DOM" dom_of
+# the console: no Content-Security-Policy violation (the page's one <style> matches its hash;
+# an inline style attribute or script would be reported and blocked)
+check "Chromium's console for the page" quiet chrome --enable-logging=stderr --v=0 --dump-dom "$URL/"
+check_eq "  ... no Content-Security-Policy violation" "" \
+    "$(grep -i 'Content Security Policy' "$T/chrome.err" | head -3)"
 check "DOM: verdict healthy" grep -q '<h1 id="verdict">healthy</h1>' "$T/dom.html"
 check "DOM: generation 2" grep -q '<b id="generation">2</b>' "$T/dom.html"
 check "DOM: 38 addresses" grep -q '<b id="addresses">38</b>' "$T/dom.html"

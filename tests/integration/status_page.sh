@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck disable=SC2154 # HTTPPORT_p is set by lookupd_start (tests/lib/lookupd.sh)
+# shellcheck disable=SC2154 # HTTPPORT_n, _p are set by lookupd_start (tests/lib/lookupd.sh)
 # status_page.sh - the status page (GET /) in a real headless Chromium, and /v1/history: a
 # real slapd and rcptdir-syncd fill the store (two good syncs, the second with a change);
 # the page's headers (curl: HTML, a strict Content-Security-Policy), its size and that it
@@ -13,6 +13,17 @@
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser)
 [ -n "$CHROMIUM" ] || skip_all "chromium is not installed (scripts/deps)"
+
+# before any sync: no store yet
+write_conf n "$T/nostore"
+require "lookupd starts without a store" lookupd_start n
+code=$(curl -s -o "$T/none.html" -w '%{http_code}' "http://127.0.0.1:$HTTPPORT_n/")
+check_eq "no store: the page answers 200" 200 "$code"
+check "  ... verdict stale: no sync has succeeded yet" \
+    grep -q '<h1 id="verdict">stale</h1>' "$T/none.html"
+check "  ... and says so" grep -q 'no sync has succeeded yet' "$T/none.html"
+check "  ... no sync recorded" grep -q 'no sync recorded yet' "$T/none.html"
+lookupd_stop n
 
 STORE=$T/store
 require "slapd with schema/ldap/sample.ldif starts" slapd_up

@@ -44,6 +44,8 @@ static const char page_style[] =
     ".k-valid{stroke:#2da44e;color:#2da44e}.k-unknown{stroke:#bf3989;color:#bf3989}"
     ".k-disabled{stroke:#8c959f;color:#8c959f}.k-tempfail{stroke:#cf222e;color:#cf222e}"
     ".legend span{margin-right:14px;font-weight:bold}"
+    ".gauge{vertical-align:middle}.age-bg{fill:#eaeef2}.age-ok{fill:#2da44e}"
+    ".age-warn{fill:#d4a72c}.age-bad{fill:#cf222e}"
     ".muted{color:#59636e;font-size:13px}"
     "ul.doms{columns:3;margin:0;padding-left:18px}";
 
@@ -122,9 +124,10 @@ static void page_verdict(FILE *fp, const struct lk_status *s)
         svg_time(w, sizeof(w), in->last_success, SVG_SECOND_UTC);
         status_age_text(age, sizeof(age), (long long)s->now - (long long)in->last_success);
         fprintf(fp,
-                "<dt>Last good sync</dt><dd id=\"last-success\">%s: <b>%s ago</b> (max_age %s)"
-                "</dd>\n",
-                w, age, max);
+                "<dt>Last good sync</dt><dd id=\"last-success\">%s: <b>%s ago</b> (max_age %s) ", w,
+                age, max);
+        svg_age(fp, (long long)s->now - (long long)in->last_success, s->max_age);
+        fputs("</dd>\n", fp);
     } else {
         fprintf(fp, "<dt>Last good sync</dt><dd id=\"last-success\">never (max_age %s)</dd>\n",
                 max);

@@ -193,6 +193,24 @@ void svg_syncs(FILE *fp, const struct status_sync *syncs, size_t n)
     fputs("</svg>\n", fp);
 }
 
+void svg_age(FILE *fp, long long age, long long max_age)
+{
+    const int w = 160, h = 10;
+    long long full = max_age > 0 ? 2 * max_age : 1;
+    int x = (int)((age < 0 ? 0 : age > full ? full : age) * w / full);
+    const char *cls = max_age > 0 && 2 * age <= max_age ? "age-ok"
+                      : age <= max_age                  ? "age-warn"
+                                                        : "age-bad";
+
+    fprintf(fp,
+            "<svg class=\"gauge\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+            "width=\"%d\" height=\"%d\" role=\"img\"><title>%lld s of max_age %lld s</title>"
+            "<rect class=\"age-bg\" x=\"0\" y=\"0\" width=\"%d\" height=\"%d\"/>"
+            "<rect class=\"%s\" x=\"0\" y=\"0\" width=\"%d\" height=\"%d\"/>"
+            "<line x1=\"%d\" y1=\"0\" x2=\"%d\" y2=\"%d\" stroke=\"#1f2328\"/></svg>",
+            w, h, w, h, age, max_age, w, h, cls, x < 2 ? 2 : x, h, w / 2, w / 2, h);
+}
+
 static const char *const svg_kind_class[STATS_NKINDS] = {"k-valid", "k-unknown", "k-disabled",
                                                          "k-tempfail"};
 

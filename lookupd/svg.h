@@ -46,6 +46,10 @@ enum svg_time_form {
 /* svg_time - unix time t in form ("" when it does not fit in len bytes) */
 void svg_time(char *buf, size_t len, uint64_t t, enum svg_time_form form);
 
+/* svg_age - a small gauge of age against max_age (green to half, amber to max_age, red
+ * beyond; the bar stops at twice max_age) */
+void svg_age(FILE *fp, long long age, long long max_age);
+
 /* svg_syncs - the chart of the newest min(n, SVG_SYNCS_MAX) of syncs[n] (newest first) */
 void svg_syncs(FILE *fp, const struct status_sync *syncs, size_t n);
 /* svg_answers - the chart of minutes[n] (oldest first) */

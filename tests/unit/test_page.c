@@ -212,6 +212,34 @@ static void test_svg_empty(void **state)
     free(text);
 }
 
+/* the age gauge: green to half of max_age, amber to max_age, red beyond, capped */
+static void test_svg_age(void **state)
+{
+    static const struct {
+        long long age, max;
+        const char *cls, *width;
+    } cases[] = {
+        {0, 3600, "age-ok", "width=\"2\""},       {1800, 3600, "age-ok", "width=\"40\""},
+        {1801, 3600, "age-warn", "width=\"40\""}, {3600, 3600, "age-warn", "width=\"80\""},
+        {3601, 3600, "age-bad", "width=\"80\""},  {99999, 3600, "age-bad", "width=\"160\""},
+        {5, 0, "age-bad", "width=\"160\""},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *text = NULL, want[64];
+        size_t len = 0;
+        FILE *fp = open_memstream(&text, &len);
+        svg_age(fp, cases[i].age, cases[i].max);
+        assert_int_equal(fclose(fp), 0);
+        snprintf(want, sizeof(want), "class=\"%s\" x=\"0\" y=\"0\" %s", cases[i].cls,
+                 cases[i].width);
+        if (strstr(text, want) == NULL)
+            fail_msg("age %lld of %lld: no %s in %s", cases[i].age, cases[i].max, want, text);
+        free(text);
+    }
+}
+
 /* the whole page: hostile text from the store escaped everywhere, under 100 kB */
 static void test_page_hostile(void **state)
 {
@@ -294,8 +322,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape),           cmocka_unit_test(test_verdict),
         cmocka_unit_test(test_svg_syncs_golden), cmocka_unit_test(test_svg_answers_golden),
-        cmocka_unit_test(test_svg_empty),        cmocka_unit_test(test_page_hostile),
-        cmocka_unit_test(test_minutes),
+        cmocka_unit_test(test_svg_empty),        cmocka_unit_test(test_svg_age),
+        cmocka_unit_test(test_page_hostile),     cmocka_unit_test(test_minutes),
     };
 
     if (argc > 1 && strcmp(argv[1], "--demo") == 0) {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# shellcheck disable=SC2154 # HTTPPORT_n, _p are set by lookupd_start (tests/lib/lookupd.sh)
+# shellcheck disable=SC2154 # HTTPPORT_n, _p, _r are set by lookupd_start (tests/lib/lookupd.sh)
 # status_page.sh - the status page (GET /) in a real headless Chromium, and /v1/history: a
 # real slapd and rcptdir-syncd fill the store (two good syncs, the second with a change);
 # the page's headers (curl: HTML, a strict Content-Security-Policy), its size and that it
@@ -167,8 +167,9 @@ check_eq "/v1/history: the failure first, generation unchanged" "failed 2 2" \
     "$(curl -s "$URL/v1/history" | jq -r '.syncs[0] | "\(.result) \(.generation_before) \(.generation_after)"')"
 # the history is the store's: a restarted lookupd shows the same three attempts
 check "lookupd stops" lookupd_stop p
-require "lookupd starts again" lookupd_start p
-URL=http://127.0.0.1:$HTTPPORT_p
+write_conf r "$STORE" "max_age = 3600"
+require "lookupd starts again on the same store" lookupd_start r
+URL=http://127.0.0.1:$HTTPPORT_r
 check_eq "/v1/history after the restart: failed, ok, ok" "failed,ok,ok" \
     "$(curl -s "$URL/v1/history" | jq -r '[.syncs[].result] | join(",")')"
 check "Chromium takes a screenshot after the failure" chrome --screenshot="$T/failed.png" --window-size=900,1800 "$URL/"

@@ -18,8 +18,10 @@
 #include "common/str.h"
 #include "common/xmalloc.h"
 #include "lookupd/feedsrv.h"
+#include "lookupd/page.h"
 #include "lookupd/ratelimit.h"
 #include "lookupd/stats.h"
+#include "lookupd/status.h"
 
 /* One open connection, for the whole-request deadline (MHD's socket context). */
 struct http_conn {
@@ -91,6 +93,79 @@ static void http_harvest(struct lk_http *h, struct MHD_Connection *c, const char
     reply->response = http_json_response(policy_harvest_json(h->policy));
 }
 
+/*
+ * http_text_reply - close fp, an open_memstream() of *text and *len, and answer 200 with what
+ * it holds as ctype; 500 "out of memory" when that failed. 0, or -1 with no response made.
+ * The text is MHD's (or freed) afterwards.
+ */
+static int http_text_reply(struct http_reply *reply, FILE *fp, char **text, size_t *len,
+                           const char *ctype)
+{
+    if (fclose(fp) != 0 || *text == NULL) {
+        free(*text);
+        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        reply->error = "out of memory";
+        return -1;
+    }
+    reply->status = MHD_HTTP_OK;
+    reply->response = MHD_create_response_from_buffer(*len, *text, MHD_RESPMEM_MUST_FREE);
+    if (reply->response == NULL) {
+        free(*text);
+        return -1;
+    }
+    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    return 0;
+}
+
+/* the status page and its history (status.h, page.h) */
+static void http_history(struct lk_http *h, struct MHD_Connection *c, const char *rest,
+                         struct http_reply *reply)
+{
+    const char *limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *minutes = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "minutes");
+    struct status_want want = {.syncs = STATUS_HIST_MAX, .minutes = 60};
+    struct lk_status *s;
+
+    (void)rest;
+    if (limit != NULL && (want.syncs = strtoul(limit, NULL, 10)) == 0)
+        want.syncs = 1;
+    if (minutes != NULL)
+        want.minutes = strtoul(minutes, NULL, 10);
+    s = status_fill(h->db, &h->rd, h->version, h->max_age, h->policy, &want);
+    reply->status = MHD_HTTP_OK;
+    reply->response = http_json_response(status_history_json(s));
+    status_free(s);
+}
+
+static void http_page(struct lk_http *h, struct MHD_Connection *c, const char *rest,
+                      struct http_reply *reply)
+{
+    struct lk_status *s;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp;
+
+    (void)c;
+    if (*rest != '\0') {
+        reply->status = MHD_HTTP_NOT_FOUND;
+        reply->error = "not found";
+        return;
+    }
+    if ((fp = open_memstream(&text, &len)) == NULL) {
+        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        reply->error = "out of memory";
+        return;
+    }
+    s = status_fill(h->db, &h->rd, h->version, h->max_age, h->policy, &page_want);
+    page_render(fp, s);
+    status_free(s);
+    if (http_text_reply(reply, fp, &text, &len, "text/html; charset=utf-8") != 0)
+        return;
+    MHD_add_response_header(reply->response, "Content-Security-Policy", page_csp());
+    MHD_add_response_header(reply->response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(reply->response, "Referrer-Policy", "no-referrer");
+}
+
 /* The routes. */
 static const struct http_route http_routes[] = {
     {"/v1/recipients/", http_recipients, HTTP_AUTH_LOOKUP},
@@ -99,6 +174,8 @@ static const struct http_route http_routes[] = {
     {"/v1/snapshot", http_snapshot, HTTP_AUTH_FEED},
     {"/v1/changes", http_changes, HTTP_AUTH_FEED},
     {"/v1/harvest", http_harvest, HTTP_AUTH_NONE},
+    {"/v1/history", http_history, HTTP_AUTH_NONE},
+    {"/", http_page, HTTP_AUTH_NONE}, /* last: a prefix of everything; http_page() takes "/" only */
 };
 
 long http_percent_decode(char *dst, size_t cap, const char *src, size_t len)
@@ -307,44 +384,18 @@ static enum lookup_freshness http_store_state(struct lk_http *h, struct store_in
     return lookup_freshness(info->last_success, h->max_age, time(NULL));
 }
 
-/* http_status - GET /v1/status */
+/* http_status - GET /v1/status: the snapshot the status page renders too (status.h) */
 static void http_status(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                         struct http_reply *reply)
 {
-    struct store_info info;
-    json_t *v = json_object(), *counts = json_object();
-    int err;
-    enum lookup_freshness fresh = http_store_state(h, &info, &err);
-    long long now = (long long)time(NULL);
+    static const struct status_want want = {.minutes = 60, .domains = 1};
+    struct lk_status *s = status_fill(h->db, &h->rd, h->version, h->max_age, h->policy, &want);
 
     (void)c;
     (void)rest;
-    json_object_set_new(v, "version", json_string(h->version));
-    json_object_set_new(v, "status", json_string(lookup_freshness_name(fresh)));
-    json_object_set_new(v, "stale", json_boolean(fresh != LOOKUP_FRESH));
-    json_object_set_new(v, "max_age", json_integer(h->max_age));
-    if (fresh == LOOKUP_UNREADABLE) {
-        char buf[256];
-        json_object_set_new(v, "error", json_string(lk_db_strerror(h->db, err, buf, sizeof(buf))));
-    }
-    json_object_set_new(v, "generation", json_integer((json_int_t)info.generation));
-    json_object_set_new(v, "last_attempt", json_integer((json_int_t)info.last_attempt));
-    json_object_set_new(v, "last_success", json_integer((json_int_t)info.last_success));
-    json_object_set_new(v, "last_result", json_string(info.last_result));
-    json_object_set_new(v, "last_error", http_json_str(info.last_error, strlen(info.last_error)));
-    json_object_set_new(v, "source", http_json_str(info.source, strlen(info.source)));
-    json_object_set_new(v, "duration_ms", json_integer((json_int_t)info.duration_ms));
-    json_object_set_new(v, "age",
-                        info.last_success == 0 ? json_null()
-                                               : json_integer(now - (long long)info.last_success));
-    json_object_set_new(counts, "addresses", json_integer((json_int_t)info.addresses));
-    json_object_set_new(counts, "entries", json_integer((json_int_t)info.entries));
-    json_object_set_new(counts, "domains", json_integer((json_int_t)info.domains));
-    json_object_set_new(counts, "invalid", json_integer((json_int_t)info.invalid));
-    json_object_set_new(counts, "conflicts", json_integer((json_int_t)info.conflicts));
-    json_object_set_new(v, "counts", counts);
-    reply->status = fresh == LOOKUP_FRESH ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-    reply->response = http_json_response(v);
+    reply->status = s->fresh == LOOKUP_FRESH ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+    reply->response = http_json_response(status_json(s));
+    status_free(s);
 }
 
 /*
@@ -439,19 +490,7 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
             "# TYPE rcptdir_build_info gauge\n"
             "rcptdir_build_info{version=\"%s\"} 1\n",
             h->version);
-    if (fclose(fp) != 0 || text == NULL) {
-        free(text);
-        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        reply->error = "out of memory";
-        return;
-    }
-    reply->status = MHD_HTTP_OK;
-    reply->response = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (reply->response == NULL)
-        free(text);
-    else
-        MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                "text/plain; version=0.0.4; charset=utf-8");
+    http_text_reply(reply, fp, &text, &len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 /* http_token_ok - compare the bearer token in constant time */
@@ -649,6 +688,7 @@ static void *http_sweep(void *arg)
         if (slow > 0)
             log_limited(&slim, "http: %u feed stream(s) closed: the client took no chunk in %u s",
                         slow, h->stall);
+        stats_tick(time(NULL)); /* answers per minute (the status page) */
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&h->stop_cv, &h->conns_mu, &ts);

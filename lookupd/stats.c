@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/xmalloc.h"
@@ -191,4 +192,119 @@ void stats_write(FILE *fp, long http_open)
     if (http_open >= 0)
         fprintf(fp, "rcptdir_connections_open{listener=\"http\"} %ld\n", http_open);
     stats_write_workers(fp);
+}
+
+/* ---- answers per minute (stats.h) ---- */
+
+static pthread_mutex_t stats_min_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct stats_minute stats_ring[STATS_MINUTES]; /* slot: minute % STATS_MINUTES */
+static uint64_t stats_min_open;                       /* the minute being counted; 0: none */
+static uint64_t stats_min_kind[STATS_NKINDS], stats_min_bucket[STATS_NBUCKETS];
+
+const char *stats_kind_name(enum stats_kind k)
+{
+    static const char *const names[STATS_NKINDS] = {"valid", "unknown", "disabled", "tempfail"};
+
+    return k < STATS_NKINDS ? names[k] : "?";
+}
+
+/* stats_kind_of - the kind a lookup result counts as on the page, or -1 (foreign, invalid) */
+static int stats_kind_of(enum lookup_result r)
+{
+    switch (r) {
+    case LOOKUP_VALID:
+        return STATS_K_VALID;
+    case LOOKUP_UNKNOWN:
+        return STATS_K_UNKNOWN;
+    case LOOKUP_DISABLED:
+        return STATS_K_DISABLED;
+    case LOOKUP_TEMPFAIL:
+        return STATS_K_TEMPFAIL;
+    default:
+        return -1;
+    }
+}
+
+/* stats_sum_now - the totals of every thread: kinds (all maps) and latency buckets */
+static void stats_sum_now(uint64_t kind[STATS_NKINDS], uint64_t bucket[STATS_NBUCKETS])
+{
+    pthread_mutex_lock(&stats_mu);
+    for (struct lk_stats *s = stats_list; s != NULL; s = s->next) {
+        for (size_t m = 0; m < STATS_NMAPS; m++)
+            for (size_t r = 0; r < LOOKUP_NRESULTS; r++) {
+                int k = stats_kind_of((enum lookup_result)r);
+                if (k >= 0)
+                    kind[k] += stats_get(&s->lookups[m][r]);
+            }
+        for (size_t b = 0; b < STATS_NBUCKETS; b++)
+            bucket[b] += stats_get(&s->bucket[b]);
+    }
+    pthread_mutex_unlock(&stats_mu);
+}
+
+/* stats_percentile_us - the upper bound (us) of the bucket holding quantile q of n lookups */
+static uint32_t stats_percentile_us(const uint64_t d[STATS_NBUCKETS], uint64_t n, double q)
+{
+    uint64_t cum = 0;
+
+    if (n == 0)
+        return 0;
+    for (size_t b = 0; b < STATS_NBUCKETS - 1; b++) {
+        cum += d[b];
+        if ((double)cum >= q * (double)n)
+            return (uint32_t)(stats_bound_ns[b] / 1000);
+    }
+    return UINT32_MAX; /* beyond the last bound */
+}
+
+void stats_tick(time_t now)
+{
+    uint64_t minute = (uint64_t)now / 60;
+    uint64_t kind[STATS_NKINDS] = {0}, bucket[STATS_NBUCKETS] = {0}, d[STATS_NBUCKETS], n = 0;
+    struct stats_minute m = {0};
+
+    pthread_mutex_lock(&stats_min_mu);
+    if (minute == stats_min_open) {
+        pthread_mutex_unlock(&stats_min_mu);
+        return;
+    }
+    stats_sum_now(kind, bucket);
+    if (stats_min_open != 0) {
+        /* the counts since the last tick all go to the minute that was open */
+        m.minute = stats_min_open;
+        for (size_t k = 0; k < STATS_NKINDS; k++) {
+            uint64_t v = kind[k] - stats_min_kind[k];
+            m.n[k] = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+        }
+        for (size_t b = 0; b < STATS_NBUCKETS; b++)
+            n += d[b] = bucket[b] - stats_min_bucket[b];
+        m.p50_us = stats_percentile_us(d, n, 0.50);
+        m.p90_us = stats_percentile_us(d, n, 0.90);
+        m.p99_us = stats_percentile_us(d, n, 0.99);
+        stats_ring[m.minute % STATS_MINUTES] = m;
+    }
+    memcpy(stats_min_kind, kind, sizeof(kind));
+    memcpy(stats_min_bucket, bucket, sizeof(bucket));
+    stats_min_open = minute;
+    pthread_mutex_unlock(&stats_min_mu);
+}
+
+size_t stats_minutes(struct stats_minute *out, size_t n, time_t now)
+{
+    uint64_t cur = (uint64_t)now / 60;
+
+    pthread_mutex_lock(&stats_min_mu);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t want = cur - n + i;
+        const struct stats_minute *m = &stats_ring[want % STATS_MINUTES];
+        if (i + STATS_MINUTES < n || m->minute != want) {
+            memset(&out[i], 0, sizeof(out[i]));
+            out[i].minute = want;
+        } else {
+            out[i] = *m;
+            out[i].known = 1;
+        }
+    }
+    pthread_mutex_unlock(&stats_min_mu);
+    return n;
 }

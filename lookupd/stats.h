@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "lookupd/lookup.h"
 
@@ -77,5 +78,39 @@ uint64_t stats_now_ns(void);
  * number of open HTTP connections (-1: not shown)
  */
 void stats_write(FILE *fp, long http_open);
+
+/*
+ * Answers per minute for the status page: the last STATS_MINUTES minutes, in memory only.
+ * The lookup path is not touched: stats_tick(), called about once a second by one thread
+ * (the HTTP server's sweeper), sums the per-thread counters when a minute ends and keeps
+ * the difference, with latency percentiles read off the histogram's buckets (so they are
+ * bucket upper bounds: "at most"). stats_minutes() reads the ring under its own lock.
+ */
+#define STATS_MINUTES 1440 /* 24 h */
+
+enum stats_kind {
+    STATS_K_VALID = 0,
+    STATS_K_UNKNOWN,
+    STATS_K_DISABLED,
+    STATS_K_TEMPFAIL,
+    STATS_NKINDS
+};
+
+struct stats_minute {
+    uint64_t minute;                 /* unix time / 60 */
+    int known;                       /* 0: no data (lookupd was not running, or not yet counted) */
+    uint32_t n[STATS_NKINDS];        /* answers of each kind, every map */
+    uint32_t p50_us, p90_us, p99_us; /* latency percentiles (bucket bounds, us); 0: no lookups */
+};
+
+/* stats_kind_name - "valid", "unknown", "disabled", "tempfail" */
+const char *stats_kind_name(enum stats_kind k);
+/* stats_tick - close the minute that ended before now (unix seconds), if one did */
+void stats_tick(time_t now);
+/*
+ * stats_minutes - the last n minutes before the current one, oldest first, into out[n]
+ * (every slot written; known 0 where nothing is known). Returns n.
+ */
+size_t stats_minutes(struct stats_minute *out, size_t n, time_t now);
 
 #endif

@@ -350,3 +350,109 @@ int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *inf
     }
     return 0;
 }
+
+/* store_hist_key - the meta key of history record seq; returns its length */
+static size_t store_hist_key(char buf[64], uint64_t seq)
+{
+    return (size_t)snprintf(buf, 64, "%s%020llu", STORE_HIST_PREFIX, (unsigned long long)seq);
+}
+
+/* store_hist_seq - the sequence of a history key, 0 when k is none */
+static uint64_t store_hist_seq(const MDB_val *k)
+{
+    size_t plen = strlen(STORE_HIST_PREFIX);
+    uint64_t seq = 0;
+
+    if (k->mv_size != plen + 20 || memcmp(k->mv_data, STORE_HIST_PREFIX, plen) != 0 ||
+        store_meta_u64_decode((const char *)k->mv_data + plen, 20, &seq) != 0)
+        return 0;
+    return seq;
+}
+
+/* store_hist_last - position cur on the newest history record; its sequence, 0: none */
+static int store_hist_last(MDB_cursor *cur, MDB_val *k, MDB_val *v, uint64_t *seq)
+{
+    char end[64];
+    int rc;
+
+    /* the first key after every history key: the prefix with its last byte plus one */
+    str_copy(end, STORE_HIST_PREFIX, sizeof(end));
+    end[strlen(end) - 1]++;
+    k->mv_size = strlen(end);
+    k->mv_data = end;
+    rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+    *seq = rc == 0 ? store_hist_seq(k) : 0;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int store_hist_append(MDB_txn *txn, const struct store *st, const struct store_hist *h,
+                      unsigned keep)
+{
+    unsigned char rec[STORE_HIST_MAX];
+    char key[64];
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t last, seq;
+    int n, rc;
+
+    if (keep == 0)
+        keep = STORE_HIST_KEEP;
+    if ((n = store_hist_encode(rec, sizeof(rec), h)) < 0)
+        return EINVAL;
+    if ((rc = mdb_cursor_open(txn, st->dbi[STORE_META], &cur)) != 0)
+        return rc;
+    if ((rc = store_hist_last(cur, &k, &v, &last)) != 0)
+        goto out;
+    seq = last + 1;
+    k.mv_size = store_hist_key(key, seq);
+    k.mv_data = key;
+    v.mv_size = (size_t)n;
+    v.mv_data = rec;
+    if ((rc = mdb_put(txn, st->dbi[STORE_META], &k, &v, 0)) != 0)
+        goto out;
+    /* drop the oldest: every history key with a sequence <= seq - keep */
+    k.mv_size = strlen(STORE_HIST_PREFIX);
+    k.mv_data = (void *)(uintptr_t)STORE_HIST_PREFIX;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == 0) {
+        uint64_t s = store_hist_seq(&k);
+        if (s == 0 || s + keep > seq)
+            break;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* after a delete: the next record */
+    }
+out:
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int store_hist_each(MDB_txn *txn, const struct store *st, size_t max,
+                    int (*fn)(void *ctx, const struct store_hist *h), void *ctx)
+{
+    struct store_hist h;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t seq;
+    size_t given = 0;
+    int rc;
+
+    if ((rc = mdb_cursor_open(txn, st->dbi[STORE_META], &cur)) != 0)
+        return rc;
+    rc = store_hist_last(cur, &k, &v, &seq);
+    while (rc == 0 && seq != 0 && (max == 0 || given < max)) {
+        if (store_hist_decode(&h, v.mv_data, v.mv_size) == 0) {
+            given++;
+            if (fn(ctx, &h) != 0)
+                break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+        seq = rc == 0 ? store_hist_seq(&k) : 0;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}

@@ -12,7 +12,11 @@
  *   "log"     key: (generation, sequence), STORE_LOG_KEY_SIZE bytes; value: a log record,
  *             one enum store_op on a key. Records of one generation are the net change
  *             from the one before.
- *   "meta"    key: name (STORE_META_*), value: text (numbers in decimal)
+ *   "meta"    key: name (STORE_META_*), value: text (numbers in decimal); and the sync
+ *             history ring: key STORE_HIST_PREFIX + 20-digit sequence (they sort in order),
+ *             value: a history record (store_rec.h), at most STORE_HIST_KEEP of them. Kept in
+ *             meta rather than a sixth database so that a store of any age opens (older
+ *             binaries ignore meta names they do not know): no format change.
  *
  * Every value and key has its codec: the address record in rcpt.h, the others in
  * store_rec.h, which gives their byte layouts. No other file writes or parses them.
@@ -116,6 +120,25 @@ int store_addr_get(MDB_txn *txn, const struct store *st, const char *key, size_t
 int store_addr_any_catchall(MDB_txn *txn, const struct store *st, int *any);
 /* store_domain_has - 0 when the domain is managed, else MDB_NOTFOUND (or an error) */
 int store_domain_has(MDB_txn *txn, const struct store *st, const char *dom, size_t len);
+
+/* ---- sync history (a ring of records in meta, newest last) ---- */
+
+#define STORE_HIST_PREFIX "history:"
+#define STORE_HIST_KEEP   500 /* records kept; the oldest go first */
+
+/*
+ * store_hist_append - add one attempt's record in txn (a write transaction), dropping the
+ * oldest so that at most keep (0: STORE_HIST_KEEP) remain. 0 or an LMDB error.
+ */
+int store_hist_append(MDB_txn *txn, const struct store *st, const struct store_hist *h,
+                      unsigned keep);
+/*
+ * store_hist_each - call fn on each record, newest first, until it returns non-zero or max
+ * (0: all) were given; records that do not decode are skipped. The record borrows LMDB's
+ * bytes for the call. 0 or an LMDB error.
+ */
+int store_hist_each(MDB_txn *txn, const struct store *st, size_t max,
+                    int (*fn)(void *ctx, const struct store_hist *h), void *ctx);
 
 /* What status pages and syncd report about the store. */
 struct store_info {

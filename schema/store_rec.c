@@ -200,3 +200,100 @@ int store_meta_u64_decode(const void *src, size_t len, uint64_t *v)
     *v = n;
     return 0;
 }
+
+/* ---- sync history record ---- */
+
+static void store_put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t store_get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* store_utf8_cut - len cut to at most max bytes, not inside a UTF-8 sequence */
+static size_t store_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    len = max;
+    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+        len--;
+    return len;
+}
+
+const char *store_hist_result_name(enum store_hist_result r)
+{
+    switch (r) {
+    case STORE_HIST_OK:
+        return "ok";
+    case STORE_HIST_REFUSED:
+        return "refused";
+    case STORE_HIST_FAILED:
+        return "failed";
+    }
+    return "?";
+}
+
+int store_hist_encode(unsigned char *dst, size_t cap, const struct store_hist *h)
+{
+    size_t slen = store_utf8_cut(h->source, h->source ? h->sourcelen : 0, STORE_HIST_SOURCE_MAX);
+    size_t elen = store_utf8_cut(h->error, h->error ? h->errorlen : 0, STORE_HIST_ERROR_MAX);
+    size_t n = STORE_HIST_HEADER + 2 + slen + 2 + elen;
+    const uint64_t nums[] = {h->gen_before, h->gen_after, h->added, h->changed, h->removed};
+    unsigned char *p = dst;
+
+    if (n > cap || (h->result != STORE_HIST_OK && h->result != STORE_HIST_REFUSED &&
+                    h->result != STORE_HIST_FAILED))
+        return -1;
+    *p++ = STORE_HIST_VERSION;
+    *p++ = (unsigned char)h->result;
+    store_put_le(p, h->time, 8);
+    p += 8;
+    store_put_le(p, h->duration_ms, 4);
+    p += 4;
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++, p += 8)
+        store_put_le(p, nums[i], 8);
+    store_put16(p, slen);
+    if (slen > 0)
+        memcpy(p + 2, h->source, slen);
+    p += 2 + slen;
+    store_put16(p, elen);
+    if (elen > 0)
+        memcpy(p + 2, h->error, elen);
+    return (int)n;
+}
+
+int store_hist_decode(struct store_hist *h, const void *src, size_t len)
+{
+    const unsigned char *p = src;
+    uint64_t *nums[] = {&h->gen_before, &h->gen_after, &h->added, &h->changed, &h->removed};
+    size_t off = STORE_HIST_HEADER;
+
+    memset(h, 0, sizeof(*h));
+    if (len < STORE_HIST_HEADER + 4 || p[0] != STORE_HIST_VERSION ||
+        (p[1] != STORE_HIST_OK && p[1] != STORE_HIST_REFUSED && p[1] != STORE_HIST_FAILED))
+        return STORE_ERR_CORRUPT;
+    h->result = (enum store_hist_result)p[1];
+    h->time = store_get_le(p + 2, 8);
+    h->duration_ms = (uint32_t)store_get_le(p + 10, 4);
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        *nums[i] = store_get_le(p + 14 + 8 * i, 8);
+    h->sourcelen = store_get16(p + off);
+    if (h->sourcelen > STORE_HIST_SOURCE_MAX || off + 2 + h->sourcelen + 2 > len)
+        return STORE_ERR_CORRUPT;
+    h->source = (const char *)p + off + 2;
+    off += 2 + h->sourcelen;
+    h->errorlen = store_get16(p + off);
+    if (h->errorlen > STORE_HIST_ERROR_MAX || off + 2 + h->errorlen != len)
+        return STORE_ERR_CORRUPT;
+    h->error = (const char *)p + off + 2;
+    return 0;
+}

@@ -25,6 +25,12 @@
  *
  *   numeric meta value: decimal digits, no sign, no spaces, at most 20 of them.
  *
+ *   history record (meta "history:" + 20-digit sequence, store.h): 1 byte version (1), 1 byte
+ *     result (enum store_hist_result), 8-byte end time (unix seconds), 4-byte duration (ms),
+ *     8-byte generation before, 8-byte generation after, 8-byte added, 8-byte changed,
+ *     8-byte removed (addresses), then the source as 2-byte length (0..STORE_HIST_SOURCE_MAX)
+ *     + bytes and the error as 2-byte length (0..STORE_HIST_ERROR_MAX) + bytes; nothing after.
+ *
  * Decoders trust no length: every value shorter or longer than its lengths say, an unknown
  * op or kind, an empty or over-long key is STORE_ERR_CORRUPT (store.h). Decoded pointers
  * borrow the caller's bytes. Encoders write into a caller buffer and return the length, or
@@ -121,5 +127,40 @@ int store_domain_decode(const void *src, size_t len, enum store_domain_kind *kin
 int store_meta_u64_encode(char buf[STORE_META_U64_SIZE], uint64_t v);
 /* store_meta_u64_decode - 0 or STORE_ERR_CORRUPT (empty, not all digits, over 64 bits) */
 int store_meta_u64_decode(const void *src, size_t len, uint64_t *v);
+
+/* ---- sync history record ---- */
+
+enum store_hist_result {
+    STORE_HIST_OK = 'o',      /* committed (changed or not) */
+    STORE_HIST_REFUSED = 'r', /* a safety rule refused it */
+    STORE_HIST_FAILED = 'f',  /* the source failed; nothing written */
+};
+
+#define STORE_HIST_VERSION    1
+#define STORE_HIST_HEADER     54
+#define STORE_HIST_SOURCE_MAX 255
+#define STORE_HIST_ERROR_MAX  1023
+#define STORE_HIST_MAX        (STORE_HIST_HEADER + 2 + STORE_HIST_SOURCE_MAX + 2 + STORE_HIST_ERROR_MAX)
+
+/* one sync attempt; source and error borrowed (not NUL-terminated when decoded) */
+struct store_hist {
+    uint64_t time; /* unix seconds, when the attempt ended */
+    uint32_t duration_ms;
+    enum store_hist_result result;
+    uint64_t gen_before, gen_after;
+    uint64_t added, changed, removed;
+    const char *source;
+    size_t sourcelen;
+    const char *error;
+    size_t errorlen;
+};
+
+/* store_hist_result_name - "ok", "refused", "failed" (or "?") */
+const char *store_hist_result_name(enum store_hist_result r);
+/* store_hist_encode - into dst (STORE_HIST_MAX bytes suffice); over-long source and error are
+ * cut at their maximum (at a UTF-8 character boundary); length or -1 */
+int store_hist_encode(unsigned char *dst, size_t cap, const struct store_hist *h);
+/* store_hist_decode - 0 or STORE_ERR_CORRUPT */
+int store_hist_decode(struct store_hist *h, const void *src, size_t len);
 
 #endif

@@ -645,6 +645,30 @@ static int apply_check(struct apply *a)
     return 0;
 }
 
+/* apply_hist - append the attempt to the store's sync history (store.h), in txn */
+static int apply_hist(MDB_txn *txn, const struct store *st, const char *source,
+                      enum store_hist_result result, const char *why, uint64_t gen_before,
+                      const struct apply_stats *s, uint64_t ms)
+{
+    struct store_hist h = {0};
+
+    h.time = (uint64_t)time(NULL);
+    h.duration_ms = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+    h.result = result;
+    h.gen_before = gen_before;
+    h.gen_after = result == STORE_HIST_OK && s != NULL ? s->generation : gen_before;
+    if (s != NULL) {
+        h.added = s->added;
+        h.changed = s->changed;
+        h.removed = s->removed;
+    }
+    h.source = source != NULL ? source : "";
+    h.sourcelen = strlen(h.source);
+    h.error = why != NULL ? why : "";
+    h.errorlen = strlen(h.error);
+    return store_hist_append(txn, st, &h, 0);
+}
+
 /* apply_meta - record a successful sync */
 static int apply_meta(struct apply *a, uint64_t invalid, uint64_t floor)
 {
@@ -682,7 +706,7 @@ static int apply_meta(struct apply *a, uint64_t invalid, uint64_t floor)
         (rc = store_meta_put(a->txn, a->st, STORE_META_LAST_ERROR, "")) != 0 ||
         (rc = store_meta_put(a->txn, a->st, STORE_META_SOURCE, a->o.source)) != 0)
         return rc;
-    return 0;
+    return apply_hist(a->txn, a->st, a->o.source, STORE_HIST_OK, "", a->gen_before, &a->s, ms);
 }
 
 /* apply_drop_generation_log - forget log records of a generation that is not published */
@@ -822,13 +846,27 @@ static int apply_count_refusal(MDB_txn *txn, struct store *st, const char *resul
 
 int apply_note_failure(struct store *st, const char *source, const char *result, const char *why)
 {
+    return apply_note_attempt(st, source, result, why, NULL, 0);
+}
+
+int apply_note_attempt(struct store *st, const char *source, const char *result, const char *why,
+                       const struct apply_stats *stats, uint64_t duration_ms)
+{
     MDB_txn *txn;
+    uint64_t gen = 0;
     int rc;
 
     if ((rc = store_begin(st, 0, &txn)) != 0)
         return rc;
     if ((rc = apply_count_refusal(txn, st, result)) != 0 ||
-        (rc = store_meta_put_u64(txn, st, STORE_META_LAST_ATTEMPT, (uint64_t)time(NULL))) != 0 ||
+        (rc = store_meta_get_u64(txn, st, STORE_META_GENERATION, &gen)) != 0 ||
+        (rc = apply_hist(txn, st, source,
+                         strcmp(result, "refused") == 0 ? STORE_HIST_REFUSED : STORE_HIST_FAILED,
+                         why, gen, stats, duration_ms)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    if ((rc = store_meta_put_u64(txn, st, STORE_META_LAST_ATTEMPT, (uint64_t)time(NULL))) != 0 ||
         (rc = store_meta_put(txn, st, STORE_META_LAST_RESULT, result)) != 0 ||
         (rc = store_meta_put(txn, st, STORE_META_LAST_ERROR, why)) != 0 ||
         (source != NULL && (rc = store_meta_put(txn, st, STORE_META_SOURCE, source)) != 0)) {

@@ -97,5 +97,13 @@ int apply_state_put(struct apply *a, const char *name, const char *value);
  * transaction): last_attempt, last_result (result), last_error (why). Data untouched.
  */
 int apply_note_failure(struct store *st, const char *source, const char *result, const char *why);
+/*
+ * apply_note_attempt - apply_note_failure() that also appends the attempt to the sync history
+ * (store.h) with what stats says (NULL: no counts; refused: the changes it would have made)
+ * and its duration; apply_note_failure() is this with neither. Committed syncs are recorded
+ * by apply_commit() in their own transaction.
+ */
+int apply_note_attempt(struct store *st, const char *source, const char *result, const char *why,
+                       const struct apply_stats *stats, uint64_t duration_ms);
 
 #endif

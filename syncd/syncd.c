@@ -151,7 +151,8 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
             snprintf(err, sizeof(err), "interrupted");
         log_errorx("sync failed, store unchanged: %s", err);
         if (!o->dry_run)
-            apply_note_failure(st, source, "failed", err);
+            apply_note_attempt(st, source, "failed", err, NULL,
+                               (uint64_t)(syncd_elapsed(&start) * 1000));
         return EX_TEMPFAIL;
     }
     if (rc == APPLY_REFUSED) {
@@ -160,7 +161,8 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
                    "applies it)",
                    why);
         if (!o->dry_run)
-            apply_note_failure(st, source, "refused", why);
+            apply_note_attempt(st, source, "refused", why, &stats,
+                               (uint64_t)(syncd_elapsed(&start) * 1000));
         return EX_DATAERR;
     }
     if (rc != 0) {

@@ -1053,6 +1053,57 @@ static void test_abort(void **state)
     free(before);
 }
 
+/* hist_line - one history record, newest first, as "result gen_before>gen_after +a ~c -r|..." */
+static int hist_line(void *ctx, const struct store_hist *h)
+{
+    struct text *t = ctx;
+    char line[256];
+
+    snprintf(line, sizeof(line), "%s %llu>%llu +%llu ~%llu -%llu %.*s|",
+             store_hist_result_name(h->result), (unsigned long long)h->gen_before,
+             (unsigned long long)h->gen_after, (unsigned long long)h->added,
+             (unsigned long long)h->changed, (unsigned long long)h->removed, (int)h->errorlen,
+             h->error);
+    text_add(t, line, strlen(line));
+    return 0;
+}
+
+/* every attempt goes to the sync history: a commit in its own transaction (with its
+ * counts and generations), a refusal and a failure through apply_note_attempt(); dry runs
+ * and aborted syncs leave none */
+static void test_history(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = opts();
+    struct apply_stats s;
+    struct text t = {0};
+    MDB_txn *txn;
+
+    sync_ok(f->st, base, NBASE, &o, &s);
+    sync_ok(f->st, base, NBASE, &o, &s); /* no change: recorded, generation kept */
+    o.dry_run = 1;
+    sync_ok(f->st, base, NBASE, &o, &s);
+    o.dry_run = 0;
+    assert_int_equal(sync_specs(f->st, base, 1, &o, &s), APPLY_REFUSED);
+    assert_int_equal(apply_note_attempt(f->st, "ldif:/x", "refused", s.refusal, &s, 12), 0);
+    assert_int_equal(apply_note_attempt(f->st, "ldif:/x", "failed", "ldif: line 3: bad", NULL, 7),
+                     0);
+    assert_int_equal(store_begin(f->st, MDB_RDONLY, &txn), 0);
+    assert_int_equal(store_hist_each(txn, f->st, 0, hist_line, &t), 0);
+    mdb_txn_abort(txn);
+    assert_non_null(t.p);
+    assert_non_null(strstr(t.p, "failed 1>1 +0 ~0 -0 ldif: line 3: bad|refused 1>1 +0 ~0 -3 "
+                                "refused: the sync would remove 3 of 6"));
+    assert_non_null(strstr(t.p, "|ok 1>1 +0 ~0 -0 |ok 0>1 +6 ~0 -0 |"));
+    {
+        size_t n = 0; /* four records: the dry run left none */
+        for (const char *p = t.p; (p = strchr(p, '|')) != NULL; p++)
+            n++;
+        assert_int_equal(n, 4);
+    }
+    free(t.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1073,6 +1124,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changelog_overflow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
     };
 

@@ -685,6 +685,91 @@ static void test_log_key(void **state)
     store_close(st);
 }
 
+static int hist_collect(void *ctx, const struct store_hist *h)
+{
+    uint64_t **out = ctx;
+
+    *(*out)++ = h->gen_after;
+    return 0;
+}
+
+/* hist_append - one history record (gen_after = g) in its own transaction */
+static void hist_append(struct store *st, uint64_t g, unsigned keep)
+{
+    struct store_hist h = {.time = 1000 + g,
+                           .result = STORE_HIST_OK,
+                           .gen_after = g,
+                           .source = "ldif",
+                           .sourcelen = 4,
+                           .error = "",
+                           .errorlen = 0};
+    MDB_txn *txn;
+
+    assert_int_equal(store_begin(st, 0, &txn), 0);
+    assert_int_equal(store_hist_append(txn, st, &h, keep), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/* hist_read - the gen_after of up to max records, newest first; returns how many */
+static size_t hist_read(struct store *st, size_t max, uint64_t *out)
+{
+    uint64_t *p = out;
+    MDB_txn *txn;
+
+    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
+    assert_int_equal(store_hist_each(txn, st, max, hist_collect, &p), 0);
+    mdb_txn_abort(txn);
+    return (size_t)(p - out);
+}
+
+/* the sync history ring: empty on a store written before it existed, ordered newest first,
+ * bounded, limited on read, kept across a reopen; other meta names untouched */
+static void test_history(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st;
+    uint64_t got[64], gen;
+    MDB_txn *txn;
+
+    assert_int_equal(store_open(&st, f->path, 0, SMALL_MAP), 0);
+    assert_int_equal(hist_read(st, 0, got), 0); /* a store from before the history */
+    for (uint64_t g = 1; g <= 3; g++)
+        hist_append(st, g, 10);
+    assert_int_equal(hist_read(st, 0, got), 3);
+    assert_true(got[0] == 3 && got[1] == 2 && got[2] == 1);
+    for (uint64_t g = 4; g <= 25; g++)
+        hist_append(st, g, 10);
+    assert_int_equal(hist_read(st, 0, got), 10); /* bounded */
+    for (size_t i = 0; i < 10; i++)
+        assert_true(got[i] == 25 - i);
+    assert_int_equal(hist_read(st, 4, got), 4); /* ?limit= */
+    assert_true(got[0] == 25 && got[3] == 22);
+    store_close(st);
+
+    assert_int_equal(store_open(&st, f->path, STORE_RDONLY, 0), 0); /* survives a reopen */
+    assert_int_equal(hist_read(st, 0, got), 10);
+    assert_true(got[0] == 25 && got[9] == 16);
+    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
+    assert_int_equal(store_meta_get_u64(txn, st, STORE_META_GENERATION, &gen), 0);
+    assert_true(gen == 0);
+    mdb_txn_abort(txn);
+    store_close(st);
+
+    assert_int_equal(store_open(&st, f->path, 0, SMALL_MAP), 0); /* the default bound */
+    for (uint64_t g = 26; g < 26 + STORE_HIST_KEEP; g++)
+        hist_append(st, g, 0);
+    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
+    {
+        MDB_stat ms;
+        assert_int_equal(mdb_stat(txn, store_dbi(st, STORE_META), &ms), 0);
+        assert_true(ms.ms_entries <= STORE_HIST_KEEP + 10); /* a few meta names besides */
+    }
+    mdb_txn_abort(txn);
+    assert_int_equal(hist_read(st, 1, got), 1);
+    assert_true(got[0] == 25 + STORE_HIST_KEEP);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +784,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_resized_mapsize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_info_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

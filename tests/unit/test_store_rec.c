@@ -295,6 +295,77 @@ static void test_meta_u64(void **state)
     assert_true(v == 7);
 }
 
+/* the history record: golden bytes, round trip, every truncation refused, cuts at the maxima */
+static void test_hist(void **state)
+{
+    static const unsigned char golden[] = {
+        1,    'f', 0x10, 0x32, 0x54, 0x76, 0, 0, 0, 0, /* version, result, time */
+        0xe8, 3,   0,    0,                            /* 1000 ms */
+        7,    0,   0,    0,    0,    0,    0, 0,       /* generation before */
+        7,    0,   0,    0,    0,    0,    0, 0,       /* after */
+        1,    0,   0,    0,    0,    0,    0, 0,       /* added */
+        2,    0,   0,    0,    0,    0,    0, 0,       /* changed */
+        3,    0,   0,    0,    0,    0,    0, 0,       /* removed */
+        4,    0,   'l',  'd',  'i',  'f',              /* source */
+        3,    0,   'b',  'a',  'd'};                   /* error */
+    struct store_hist h = {.time = 0x76543210,
+                           .duration_ms = 1000,
+                           .result = STORE_HIST_FAILED,
+                           .gen_before = 7,
+                           .gen_after = 7,
+                           .added = 1,
+                           .changed = 2,
+                           .removed = 3,
+                           .source = "ldif",
+                           .sourcelen = 4,
+                           .error = "bad",
+                           .errorlen = 3};
+    unsigned char buf[STORE_HIST_MAX], big[2 * STORE_HIST_MAX];
+    struct store_hist d;
+    char longs[2000];
+    int n;
+
+    (void)state;
+    n = store_hist_encode(buf, sizeof(buf), &h);
+    assert_int_equal(n, sizeof(golden));
+    assert_memory_equal(buf, golden, sizeof(golden));
+    assert_int_equal(store_hist_decode(&d, buf, (size_t)n), 0);
+    assert_true(d.time == h.time && d.duration_ms == 1000 && d.result == STORE_HIST_FAILED);
+    assert_true(d.gen_before == 7 && d.gen_after == 7 && d.added == 1 && d.changed == 2 &&
+                d.removed == 3);
+    assert_int_equal(d.sourcelen, 4);
+    assert_memory_equal(d.source, "ldif", 4);
+    assert_int_equal(d.errorlen, 3);
+    assert_memory_equal(d.error, "bad", 3);
+    assert_string_equal(store_hist_result_name(d.result), "failed");
+    for (size_t len = 0; len < (size_t)n; len++)
+        assert_int_equal(store_hist_decode(&d, buf, len), STORE_ERR_CORRUPT);
+    memcpy(big, buf, (size_t)n);
+    big[n] = 0;
+    assert_int_equal(store_hist_decode(&d, big, (size_t)n + 1), STORE_ERR_CORRUPT);
+    buf[0] = 2; /* another version */
+    assert_int_equal(store_hist_decode(&d, buf, (size_t)n), STORE_ERR_CORRUPT);
+    buf[0] = 1;
+    buf[1] = 'x'; /* an unknown result */
+    assert_int_equal(store_hist_decode(&d, buf, (size_t)n), STORE_ERR_CORRUPT);
+    assert_int_equal(store_hist_encode(buf, sizeof(golden) - 1, &h), -1);
+    h.result = (enum store_hist_result)'x';
+    assert_int_equal(store_hist_encode(buf, sizeof(buf), &h), -1);
+    /* over-long texts are cut, never inside a UTF-8 character */
+    memset(longs, 'a', sizeof(longs));
+    memcpy(longs + STORE_HIST_ERROR_MAX - 1, "\xc3\xa9", 2); /* é across the limit */
+    h.result = STORE_HIST_REFUSED;
+    h.error = longs;
+    h.errorlen = sizeof(longs);
+    h.source = longs;
+    h.sourcelen = sizeof(longs);
+    n = store_hist_encode(big, sizeof(big), &h);
+    assert_true(n > 0 && n <= STORE_HIST_MAX);
+    assert_int_equal(store_hist_decode(&d, big, (size_t)n), 0);
+    assert_int_equal(d.sourcelen, STORE_HIST_SOURCE_MAX);
+    assert_int_equal(d.errorlen, STORE_HIST_ERROR_MAX - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_entry_uncounted),
         cmocka_unit_test(test_domain_value),
         cmocka_unit_test(test_meta_u64),
+        cmocka_unit_test(test_hist),
     };
 
     return cmocka_run_group_tests_name("store_rec", tests, NULL, NULL);

@@ -13,7 +13,13 @@
 
 #include "common/cfg.h"
 
-enum conf_source { CONF_SOURCE_NONE = 0, CONF_SOURCE_LDAP, CONF_SOURCE_LDIF, CONF_SOURCE_UPSTREAM };
+enum conf_source {
+    CONF_SOURCE_NONE = 0,
+    CONF_SOURCE_LDAP,
+    CONF_SOURCE_LDIF,
+    CONF_SOURCE_UPSTREAM,
+    CONF_SOURCE_SYNCREPL /* [ldap] with sync = syncrepl or auto */
+};
 
 struct conf {
     /* line where each section starts (0: absent) */
@@ -31,6 +37,7 @@ struct conf {
     long long ldap_page_size;
     long long ldap_timeout;
     int ldap_allow_cleartext_bind;
+    char *ldap_sync; /* paged, syncrepl, auto */
     /* entry mapping: [ldap] and [ldif] */
     char *map_filter;
     struct cfg_list map_address_attrs;

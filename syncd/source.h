@@ -49,6 +49,8 @@ struct source_run {
     int force;                         /* --force: the operator takes what the source says */
     int progress;                      /* a progress line on stderr is welcome (a terminal) */
     const volatile sig_atomic_t *stop; /* non-zero: stop soon (SOURCE_ERR) */
+    int watch;                         /* --watch: a source may keep a live stream open */
+    int again;                         /* out: commit, then call run() again at once */
     uint64_t invalid;                  /* out: addresses skipped as invalid (meta "invalid") */
     char note[512];                    /* out: one line syncd logs after a commit, or "" */
     char *err;                         /* out: why run() failed */

@@ -72,7 +72,7 @@ static double syncd_elapsed(const struct timespec *since)
 
 /* syncd_once - one sync, all or nothing; returns a sysexits code */
 static int syncd_once(const struct conf *cf, const struct source *src, struct store *st,
-                      const struct syncd_opts *o)
+                      const struct syncd_opts *o, int *again)
 {
     struct source_run r = {0};
     struct apply_opts ao = {0};
@@ -93,6 +93,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     r.force = o->force;
     r.progress = isatty(STDERR_FILENO) && !o->dry_run;
     r.stop = &syncd_stop;
+    r.watch = o->watch;
     r.err = err;
     r.errlen = sizeof(err);
 
@@ -103,6 +104,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
         err[0] = '\0';
         r.note[0] = '\0';
         r.invalid = 0;
+        r.again = 0;
         rc = src->run(&r);
         if (rc == 0)
             rc = apply_commit(r.apply, r.invalid, &stats);
@@ -117,6 +119,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
                  store_mapsize(st) >> 20);
     }
 
+    *again = r.again;
     if (rc == SOURCE_ERR || (rc != 0 && err[0] != '\0' && syncd_stop)) {
         if (syncd_stop && err[0] == '\0')
             snprintf(err, sizeof(err), "interrupted");
@@ -138,6 +141,8 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     }
     if (r.note[0] != '\0')
         log_info("sync: %s", r.note);
+    if (r.again && stats.added + stats.changed + stats.removed == 0)
+        return EX_OK; /* a live stream's quiet batch: nothing worth a line */
     log_info("sync: %sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
              " addresses, %" PRIu64 " domains, %" PRIu64 " entries in %.1f s (%" PRIu64
              " invalid, %" PRIu64 " conflicts)",
@@ -330,9 +335,14 @@ int main(int argc, char **argv)
     }
     for (long long backoff = 5;;) {
         long long wait = cf.interval;
-        rc = syncd_once(&cf, src, st, &o);
+        int again = 0;
+        rc = syncd_once(&cf, src, st, &o, &again);
         if (!o.watch || syncd_stop)
             break;
+        if (again && rc == EX_OK) { /* a live stream (syncrepl persist): its next batch */
+            backoff = 5;
+            continue;
+        }
         if (rc == EX_TEMPFAIL) { /* retry sooner, less often each time */
             wait = backoff < cf.interval ? backoff : cf.interval;
             backoff *= 2;

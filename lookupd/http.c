@@ -307,6 +307,37 @@ static enum lookup_freshness http_store_state(struct lk_http *h, struct store_in
     return lookup_freshness(info->last_success, h->max_age, time(NULL));
 }
 
+/*
+ * http_status_sync - /v1/status "sync": how syncd reads the directory when it said so
+ * (syncrepl: mode refresh or persist, whether the persist connection is up, seconds since
+ * the last change arrived); nothing for other sources
+ */
+static void http_status_sync(struct lk_http *h, json_t *v)
+{
+    char mode[32], persist[32], last[32];
+    const struct store *st;
+    MDB_txn *txn;
+    json_t *o;
+
+    if (lk_db_begin(h->db, &h->rd, &txn, &st) != 0 ||
+        store_meta_get(txn, st, STORE_META_SYNC_MODE, mode, sizeof(mode)) != 0) {
+        lk_db_end(h->db, &h->rd);
+        return;
+    }
+    if (store_meta_get(txn, st, STORE_META_SYNC_PERSIST, persist, sizeof(persist)) != 0)
+        persist[0] = '\0';
+    if (store_meta_get(txn, st, STORE_META_SYNC_CHANGE, last, sizeof(last)) != 0)
+        last[0] = '\0';
+    lk_db_end(h->db, &h->rd);
+    o = json_object();
+    json_object_set_new(o, "mode", json_string(mode));
+    json_object_set_new(o, "persist", json_boolean(strcmp(persist, "up") == 0));
+    json_object_set_new(o, "last_change_age",
+                        last[0] ? json_integer((json_int_t)(time(NULL) - atoll(last)))
+                                : json_null());
+    json_object_set_new(v, "sync", o);
+}
+
 /* http_status - GET /v1/status */
 static void http_status(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                         struct http_reply *reply)
@@ -343,6 +374,7 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
     json_object_set_new(counts, "invalid", json_integer((json_int_t)info.invalid));
     json_object_set_new(counts, "conflicts", json_integer((json_int_t)info.conflicts));
     json_object_set_new(v, "counts", counts);
+    http_status_sync(h, v);
     reply->status = fresh == LOOKUP_FRESH ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
     reply->response = http_json_response(v);
 }

@@ -647,8 +647,14 @@ static int sr_refresh(struct sr *s, int mode)
             snprintf(s->run->err, s->run->errlen, "store: %s", store_strerror(rc));
             return rc == MDB_MAP_FULL ? rc : SOURCE_ERR;
         }
-        snprintf(s->run->note, sizeof(s->run->note), "syncrepl: %s refresh, %" PRIu64 " entries",
-                 s->had_cookie ? "full" : "initial", s->puts);
+        if (!s->had_cookie || reload)
+            snprintf(s->run->note, sizeof(s->run->note), "syncrepl: %s, %" PRIu64 " entries",
+                     reload ? "full reload" : "initial refresh", s->puts);
+        else
+            snprintf(s->run->note, sizeof(s->run->note),
+                     "syncrepl: %" PRIu64 " changed entries, present phase (the entries not named "
+                     "are gone)",
+                     s->puts);
     } else {
         snprintf(s->run->note, sizeof(s->run->note),
                  "syncrepl: %" PRIu64 " changed, %" PRIu64 " deleted entries", s->puts, s->dels);

@@ -51,9 +51,12 @@ struct source_run {
     const volatile sig_atomic_t *stop; /* non-zero: stop soon (SOURCE_ERR) */
     int watch;                         /* --watch: a source may keep a live stream open */
     int again;                         /* out: commit, then call run() again at once */
-    uint64_t invalid;                  /* out: addresses skipped as invalid (meta "invalid") */
-    char note[512];                    /* out: one line syncd logs after a commit, or "" */
-    char *err;                         /* out: why run() failed */
+    int can_hold;                      /* out: the source can hold back its deletes */
+    int hold;         /* in: apply all but deletes (a safety rule refused them); keep them due */
+    uint64_t held;    /* out: deletes (or sweeps) held back in this run */
+    uint64_t invalid; /* out: addresses skipped as invalid (meta "invalid") */
+    char note[512];   /* out: one line syncd logs after a commit, or "" */
+    char *err;        /* out: why run() failed */
     size_t errlen;
 };
 

@@ -90,6 +90,8 @@ struct sr {
     size_t npend, cappend;
     struct hset present; /* entry ids named as present or changed in this refresh */
     int had_cookie, saw_present, refresh_deletes, done, failed;
+    int hold;      /* deletes are held back: not applied, the cookie not advanced */
+    uint64_t held; /* deletes (and sweeps) held back by this run */
     uint64_t msgs, puts, dels;
     char why[512];
 };
@@ -330,6 +332,10 @@ static void sr_delete(struct sr *s, const char *uuid)
 
     if (s->failed || sr_flush(s) != 0) /* in order: an add then a delete of one entry */
         return;
+    if (s->hold) {
+        s->held++;
+        return;
+    }
     if ((rc = apply_change_delete(s->run->apply, uuid, strlen(uuid))) != 0)
         sr_fail(s, "store: %s", store_strerror(rc));
     s->dels++;
@@ -500,7 +506,7 @@ static void sr_reset(struct sr *s)
     hset_free(&s->present);
     s->saw_present = s->done = s->failed = 0;
     s->refresh_deletes = 0;
-    s->msgs = s->puts = s->dels = 0;
+    s->msgs = s->puts = s->dels = s->held = 0;
     s->why[0] = '\0';
 }
 
@@ -525,6 +531,8 @@ static void sr_save_cookie(struct sr *s)
     char buf[STORE_META_MAX], sid[32];
     size_t i;
 
+    if (s->hold) /* the held deletes come again from this cookie */
+        return;
     sr_search_id(s, sid, sizeof(sid));
     for (i = 0; ck->bv_val != NULL && i < ck->bv_len; i++)
         if (ck->bv_val[i] < 0x20 || ck->bv_val[i] > 0x7e)
@@ -643,6 +651,14 @@ static int sr_refresh(struct sr *s, int mode)
     /* authoritative: no cookie, reloadHint, a present phase, or our cookie ignored */
     if (!s->had_cookie || reload || s->saw_present || s->refresh_deletes == 0 ||
         s->ls.ls_cookie.bv_len == 0) {
+        if (s->hold) {
+            s->held++;
+            snprintf(s->run->note, sizeof(s->run->note),
+                     "syncrepl: %" PRIu64 " changed entries; the sweep of the entries not named "
+                     "is held back",
+                     s->puts);
+            return 0;
+        }
         if ((rc = apply_change_sweep(s->run->apply, &s->present)) != 0) {
             snprintf(s->run->err, s->run->errlen, "store: %s", store_strerror(rc));
             return rc == MDB_MAP_FULL ? rc : SOURCE_ERR;
@@ -760,6 +776,11 @@ static int src_syncrepl_run(struct source_run *r)
     if (decided < 0)
         return src_ldap.run(r);
     r->err[0] = '\0';
+    r->can_hold = 1;
+    if (r->hold && sr_live != NULL && !sr_live->hold) { /* a refused batch: again from the cookie */
+        sr_free(sr_live);
+        sr_live = NULL;
+    }
     if ((s = sr_live) != NULL) { /* --watch, connected: the next batch of changes */
         if ((rc = apply_change_start(r->apply)) != 0)
             return rc;
@@ -768,6 +789,8 @@ static int src_syncrepl_run(struct source_run *r)
         s->c.errlen = r->errlen;
         rc = sr_persist(s, &lost);
         r->invalid = s->stats.invalid;
+        r->hold = s->hold;
+        r->held = s->held;
         r->again = !*r->stop;
         if (lost || rc != 0) {
             sr_live = NULL;
@@ -776,6 +799,7 @@ static int src_syncrepl_run(struct source_run *r)
         return rc;
     }
     s = sr_new(r);
+    s->hold = r->hold;
     if ((rc = sr_connect(s)) != 0)
         goto out;
     if (decided == 0 && strcmp(r->cf->ldap_sync, "auto") == 0) {
@@ -795,6 +819,7 @@ static int src_syncrepl_run(struct source_run *r)
         apply_meta_put(r->apply, STORE_META_SYNC_PERSIST, r->watch ? "up" : "down");
     }
     r->invalid = s->stats.invalid;
+    r->held = s->held;
     if (rc == 0 && r->watch) {
         sr_live = s;
         r->again = 1;

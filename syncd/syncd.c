@@ -78,7 +78,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     struct apply_opts ao = {0};
     struct apply_stats stats = {0};
     struct timespec start;
-    char source[512], err[1024] = "";
+    char source[512], err[1024] = "", held[600] = "";
     int rc = 0;
 
     src->describe(cf, source, sizeof(source));
@@ -105,12 +105,21 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
         r.note[0] = '\0';
         r.invalid = 0;
         r.again = 0;
+        r.held = 0;
         rc = src->run(&r);
         if (rc == 0)
             rc = apply_commit(r.apply, r.invalid, &stats);
         else
             apply_abort(r.apply);
         r.apply = NULL;
+        if (rc == APPLY_REFUSED && r.can_hold && !r.hold && !o->dry_run) {
+            /* a stream's deletes refused: the rest goes live, the deletes wait (--force) */
+            snprintf(held, sizeof(held), "%s", stats.refusal[0] ? stats.refusal : err);
+            log_warnx("sync: %s; applying the other changes, holding back the deletes", held);
+            r.hold = 1;
+            attempt--;
+            continue;
+        }
         if (rc != MDB_MAP_FULL)
             break;
         if ((rc = store_grow(st)) != 0)
@@ -138,6 +147,18 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     if (rc != 0) {
         log_warnx("sync failed, store unchanged: store: %s", store_strerror(rc));
         return EX_IOERR;
+    }
+    if (r.hold && r.held > 0) { /* committed all but the deletes: still a refusal */
+        char why[1024];
+        snprintf(why, sizeof(why),
+                 "%" PRIu64 " deletes held back (run with --force to apply "
+                 "them): %s",
+                 r.held, held);
+        log_warnx("sync: %s", why);
+        apply_note_failure(st, source, "refused", why);
+        if (r.note[0] != '\0')
+            log_info("sync: %s", r.note);
+        return EX_DATAERR;
     }
     if (r.note[0] != '\0')
         log_info("sync: %s", r.note);
@@ -339,7 +360,7 @@ int main(int argc, char **argv)
         rc = syncd_once(&cf, src, st, &o, &again);
         if (!o.watch || syncd_stop)
             break;
-        if (again && rc == EX_OK) { /* a live stream (syncrepl persist): its next batch */
+        if (again && (rc == EX_OK || rc == EX_DATAERR)) { /* a live stream: its next batch */
             backoff = 5;
             continue;
         }

@@ -153,21 +153,30 @@ for V in plain sessionlog reloadhint; do
     run_syncd "$W/lost.conf"
     check_rc "$V: stale cookie: exit 0" 0
     if [ "$V" = reloadhint ]; then
-        check_grep "$V: stale cookie: e-syncRefreshRequired, full reload" "$ERR" "full reload"
+        # slapd answers most such runs with e-syncRefreshRequired (4096) and some with a present
+        # phase (seen once in five runs here); either way the old store must catch up exactly
+        check_grep "$V: stale cookie: a full reload or a present phase" "$ERR" \
+            "full reload|present phase"
     fi
     same "stale cookie (the current store)"
     "$DUMP" -e "$W/lost" >"$W/got" 2>&1
     check_same "$V: stale cookie: the old store caught up equals a fresh paged sync" "$W/want" "$W/got"
 
-    # a mass delete is refused (store unchanged), then applied with --force
-    "$DUMP" -m -e "$S" | grep -v '^meta' >"$W/before"
+    # a mass delete is held back (exit 65, the deleted entries stay) while an add in the same
+    # refresh goes live; held again on the next run; applied with --force
     for u in alice bob grace heidi ivan; do
         ldap_do "$D" ldapdelete "uid=$u,ou=people,dc=example,dc=org"
     done
-    run_syncd "$W/sr.conf"
-    check_rc "$V: mass delete: refused, exit 65" 65
-    "$DUMP" -m -e "$S" | grep -v '^meta' >"$W/after"
-    check_same "$V: mass delete: store unchanged" "$W/before" "$W/after"
+    ldif_user hired hired@example.org | ldap_do "$D" ldapadd
+    for run in 1 2; do
+        run_syncd "$W/sr.conf"
+        check_rc "$V: mass delete, run $run: refused, exit 65" 65
+        check_grep "$V: mass delete, run $run: the deletes held back, said so" "$ERR" "held back"
+        check "$V: mass delete, run $run: the add went live" grep -q '^hired@example.org' <("$DUMP" "$S")
+        check "$V: mass delete, run $run: the deleted entries stay" grep -q '^alice@example.org' <("$DUMP" "$S")
+    done
+    check "$V: mass delete: last_result refused" grep -q '"last_result": *"refused"' \
+        <(mdb_dump -p -s meta "$S" | grep -A1 -x ' last_result' | tail -1 | sed 's/^ /"last_result": "/; s/$/"/')
     sr "mass delete with --force" --force
 
     "$TOP/scripts/test-slapd" stop "$D" >/dev/null

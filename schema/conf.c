@@ -368,11 +368,15 @@ static void conf_check_syncrepl(const struct conf *cf, const char *name, struct 
     if (cf->ldap_sync == NULL || strcmp(cf->ldap_sync, "syncrepl") != 0)
         return;
     if (cf->ldap_base.n > 1)
-        cfg_error(errs, "%s:%d: [ldap] sync = syncrepl: one base only (a cookie describes one "
-                        "search); use sync = paged for several", name, cf->sec_ldap);
+        cfg_error(errs,
+                  "%s:%d: [ldap] sync = syncrepl: one base only (a cookie describes one "
+                  "search); use sync = paged for several",
+                  name, cf->sec_ldap);
     if (cf->map_id_attrs.n == 0 || strcasecmp(cf->map_id_attrs.v[0], "entryUUID") != 0)
-        cfg_error(errs, "%s:%d: [ldap] sync = syncrepl: id_attrs must start with entryUUID (the "
-                        "directory names deleted entries by it)", name, cf->sec_ldap);
+        cfg_error(errs,
+                  "%s:%d: [ldap] sync = syncrepl: id_attrs must start with entryUUID (the "
+                  "directory names deleted entries by it)",
+                  name, cf->sec_ldap);
 }
 
 /* conf_check - the rules that span keys */
@@ -462,7 +466,7 @@ enum conf_source conf_source(const struct conf *cf)
 {
     if (cf->sec_ldap)
         return cf->ldap_sync != NULL && strcmp(cf->ldap_sync, "paged") != 0 ? CONF_SOURCE_SYNCREPL
-                                                                              : CONF_SOURCE_LDAP;
+                                                                            : CONF_SOURCE_LDAP;
     if (cf->sec_ldif)
         return CONF_SOURCE_LDIF;
     if (cf->sec_upstream)

@@ -89,9 +89,10 @@ struct sr {
     struct sr_entry *pend;
     size_t npend, cappend;
     struct hset present; /* entry ids named as present or changed in this refresh */
-    int had_cookie, saw_present, refresh_deletes, done, failed;
-    int hold;      /* deletes are held back: not applied, the cookie not advanced */
-    uint64_t held; /* deletes (and sweeps) held back by this run */
+    int had_cookie, saw_present, done, failed;
+    int refresh_deletes; /* of the searchResultDone: 1, 0, -1 (4096), -2 none */
+    int hold;            /* deletes are held back: not applied, the cookie not advanced */
+    uint64_t held;       /* deletes (and sweeps) held back by this run */
     uint64_t msgs, puts, dels;
     char why[512];
 };
@@ -505,7 +506,7 @@ static void sr_reset(struct sr *s)
 {
     hset_free(&s->present);
     s->saw_present = s->done = s->failed = 0;
-    s->refresh_deletes = 0;
+    s->refresh_deletes = -2; /* no searchResultDone (refreshAndPersist ends with DONE) */
     s->msgs = s->puts = s->dels = s->held = 0;
     s->why[0] = '\0';
 }

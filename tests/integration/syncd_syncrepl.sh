@@ -241,6 +241,7 @@ run_syncd "$W/paged.conf"
 check_same "auto: the store equals a fresh paged sync" "$W/want" "$W/got"
 
 # ---------------------------------------------------------------- --watch: persist
+sr "before --watch (so that its refresh finds no change)"
 write_conf live "$S"
 if lookupd_start live; then
     "$SYNCD" -c "$W/sr.conf" -d --watch >"$W/watch.log" 2>&1 &
@@ -250,6 +251,7 @@ if lookupd_start live; then
     t0=$EPOCHREALTIME
     check "persist: ldapadd -> lookupd OK within 5 s" wait_until 5 sm_answers "$SMPORT_live" rcpt live1@example.org "OK live1@example.org"
     echo "# persist: add answered after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.3f", b-a}') s"
+    check "persist: nothing held back or refused" bash -c "! grep -E 'held back|refused' '$W/watch.log'"
     ldap_do "$D" ldapdelete uid=live1,ou=people,dc=example,dc=org
     check "persist: ldapdelete -> NOTFOUND within 5 s" wait_until 5 sm_answers "$SMPORT_live" rcpt live1@example.org "NOTFOUND "
     curl -s "http://127.0.0.1:$HTTPPORT_live/v1/status" >"$W/status.json"

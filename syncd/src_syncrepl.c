@@ -700,7 +700,7 @@ static int sr_persist(struct sr *s, int *lost)
 {
     struct timespec quiet, now;
     uint64_t before;
-    int fd = -1, rc;
+    int fd = -1, rc, empty = 0;
 
     sr_reset(s);
     ldap_get_option(s->c.ld, LDAP_OPT_DESC, &fd);
@@ -719,10 +719,15 @@ static int sr_persist(struct sr *s, int *lost)
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (s->msgs != before) {
             quiet = now;
+            empty = 0;
             if (s->npend + s->dels >= SR_BATCH)
                 break;
             continue;
         }
+        /* libldap may read a message off the socket in one call and hand it out in the next:
+         * poll the socket only after two calls that brought nothing */
+        if (++empty < 2)
+            continue;
         if (*s->run->stop)
             break;
         waited = (now.tv_sec - quiet.tv_sec) * 1000 + (now.tv_nsec - quiet.tv_nsec) / 1000000;
@@ -735,6 +740,7 @@ static int sr_persist(struct sr *s, int *lost)
                 *lost = 1;
                 break;
             }
+            empty = 0;
         }
     }
     if (sr_flush(s) != 0 || s->failed)

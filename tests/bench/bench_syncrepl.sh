@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 # run CONF [ARGS] - one syncd run, prints its seconds
 run() {
     local t0=$EPOCHREALTIME

@@ -286,6 +286,7 @@ static int sr_flush(struct sr *s)
                 s->failed = 1;
                 goto out;
             }
+            ldap_set_option(s->f.ld, LDAP_OPT_RESTART, LDAP_OPT_ON); /* the watchdog's SIGALRM */
         }
         for (size_t i = 0; i < s->npend && rc == 0; i += SR_IDS) {
             size_t to = i + SR_IDS < s->npend ? i + SR_IDS : s->npend;
@@ -689,6 +690,8 @@ static int sr_connect(struct sr *s)
 
     if (ldap_conn_open(&s->c) != 0)
         return SOURCE_ERR;
+    /* the watchdog's SIGALRM interrupts libldap's poll: go on (its shutdown() still ends it) */
+    ldap_set_option(s->c.ld, LDAP_OPT_RESTART, LDAP_OPT_ON);
     ldap_set_option(s->c.ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle);
     ldap_set_option(s->c.ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes);
     ldap_set_option(s->c.ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &intvl);

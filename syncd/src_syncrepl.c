@@ -646,7 +646,9 @@ static int sr_refresh(struct sr *s, int mode)
         }
         break;
     }
-    if (rc != LDAP_SUCCESS || s->failed || !s->done)
+    /* refreshOnly ends with a searchResultDone (s->done); refreshAndPersist returns at
+     * refreshDone, which libldap reports as DONE only on some message kinds */
+    if (rc != LDAP_SUCCESS || s->failed || (!s->done && mode == LDAP_SYNC_REFRESH_ONLY))
         return sr_ldap_error(s, rc != LDAP_SUCCESS ? rc : LDAP_OTHER);
     if (sr_flush(s) != 0)
         return sr_ldap_error(s, LDAP_OTHER);

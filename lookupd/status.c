@@ -140,6 +140,22 @@ static int status_read_domains(MDB_txn *txn, const struct store *st, struct lk_s
     return rc == MDB_NOTFOUND || s->ndomains == STATUS_DOMAINS_MAX ? 0 : rc;
 }
 
+/* status_read_sync - the syncrepl source's meta (store.h STORE_META_SYNC_*), when present */
+static void status_read_sync(MDB_txn *txn, const struct store *st, struct lk_status *s)
+{
+    char persist[32], last[32];
+
+    s->sync.change_age = -1;
+    if (store_meta_get(txn, st, STORE_META_SYNC_MODE, s->sync.mode, sizeof(s->sync.mode)) != 0) {
+        s->sync.mode[0] = '\0';
+        return;
+    }
+    if (store_meta_get(txn, st, STORE_META_SYNC_PERSIST, persist, sizeof(persist)) == 0)
+        s->sync.persist = strcmp(persist, "up") == 0;
+    if (store_meta_get(txn, st, STORE_META_SYNC_CHANGE, last, sizeof(last)) == 0 && last[0])
+        s->sync.change_age = (long long)s->now - atoll(last);
+}
+
 struct lk_status *status_fill(struct lk_db *db, struct lk_reader *rd, const char *version,
                               long long max_age, struct policy *policy,
                               const struct status_want *want)
@@ -162,6 +178,8 @@ struct lk_status *status_fill(struct lk_db *db, struct lk_reader *rd, const char
         err = store_hist_each(txn, st, 0, status_take_sync, s);
     if (err == 0 && want->domains)
         err = status_read_domains(txn, st, s);
+    if (err == 0)
+        status_read_sync(txn, st, s);
     lk_db_end(db, rd);
     if (err == STORE_ERR_NOSTORE)
         s->fresh = LOOKUP_NEVER;
@@ -257,6 +275,15 @@ json_t *status_json(const struct lk_status *s)
         for (size_t i = 0; i < s->ndomains; i++)
             json_array_append_new(a, status_str(s->domains[i]));
         json_object_set_new(v, "managed_domains", a);
+    }
+    if (s->sync.mode[0] != '\0') {
+        json_t *o = json_object();
+        json_object_set_new(o, "mode", json_string(s->sync.mode));
+        json_object_set_new(o, "persist", json_boolean(s->sync.persist));
+        json_object_set_new(o, "last_change_age",
+                            s->sync.change_age >= 0 ? json_integer(s->sync.change_age)
+                                                    : json_null());
+        json_object_set_new(v, "sync", o);
     }
     if (s->nedges > 0) {
         json_t *a = json_array();

@@ -86,6 +86,12 @@ struct lk_status {
     json_t *harvest;                     /* policy_harvest_json(); NULL: no policy service */
     struct status_edge edges[STATUS_EDGES_MAX];
     size_t nedges;
+    /* how syncd reads the directory, when it says so (syncrepl): mode "" otherwise */
+    struct {
+        char mode[32];        /* refresh, persist */
+        int persist;          /* the persist connection is up */
+        long long change_age; /* seconds since the last change arrived; -1 unknown */
+    } sync;
 };
 
 /* status_fill - read everything wanted through reader rd (one thread's) */

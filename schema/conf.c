@@ -65,6 +65,15 @@ static int conf_check_mode(const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int conf_check_ldap_sync(const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "paged") != 0 && strcmp(v, "syncrepl") != 0 && strcmp(v, "auto") != 0) {
+        snprintf(err, errlen, "'%.32s' is not paged, syncrepl or auto", v);
+        return -1;
+    }
+    return 0;
+}
+
 static int conf_check_filter(const char *v, char *err, size_t errlen)
 {
     int depth = 0;
@@ -199,6 +208,10 @@ const struct cfg_key conf_keys[] = {
      "values of a multi-valued address attribute asked for per request (AD range retrieval; "
      "0: as many as the directory sends); a cut-short attribute is followed to its end either "
      "way"},
+    {"ldap", "sync", CFG_STR, "paged", 0, 0, OFF(ldap_sync), 0, conf_check_ldap_sync,
+     "how a sync reads the directory: paged (the whole directory every run), syncrepl (only "
+     "what changed since the cookie in the store, RFC 4533; --watch stays connected), auto "
+     "(syncrepl when the server offers it, else paged)"},
     MAPPING("ldap"),
 
     SECTION("ldif", sec_ldif),
@@ -497,6 +510,28 @@ void conf_preset_print(const struct conf *cf, FILE *out)
     }
 }
 
+/* conf_check_syncrepl - sync = syncrepl names entries by entryUUID, one base, one cookie */
+static void conf_check_syncrepl(const struct conf *cf, const char *name, struct cfg_errors *errs)
+{
+    if (cf->ldap_sync == NULL || strcmp(cf->ldap_sync, "syncrepl") != 0)
+        return;
+    if (cf->ldap_incremental)
+        cfg_error(errs,
+                  "%s:%d: [ldap] sync = syncrepl and incremental = yes (Active Directory) "
+                  "exclude each other: AD offers no syncrepl",
+                  name, cf->sec_ldap);
+    if (cf->ldap_base.n > 1)
+        cfg_error(errs,
+                  "%s:%d: [ldap] sync = syncrepl: one base only (a cookie describes one "
+                  "search); use sync = paged for several",
+                  name, cf->sec_ldap);
+    if (cf->map_id_attrs.n == 0 || strcasecmp(cf->map_id_attrs.v[0], "entryUUID") != 0)
+        cfg_error(errs,
+                  "%s:%d: [ldap] sync = syncrepl: id_attrs must start with entryUUID (the "
+                  "directory names deleted entries by it)",
+                  name, cf->sec_ldap);
+}
+
 /* conf_check - the rules that span keys */
 static void conf_check(struct conf *cf, const char *name, int need_source, struct cfg_errors *errs)
 {
@@ -533,6 +568,7 @@ static void conf_check(struct conf *cf, const char *name, int need_source, struc
         if (cf->ldap_bind_dn[0] != '\0' && cf->ldap_bind_pw_file[0] == '\0')
             cfg_error(errs, "%s:%d: [ldap] bind_pw_file: required with bind_dn", name,
                       cf->sec_ldap);
+        conf_check_syncrepl(cf, name, errs);
     }
     if (cf->sec_ldif && (cf->ldif_path == NULL || cf->ldif_path[0] == '\0'))
         cfg_error(errs, "%s:%d: [ldif] path: required", name, cf->sec_ldif);
@@ -589,8 +625,11 @@ void conf_free(struct conf *cf)
 
 enum conf_source conf_source(const struct conf *cf)
 {
+    if (cf->sec_ldap && cf->ldap_incremental)
+        return CONF_SOURCE_AD;
     if (cf->sec_ldap)
-        return cf->ldap_incremental ? CONF_SOURCE_AD : CONF_SOURCE_LDAP;
+        return cf->ldap_sync != NULL && strcmp(cf->ldap_sync, "paged") != 0 ? CONF_SOURCE_SYNCREPL
+                                                                            : CONF_SOURCE_LDAP;
     if (cf->sec_ldif)
         return CONF_SOURCE_LDIF;
     if (cf->sec_upstream)
@@ -609,6 +648,8 @@ const char *conf_source_name(enum conf_source src)
         return "upstream";
     case CONF_SOURCE_AD:
         return "ad";
+    case CONF_SOURCE_SYNCREPL:
+        return "syncrepl";
     case CONF_SOURCE_NONE:
         break;
     }

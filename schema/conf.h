@@ -20,6 +20,7 @@ enum conf_source {
     CONF_SOURCE_LDIF,
     CONF_SOURCE_UPSTREAM,
     CONF_SOURCE_AD, /* [ldap] with preset = ad and incremental = yes */
+    CONF_SOURCE_SYNCREPL, /* [ldap] with sync = syncrepl or auto */
 };
 
 struct conf {
@@ -40,6 +41,7 @@ struct conf {
     int ldap_allow_cleartext_bind;
     long long ldap_range_size;
     int ldap_incremental;
+    char *ldap_sync; /* paged, syncrepl, auto */
     /* entry mapping: [ldap] and [ldif] */
     char *map_preset; /* "openldap" or "ad": the defaults of the keys below (conf_preset) */
     char *map_filter;

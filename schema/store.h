@@ -85,6 +85,12 @@ enum store_db { STORE_ADDR = 0, STORE_DOMAIN, STORE_ENTRY, STORE_LOG, STORE_META
 #define STORE_META_LAST_CHANGED "last_changed"
 #define STORE_META_LAST_REMOVED "last_removed"
 #define STORE_META_REFUSALS     "refusals"
+/* syncrepl (syncd/src_syncrepl.c): written with the data they describe */
+#define STORE_META_SYNC_COOKIE  "sync_cookie"      /* the provider's RFC 4533 cookie */
+#define STORE_META_SYNC_SEARCH  "sync_search"      /* hash of the search the cookie is for */
+#define STORE_META_SYNC_MODE    "sync_mode"        /* paged, refresh, persist */
+#define STORE_META_SYNC_PERSIST "sync_persist"     /* up or down: the persist connection */
+#define STORE_META_SYNC_CHANGE  "sync_last_change" /* unix time a change last arrived */
 
 #define STORE_META_MAX 1024 /* longest meta value */
 

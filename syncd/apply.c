@@ -875,3 +875,13 @@ int apply_note_attempt(struct store *st, const char *source, const char *result,
     }
     return mdb_txn_commit(txn);
 }
+
+int apply_meta_get(struct apply *a, const char *name, char *buf, size_t cap)
+{
+    return store_meta_get(a->txn, a->st, name, buf, cap);
+}
+
+int apply_meta_put(struct apply *a, const char *name, const char *value)
+{
+    return store_meta_put(a->txn, a->st, name, value);
+}

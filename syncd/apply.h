@@ -35,6 +35,7 @@
 #ifndef RCPTDIR_APPLY_H
 #define RCPTDIR_APPLY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/cfg.h"
@@ -77,6 +78,14 @@ int apply_begin(struct apply **ap, struct store *st, const struct apply_opts *o)
 int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats);
 /* apply_abort - abandon the sync; the store keeps its data. Frees a (NULL: nothing). */
 void apply_abort(struct apply *a);
+
+/*
+ * apply_meta_get, apply_meta_put - a meta value (schema/store.h) in this sync's transaction:
+ * read as the sync began, or written and committed only with the sync's data (a source's
+ * resume point, e.g. a syncrepl cookie). Errors: as store_meta_get/store_meta_put.
+ */
+int apply_meta_get(struct apply *a, const char *name, char *buf, size_t cap);
+int apply_meta_put(struct apply *a, const char *name, const char *value);
 
 /* apply_generation - the store's generation when the sync began */
 uint64_t apply_generation(const struct apply *a);

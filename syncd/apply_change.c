@@ -327,3 +327,32 @@ int apply_change_delete(struct apply *a, const char *id, size_t idlen)
 {
     return change_entry(a, id, idlen, NULL);
 }
+
+int apply_change_sweep(struct apply *a, const struct hset *keep)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    char **gone = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (apply_driver_state(a, &change_driver) == NULL)
+        return EINVAL;
+    if ((rc = mdb_cursor_open(apply_txn(a), store_dbi(apply_store(a), STORE_ENTRY), &cur)) != 0)
+        return rc;
+    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+        if (hset_has(keep, hset_hash(k.mv_data, k.mv_size)))
+            continue;
+        gone = xreallocarray(gone, n + 1, sizeof(*gone));
+        gone[n++] = xstrndup(k.mv_data, k.mv_size);
+    }
+    mdb_cursor_close(cur);
+    rc = rc == MDB_NOTFOUND ? 0 : rc;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            rc = apply_change_delete(a, gone[i], strlen(gone[i]));
+        free(gone[i]);
+    }
+    free(gone);
+    return rc;
+}

@@ -7,6 +7,10 @@
  *   apply_change_put(a, e)             the entry is now e (added or modified): its address
  *                                      set replaces the one stored for e->id;
  *   apply_change_delete(a, id, idlen)  the entry is gone (an unknown id is no change);
+ *   apply_change_sweep(a, keep)        every stored entry whose id (hset_hash) is not in
+ *                                      keep is deleted: the end of an authoritative list of
+ *                                      the entries that exist (a syncrepl present phase or
+ *                                      full refresh), with the same safety rules;
  *   apply_commit(a, ...).
  *
  * Any sequence of changes leaves the store exactly as a full sync (apply_full.h) of the
@@ -34,11 +38,13 @@
 
 #include <stddef.h>
 
+#include "common/hset.h"
 #include "syncd/apply.h"
 #include "syncd/entry.h"
 
 int apply_change_start(struct apply *a);
 int apply_change_put(struct apply *a, const struct sync_entry *e);
 int apply_change_delete(struct apply *a, const char *id, size_t idlen);
+int apply_change_sweep(struct apply *a, const struct hset *keep);
 
 #endif

@@ -49,9 +49,14 @@ struct source_run {
     int force;                         /* --force: the operator takes what the source says */
     int progress;                      /* a progress line on stderr is welcome (a terminal) */
     const volatile sig_atomic_t *stop; /* non-zero: stop soon (SOURCE_ERR) */
-    uint64_t invalid;                  /* out: addresses skipped as invalid (meta "invalid") */
-    char note[512];                    /* out: one line syncd logs after a commit, or "" */
-    char *err;                         /* out: why run() failed */
+    int watch;                         /* --watch: a source may keep a live stream open */
+    int again;                         /* out: commit, then call run() again at once */
+    int can_hold;                      /* out: the source can hold back its deletes */
+    int hold;         /* in: apply all but deletes (a safety rule refused them); keep them due */
+    uint64_t held;    /* out: deletes (or sweeps) held back in this run */
+    uint64_t invalid; /* out: addresses skipped as invalid (meta "invalid") */
+    char note[512];   /* out: one line syncd logs after a commit, or "" */
+    char *err;        /* out: why run() failed */
     size_t errlen;
 };
 

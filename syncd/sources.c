@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define SOURCES(X) X(src_ldap) X(src_ldif) X(src_upstream) X(src_ad)
+#define SOURCES(X) X(src_ldap) X(src_ldif) X(src_upstream) X(src_ad) X(src_syncrepl)
 
 #define SOURCE_DECLARE(s) extern const struct source s;
 #define SOURCE_ENTRY(s)   &s,

@@ -14,14 +14,14 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "syncd/entry.h"
+#include "syncd/ldap_conn.h"
 #include "syncd/src_dir.h"
 
 struct src_ldap_run {
+    struct ldap_conn c; /* the connection, its configuration and error buffer */
     const struct conf *cf;
     struct berval **vals; /* the value arrays of the entry being decoded */
     size_t vcap;
-    LDAP *ld;
-    const char *uri; /* the one connected to */
     struct mapping map;
     struct hset groups, disabled;
     const struct source_sink *sink;
@@ -37,119 +37,7 @@ struct src_ldap_run {
 /* src_ldap_fail - one message for the failed step; returns SOURCE_ERR */
 static int src_ldap_fail(struct src_ldap_run *r, const char *act, int code, const char *detail)
 {
-    snprintf(r->err, r->errlen, "ldap: %s%s%s: %s%s%s", act, r->uri ? " at " : "",
-             r->uri ? r->uri : "", ldap_err2string(code), detail && *detail ? ": " : "",
-             detail ? detail : "");
-    return SOURCE_ERR;
-}
-
-/*
- * src_ldap_badcred - the directory refused bind_dn's password (result 49): a configuration
- * error (exit 78), not "try again later", with what to check; returns SOURCE_ERR_CONFIG
- */
-static int src_ldap_badcred(struct src_ldap_run *r)
-{
-    size_t n = strlen(r->err);
-
-    snprintf(r->err + n, r->errlen - n,
-             "; check [ldap] bind_dn and the password in bind_pw_file (no trailing spaces)");
-    return SOURCE_ERR_CONFIG;
-}
-
-/*
- * src_ldap_readahead - read the socket in 32 kB gulps. Without it libldap reads each message's
- * header and body with separate read()s and polls before each: three system calls per entry
- * (strace -c). slapd puts the same readahead layer under its own connections; TLS, when
- * used, sits above it (LBER_SBIOD_LEVEL_TRANSPORT). Without the layer a sync still works.
- */
-static void src_ldap_readahead(LDAP *ld)
-{
-    int size = 32768;
-    Sockbuf *sb = NULL;
-
-    if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL &&
-        ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER, &size) != 0)
-        log_debug("ldap: no readahead on the connection");
-}
-
-/* src_ldap_connect_one - connect, StartTLS, bind to one URI */
-static int src_ldap_connect_one(struct src_ldap_run *r, const char *uri, const char *pw)
-{
-    const struct conf *cf = r->cf;
-    struct timeval tv = {(time_t)cf->ldap_timeout, 0};
-    int version = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0, rc;
-    struct berval cred = {pw ? strlen(pw) : 0, (char *)(uintptr_t)(pw ? pw : "")};
-    char *diag = NULL;
-
-    r->uri = uri;
-    if ((rc = ldap_initialize(&r->ld, uri)) != LDAP_SUCCESS)
-        return src_ldap_fail(r, "initializing", rc, NULL);
-    ldap_set_option(r->ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-    ldap_set_option(r->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-    ldap_set_option(r->ld, LDAP_OPT_TIMEOUT, &tv);
-    ldap_set_option(r->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-    ldap_set_option(r->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
-    if (cf->ldap_tls_ca_file[0] != '\0')
-        ldap_set_option(r->ld, LDAP_OPT_X_TLS_CACERTFILE, cf->ldap_tls_ca_file);
-    ldap_set_option(r->ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
-    /* connect on its own, so a failed TLS handshake is not reported as a failed bind */
-    if ((rc = ldap_connect(r->ld)) != LDAP_SUCCESS) {
-        int tls = strncasecmp(uri, "ldaps:", 6) == 0;
-        ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-        src_ldap_fail(r,
-                      tls ? "connecting (TLS handshake: is the server's certificate signed by "
-                            "tls_ca_file and issued for this host name?)"
-                          : "connecting",
-                      rc, diag);
-        ldap_memfree(diag);
-        return SOURCE_ERR;
-    }
-    src_ldap_readahead(r->ld);
-    if (cf->ldap_starttls && strncasecmp(uri, "ldaps:", 6) != 0 &&
-        (rc = ldap_start_tls_s(r->ld, NULL, NULL)) != LDAP_SUCCESS) {
-        ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-        src_ldap_fail(r, "starting TLS", rc, diag);
-        ldap_memfree(diag);
-        return SOURCE_ERR;
-    }
-    rc = ldap_sasl_bind_s(r->ld, cf->ldap_bind_dn[0] ? cf->ldap_bind_dn : NULL, LDAP_SASL_SIMPLE,
-                          &cred, NULL, NULL, NULL);
-    if (rc != LDAP_SUCCESS) {
-        ldap_get_option(r->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-        src_ldap_fail(r, "binding", rc, diag);
-        ldap_memfree(diag);
-        return rc == LDAP_INVALID_CREDENTIALS ? src_ldap_badcred(r) : SOURCE_ERR;
-    }
-    return 0;
-}
-
-/* src_ldap_connect - try each URI in order until one binds */
-static int src_ldap_connect(struct src_ldap_run *r)
-{
-    char pw[FS_SECRET_MAX + 1], msg[512];
-    const char *pwp = NULL;
-    int rc = SOURCE_ERR;
-
-    if (r->cf->ldap_bind_pw_file[0] != '\0') {
-        if (fs_read_secret(r->cf->ldap_bind_pw_file, pw, sizeof(pw), msg, sizeof(msg)) < 0) {
-            snprintf(r->err, r->errlen, "ldap: bind_pw_file: %s", msg);
-            return SOURCE_ERR_CONFIG;
-        }
-        pwp = pw;
-    }
-    for (size_t i = 0; i < r->cf->ldap_uri.n; i++) {
-        if ((rc = src_ldap_connect_one(r, r->cf->ldap_uri.v[i], pwp)) == 0 ||
-            rc == SOURCE_ERR_CONFIG) /* the next server of the directory says the same */
-            break;
-        if (r->ld != NULL) {
-            ldap_unbind_ext_s(r->ld, NULL, NULL);
-            r->ld = NULL;
-        }
-        if (i + 1 < r->cf->ldap_uri.n)
-            log_warnx("%s; trying the next URI", r->err);
-    }
-    explicit_bzero(pw, sizeof(pw));
-    return rc;
+    return ldap_conn_fail(&r->c, act, code, detail);
 }
 
 typedef int (*src_ldap_entry_fn)(struct src_ldap_run *r, LDAPMessage *entry, void *ctx);
@@ -161,11 +49,11 @@ static int src_ldap_send_page(struct src_ldap_run *r, const char *base, const ch
     LDAPControl *page = NULL, *ctrls[3] = {NULL, r->ctrl, NULL};
     int rc;
 
-    rc = ldap_create_page_control(r->ld, (ber_int_t)r->cf->ldap_page_size, cookie, 1, &page);
+    rc = ldap_create_page_control(r->c.ld, (ber_int_t)r->cf->ldap_page_size, cookie, 1, &page);
     if (rc != LDAP_SUCCESS)
         return src_ldap_fail(r, "creating the paged-results control", rc, NULL);
     ctrls[0] = page;
-    rc = ldap_search_ext(r->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, ctrls, NULL, NULL,
+    rc = ldap_search_ext(r->c.ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, ctrls, NULL, NULL,
                          LDAP_NO_LIMIT, msgid);
     ldap_control_free(page);
     if (rc != LDAP_SUCCESS)
@@ -181,7 +69,7 @@ static int src_ldap_page_result(struct src_ldap_run *r, LDAPMessage *msg, struct
     ber_int_t estimate;
     int code = 0, rc;
 
-    rc = ldap_parse_result(r->ld, msg, &code, NULL, &errmsg, &refs, &sctrls, 0);
+    rc = ldap_parse_result(r->c.ld, msg, &code, NULL, &errmsg, &refs, &sctrls, 0);
     if (rc != LDAP_SUCCESS || code != LDAP_SUCCESS || refs != NULL) {
         src_ldap_fail(r, "searching",
                       rc != LDAP_SUCCESS ? rc
@@ -195,7 +83,7 @@ static int src_ldap_page_result(struct src_ldap_run *r, LDAPMessage *msg, struct
     cookie->bv_val = NULL;
     cookie->bv_len = 0;
     if ((pc = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, sctrls, NULL)) != NULL &&
-        (rc = ldap_parse_pageresponse_control(r->ld, pc, &estimate, cookie)) != LDAP_SUCCESS) {
+        (rc = ldap_parse_pageresponse_control(r->c.ld, pc, &estimate, cookie)) != LDAP_SUCCESS) {
         src_ldap_fail(r, "reading the paged-results control", rc, NULL);
         rc = SOURCE_ERR;
     }
@@ -218,21 +106,21 @@ static int src_ldap_search_paged(struct src_ldap_run *r, const char *base, const
         return rc;
     do {
         LDAPMessage *res = NULL, *m;
-        rc = ldap_result(r->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+        rc = ldap_result(r->c.ld, msgid, LDAP_MSG_ALL, &tv, &res);
         if (rc == 0) {
-            ldap_abandon_ext(r->ld, msgid, NULL, NULL);
+            ldap_abandon_ext(r->c.ld, msgid, NULL, NULL);
             rc = src_ldap_fail(r, "waiting for a page of results", LDAP_TIMEOUT, NULL);
             break;
         }
         if (rc < 0) {
             int code = LDAP_OTHER;
-            ldap_get_option(r->ld, LDAP_OPT_RESULT_CODE, &code);
+            ldap_get_option(r->c.ld, LDAP_OPT_RESULT_CODE, &code);
             rc = src_ldap_fail(r, "reading results", code, NULL);
             break;
         }
         /* find the result first, so the next page is on its way while this one is used */
         rc = SOURCE_ERR;
-        for (m = ldap_first_message(r->ld, res); m != NULL; m = ldap_next_message(r->ld, m))
+        for (m = ldap_first_message(r->c.ld, res); m != NULL; m = ldap_next_message(r->c.ld, m))
             if (ldap_msgtype(m) == LDAP_RES_SEARCH_RESULT)
                 rc = src_ldap_page_result(r, m, &cookie);
         if (rc == SOURCE_ERR && r->err[0] == '\0')
@@ -240,8 +128,8 @@ static int src_ldap_search_paged(struct src_ldap_run *r, const char *base, const
         more = rc == 0 && cookie.bv_len > 0;
         if (more)
             rc = src_ldap_send_page(r, base, filter, attrs, &cookie, &msgid);
-        for (m = ldap_first_message(r->ld, res); rc == 0 && m != NULL;
-             m = ldap_next_message(r->ld, m)) {
+        for (m = ldap_first_message(r->c.ld, res); rc == 0 && m != NULL;
+             m = ldap_next_message(r->c.ld, m)) {
             int t = ldap_msgtype(m);
             if (t == LDAP_RES_SEARCH_ENTRY)
                 rc = fn(r, m, ctx);
@@ -257,7 +145,7 @@ static int src_ldap_search_paged(struct src_ldap_run *r, const char *base, const
             break;
     } while (more);
     if (rc != 0 && more)
-        ldap_abandon_ext(r->ld, msgid, NULL, NULL);
+        ldap_abandon_ext(r->c.ld, msgid, NULL, NULL);
     ber_memfree(cookie.bv_val);
     return rc;
 }
@@ -284,11 +172,11 @@ static int src_ldap_entry_attrs(struct src_ldap_run *r, LDAPMessage *e, struct s
     h->n = 0;
     h->ber = NULL;
     h->vals = r->vals;
-    if ((rc = ldap_get_dn_ber(r->ld, e, &h->ber, &h->dn)) != LDAP_SUCCESS)
+    if ((rc = ldap_get_dn_ber(r->c.ld, e, &h->ber, &h->dn)) != LDAP_SUCCESS)
         return src_ldap_fail(r, "decoding an entry", rc, NULL);
     for (;;) {
         vals = NULL;
-        rc = ldap_get_attribute_ber(r->ld, e, h->ber, &name, &vals);
+        rc = ldap_get_attribute_ber(r->c.ld, e, h->ber, &name, &vals);
         if (rc != LDAP_SUCCESS)
             return src_ldap_fail(r, "decoding an entry", rc, NULL);
         if (name.bv_val == NULL)
@@ -375,16 +263,16 @@ static int src_ldap_range_follow(struct src_ldap_run *r, const char *dn, const c
                      next + (unsigned long)r->cf->ldap_range_size - 1);
         else
             snprintf(want, sizeof(want), "%.*s;range=%lu-*", (int)namelen, name, next);
-        rc = ldap_search_ext_s(r->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
-                               &tv, LDAP_NO_LIMIT, &res);
+        rc = ldap_search_ext_s(r->c.ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
+                               NULL, &tv, LDAP_NO_LIMIT, &res);
         if (rc != LDAP_SUCCESS) {
             ldap_msgfree(res);
             snprintf(detail, sizeof(detail), "range retrieval of %s in %.120s", want, dn);
             return src_ldap_fail(r, "searching", rc, detail);
         }
-        e = ldap_first_entry(r->ld, res);
-        for (a = e ? ldap_first_attribute(r->ld, e, &ber) : NULL; a != NULL;
-             a = ldap_next_attribute(r->ld, e, ber)) {
+        e = ldap_first_entry(r->c.ld, res);
+        for (a = e ? ldap_first_attribute(r->c.ld, e, &ber) : NULL; a != NULL;
+             a = ldap_next_attribute(r->c.ld, e, ber)) {
             struct attr_value v = {.name = a, .name_len = strcspn(a, ";"), .full_len = strlen(a)};
             struct berval **vals;
             if (v.name_len != namelen || strncasecmp(a, name, namelen) != 0 ||
@@ -393,7 +281,7 @@ static int src_ldap_range_follow(struct src_ldap_run *r, const char *dn, const c
                 continue;
             }
             found = 1;
-            vals = ldap_get_values_len(r->ld, e, a);
+            vals = ldap_get_values_len(r->c.ld, e, a);
             ldap_memfree(a);
             if (vals != NULL) {
                 if (r->nmore == r->cmore) {
@@ -481,7 +369,11 @@ static char *src_ldap_and(const char *a, const char *b)
 int src_ldap_read_on(const struct conf *cf, LDAP *ld, const char *extra,
                      const struct source_sink *sink, char *err, size_t errlen)
 {
-    struct src_ldap_run r = {.cf = cf, .sink = sink, .err = err, .errlen = errlen, .ld = ld};
+    struct src_ldap_run r = {.c = {.cf = cf, .err = err, .errlen = errlen, .ld = ld},
+                             .cf = cf,
+                             .sink = sink,
+                             .err = err,
+                             .errlen = errlen};
     char **attrs, **ranged, *id_attrs[16 + 1], *filter = NULL;
     size_t na = 0, ni = 0;
     int rc = 0;
@@ -506,7 +398,7 @@ int src_ldap_read_on(const struct conf *cf, LDAP *ld, const char *extra,
         id_attrs[1] = NULL;
     }
 
-    if (ld == NULL && (rc = src_ldap_connect(&r)) != 0)
+    if (ld == NULL && (rc = ldap_conn_open(&r.c)) != 0)
         goto out;
     filter = extra ? src_ldap_and(cf->map_filter, extra) : xstrdup(cf->map_filter);
     for (size_t b = 0; rc == 0 && b < cf->ldap_base.n; b++) {
@@ -526,8 +418,8 @@ int src_ldap_read_on(const struct conf *cf, LDAP *ld, const char *extra,
     for (size_t b = 0; rc == 0 && b < cf->ldap_base.n; b++)
         rc = src_ldap_search_paged(&r, cf->ldap_base.v[b], filter, attrs, src_ldap_deliver, NULL);
 out:
-    if (ld == NULL && r.ld != NULL)
-        ldap_unbind_ext_s(r.ld, NULL, NULL);
+    if (ld == NULL)
+        ldap_conn_close(&r.c);
     free(filter);
     hset_free(&r.groups);
     hset_free(&r.disabled);
@@ -544,14 +436,12 @@ out:
 
 int src_ldap_bind(const struct conf *cf, LDAP **ld, char *err, size_t errlen)
 {
-    struct src_ldap_run r = {.cf = cf, .err = err, .errlen = errlen};
+    struct ldap_conn c = {.cf = cf, .err = err, .errlen = errlen};
     int rc;
 
     err[0] = '\0';
-    rc = src_ldap_connect(&r);
-    if (rc != 0 && r.ld != NULL) /* a refused password stops the failover with ld open */
-        ldap_unbind_ext_s(r.ld, NULL, NULL);
-    *ld = rc == 0 ? r.ld : NULL;
+    rc = ldap_conn_open(&c);
+    *ld = c.ld; /* NULL unless rc == 0: ldap_conn_open() closes what it could not bind */
     return rc;
 }
 
@@ -578,7 +468,11 @@ int src_ldap_ids(const struct conf *cf, LDAP *ld, const char *base, const char *
                  LDAPControl *ctrl, int (*fn)(void *ctx, const char *id, size_t len), void *ctx,
                  char *err, size_t errlen)
 {
-    struct src_ldap_run r = {.cf = cf, .err = err, .errlen = errlen, .ld = ld, .ctrl = ctrl};
+    struct src_ldap_run r = {.c = {.cf = cf, .err = err, .errlen = errlen, .ld = ld},
+                             .cf = cf,
+                             .err = err,
+                             .errlen = errlen,
+                             .ctrl = ctrl};
     struct src_ldap_ids_ctx c = {fn, ctx};
     char *attrs[16 + 1];
     size_t n = 0;

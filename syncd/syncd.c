@@ -95,13 +95,13 @@ static void syncd_log_summary(const struct syncd_opts *o, const struct apply_sta
 
 /* syncd_once - one sync, all or nothing; returns a sysexits code */
 static int syncd_once(const struct conf *cf, const struct source *src, struct store *st,
-                      const struct syncd_opts *o)
+                      const struct syncd_opts *o, int *again)
 {
     struct source_run r = {0};
     struct apply_opts ao = {0};
     struct apply_stats stats = {0};
     struct timespec start;
-    char source[512], err[1024] = "", summary[512];
+    char source[512], err[1024] = "", held[600] = "", summary[512];
     int rc = 0;
 
     src->describe(cf, source, sizeof(source));
@@ -116,6 +116,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     r.force = o->force;
     r.progress = isatty(STDERR_FILENO) && !o->dry_run;
     r.stop = &syncd_stop;
+    r.watch = o->watch;
     r.err = err;
     r.errlen = sizeof(err);
 
@@ -126,12 +127,22 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
         err[0] = '\0';
         r.note[0] = '\0';
         r.invalid = 0;
+        r.again = 0;
+        r.held = 0;
         rc = src->run(&r);
         if (rc == 0)
             rc = apply_commit(r.apply, r.invalid, &stats);
         else
             apply_abort(r.apply);
         r.apply = NULL;
+        if (rc == APPLY_REFUSED && r.can_hold && !r.hold && !o->dry_run) {
+            /* a stream's deletes refused: the rest goes live, the deletes wait (--force) */
+            snprintf(held, sizeof(held), "%s", stats.refusal[0] ? stats.refusal : err);
+            log_warnx("sync: %s; applying the other changes, holding back the deletes", held);
+            r.hold = 1;
+            attempt--;
+            continue;
+        }
         if (rc != MDB_MAP_FULL)
             break;
         if ((rc = store_grow(st)) != 0)
@@ -140,6 +151,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
                  store_mapsize(st) >> 20);
     }
 
+    *again = r.again;
     if (rc == SOURCE_ERR_CONFIG) { /* retrying will not help: exit 78, "config" in status */
         log_errorx("sync failed, store unchanged: configuration: %s", err);
         if (!o->dry_run)
@@ -168,6 +180,18 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     if (rc != 0) {
         log_errorx("sync failed, store unchanged: store: %s", store_strerror(rc));
         return EX_IOERR;
+    }
+    if (r.hold && r.held > 0) { /* committed all but the deletes: still a refusal */
+        char why[1024];
+        snprintf(why, sizeof(why),
+                 "%" PRIu64 " deletes held back (run with --force to apply "
+                 "them): %s",
+                 r.held, held);
+        log_warnx("sync: %s", why);
+        apply_note_failure(st, source, "refused", why);
+        if (r.note[0] != '\0')
+            log_info("sync: %s", r.note);
+        return EX_DATAERR;
     }
     snprintf(summary, sizeof(summary),
              "%sgeneration %" PRIu64 ": +%" PRIu64 " ~%" PRIu64 " -%" PRIu64 " = %" PRIu64
@@ -376,9 +400,14 @@ int main(int argc, char **argv)
     }
     for (long long backoff = 5;;) {
         long long wait = cf.interval;
-        rc = syncd_once(&cf, src, st, &o);
+        int again = 0;
+        rc = syncd_once(&cf, src, st, &o, &again);
         if (!o.watch || syncd_stop)
             break;
+        if (again && (rc == EX_OK || rc == EX_DATAERR)) { /* a live stream: its next batch */
+            backoff = 5;
+            continue;
+        }
         if (rc == EX_TEMPFAIL) { /* retry sooner, less often each time */
             wait = backoff < cf.interval ? backoff : cf.interval;
             backoff *= 2;

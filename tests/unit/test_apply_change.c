@@ -6,6 +6,8 @@
  *     or from a change;
  *   - the safety rules: a mass delete beyond max_delete_ratio refused (store unchanged),
  *     applied with --force; deleting everything refused;
+ *   - a sweep (apply_change_sweep): entries not in the kept set are deleted, with the
+ *     safety rules of a full sync; a meta value written in the sync commits with it;
  *   - call order: changes without apply_change_start(), a second driver;
  *   - entry lists written without the entry's state: a change that needs them is refused;
  *   - equivalence: random sequences of changes, in batches, leave the store exactly as a
@@ -303,6 +305,57 @@ static void test_safety(void **state)
     assert_int_equal(db_count(f->st, STORE_ENTRY), 0);
 }
 
+static void test_sweep_and_meta(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct apply_stats s;
+    struct sync_entry e;
+    struct hset keep = {0};
+    struct apply *a;
+    char buf[64];
+
+    memset(&e, 0, sizeof(e));
+    o.max_delete_ratio = 0.5;
+    sync_ok(f->st, base, NBASE, &o, &s);
+    /* keep alice (put in this sync) and bob..judy but carol: carol goes, the rest stays */
+    assert_int_equal(apply_begin(&a, f->st, &o), 0);
+    assert_int_equal(apply_change_start(a), 0);
+    build(&e, &(struct spec){"id-alice", 0, 0, {"alice@example.org"}});
+    assert_int_equal(apply_change_put(a, &e), 0);
+    for (size_t i = 0; i < NBASE; i++)
+        if (strcmp(base[i].id, "id-carol") != 0)
+            hset_add(&keep, hset_hash(base[i].id, strlen(base[i].id)));
+    assert_int_equal(apply_change_sweep(a, &keep), 0);
+    assert_int_equal(apply_meta_put(a, "test_cookie", "c1"), 0);
+    assert_int_equal(apply_meta_get(a, "test_cookie", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "c1");
+    assert_int_equal(apply_commit(a, 0, &s), 0);
+    assert_int_equal(s.removed, 2); /* carol@, a@ */
+    assert_string_equal(owner(f->st, "carol@example.org"), "");
+    assert_string_equal(owner(f->st, "bob@example.org"), "id-bob");
+    assert_string_equal(owner(f->st, "alice@example.org"), "id-alice");
+
+    /* a sweep that keeps nothing but one entry: refused as a mass delete, meta not written */
+    hset_free(&keep);
+    hset_add(&keep, hset_hash("id-bob", 6));
+    assert_int_equal(apply_begin(&a, f->st, &o), 0);
+    assert_int_equal(apply_change_start(a), 0);
+    assert_int_equal(apply_change_sweep(a, &keep), 0);
+    assert_int_equal(apply_meta_put(a, "test_cookie", "c2"), 0);
+    assert_int_equal(apply_commit(a, 0, &s), APPLY_REFUSED);
+    assert_string_equal(owner(f->st, "dave@example.org"), "id-dave");
+    {
+        MDB_txn *txn;
+        assert_int_equal(store_begin(f->st, MDB_RDONLY, &txn), 0);
+        assert_int_equal(store_meta_get(txn, f->st, "test_cookie", buf, sizeof(buf)), 0);
+        mdb_txn_abort(txn);
+    }
+    assert_string_equal(buf, "c1");
+    hset_free(&keep);
+    entry_free(&e);
+}
+
 static void test_call_order(void **state)
 {
     struct fixture *f = *state;
@@ -565,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_modify_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_safety, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_and_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmarked_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_equivalence_derived_empty, setup, teardown),

@@ -446,6 +446,25 @@ static void test_bad_values(void **state)
     assert_string_equal(f->cf.http_listen, "");
     assert_int_equal(f->cf.socketmap_listen.n, 2);
 
+    /* [ldap] sync: the modes; syncrepl names entries by entryUUID, one base */
+    rc = load(f, "[ldap]\nuri = ldap://127.0.0.1\nbase = dc=x\nsync = live\n", 1);
+    EXPECT(f, rc, "(string):4: [ldap] sync: 'live' is not paged, syncrepl or auto");
+    rc = load(f, "[ldap]\nuri = ldap://127.0.0.1\nbase = dc=x\nsync = syncrepl\n", 1);
+    EXPECT_NONE(f, rc);
+    assert_int_equal(conf_source(&f->cf), CONF_SOURCE_SYNCREPL);
+    rc = load(f, "[ldap]\nuri = ldap://127.0.0.1\nbase = dc=x\n", 1);
+    EXPECT_NONE(f, rc);
+    assert_int_equal(conf_source(&f->cf), CONF_SOURCE_LDAP);
+    rc = load(f, "[ldap]\nuri = ldap://127.0.0.1\nbase = dc=x\nsync = syncrepl\nid_attrs = uid\n",
+              1);
+    EXPECT(f, rc,
+           "(string):1: [ldap] sync = syncrepl: id_attrs must start with entryUUID (the directory "
+           "names deleted entries by it)");
+    rc = load(f, "[ldap]\nuri = ldap://127.0.0.1\nbase = dc=x\nbase = dc=y\nsync = syncrepl\n", 1);
+    EXPECT(f, rc,
+           "(string):1: [ldap] sync = syncrepl: one base only (a cookie describes one search); use "
+           "sync = paged for several");
+
     rc = load(f, "[sync]\ndomains = example.org, exa..mple.com\n", 0);
     EXPECT(f, rc, "(string):2: [sync] domains: 'exa..mple.com': empty or malformed domain");
     rc = load(f, "[sync]\ndomains = user@example.org\n", 0);

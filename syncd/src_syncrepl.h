@@ -1,0 +1,22 @@
+/*
+ * src_syncrepl - an OpenLDAP provider with the syncprov overlay as a source: RFC 4533
+ * Content Synchronization ([ldap] sync = syncrepl, or auto when the root DSE lists the Sync
+ * Request control 1.3.6.1.4.1.4203.1.9.1.1; otherwise auto runs src_ldap's paged search).
+ *
+ * A run (cron) is a refreshOnly with the cookie kept in the store: only what changed since
+ * is read and applied through the entry-change driver (apply_change.h); a refresh without a
+ * usable cookie is a full one, applied as a mark and sweep under the same safety rules as a
+ * paged sync. --watch keeps a refreshAndPersist search open and commits the changes in short
+ * batches as they arrive. Entries are named by entryUUID (id_attrs must start with it), one
+ * base. group_filter and disabled_filter stay the directory's decision: one search per 100
+ * changed entries, (&filter group_filter (|(entryUUID=...)...)), on a second connection.
+ * Details and the provider's setup: docs/operations.md "Live sync (syncrepl)".
+ */
+#ifndef RCPTDIR_SRC_SYNCREPL_H
+#define RCPTDIR_SRC_SYNCREPL_H
+
+#include "syncd/source.h"
+
+extern const struct source src_syncrepl;
+
+#endif

@@ -1,0 +1,132 @@
+#!/bin/bash
+# bench_syncrepl - [ldap] sync = syncrepl against the paged full re-sync, same directory, per
+# provider configuration (plain syncprov: a present phase; syncprov-sessionlog): a refresh
+# with no change, a refresh after CHANGES modified entries, the paged re-sync; then --watch:
+# time from ldapadd returning to lookupd answering OK, and from ldapdelete to NOTFOUND, over
+# PERSIST changes (p50, p99), and syncd's CPU over IDLE seconds with nothing changing.
+#
+#   BENCH_SIZES=100000 CHANGES=1000 PERSIST=200 tests/bench/bench_syncrepl.sh [BUILD]
+# Prints markdown tables on stdout; progress on stderr.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${1:-build}" && pwd)
+SIZES=${BENCH_SIZES:-100000}
+CHANGES=${CHANGES:-1000}
+PERSIST=${PERSIST:-200}
+IDLE=${IDLE:-10}
+work=$(mktemp -d /tmp/rcptdir-bench.XXXXXX)
+LK=
+SY=
+cleanup() {
+    [ -n "$SY" ] && kill "$SY" 2>/dev/null
+    [ -n "$LK" ] && kill "$LK" 2>/dev/null
+    "$top/scripts/test-slapd" stop "$work/ldap" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+# run CONF [ARGS] - one syncd run, prints its seconds
+run() {
+    local t0=$EPOCHREALTIME
+    "$BUILD/rcptdir-syncd" -c "$@" -d >/dev/null 2>"$work/err" || {
+        echo "bench: syncd $* failed: $(tail -3 "$work/err")" >&2
+        return 1
+    }
+    secs "$t0" "$EPOCHREALTIME"
+}
+conf() { # FILE STORE MODE
+    cat >"$1" <<CONF
+[store]
+path = $2
+[ldap]
+uri = $LDAP_URI
+bind_dn = $LDAP_BIND_DN
+bind_pw_file = $work/pw
+base = ou=people,dc=example,dc=org
+filter = (objectClass=inetOrgPerson)
+address_attrs = mail, mailLocalAddress, mailAlternateAddress
+disabled_filter = (description=disabled)
+page_size = 1000
+sync = $3
+[sync]
+max_delete_ratio = 0.5
+[lookupd]
+user =
+socketmap_listen = inet:127.0.0.1:$SMPORT
+http_listen =
+CONF
+}
+modify() { # FIRST COUNT TAG - change the description of COUNT entries
+    local i
+    for i in $(seq "$1" $(($1 + $2 - 1))); do
+        printf 'dn: uid=user%d,ou=people,dc=example,dc=org\nchangetype: modify\nreplace: mailAlternateAddress\nmailAlternateAddress: %s%d@example.org\n\n' "$i" "$3" "$i"
+    done | ldapmodify -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" >/dev/null
+}
+answer() { # KEY - lookupd's socketmap reply
+    local s="rcpt $1"
+    printf '%d:%s,' "${#s}" "$s" | "$BUILD/tools/sockmap_raw" -w "inet:127.0.0.1:$SMPORT" 2>/dev/null |
+        tr ',' '\n' | sed -e 's/^[0-9]*://' | head -1
+}
+pct() { sort -g | awk -v p="$1" '{v[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print v[i]}'; }
+
+SMPORT=$("$top/scripts/free-port")
+echo "| entries | provider | paged full re-sync | syncrepl: initial refresh | no-change refresh | $CHANGES changed entries |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: |"
+for n in $SIZES; do
+    "$top/scripts/gen-ldif" "$n" >"$work/data.ldif"
+    for v in plain sessionlog; do
+        sp=''
+        [ "$v" = sessionlog ] && sp="syncprov-sessionlog $((CHANGES * 4))"
+        echo "bench: $n entries, $v: loading" >&2
+        "$top/scripts/test-slapd" stop "$work/ldap" >/dev/null 2>&1 || true
+        rm -rf "$work/ldap" "$work"/st-*
+        TEST_SLAPD_SYNCPROV=$sp "$top/scripts/test-slapd" start "$work/ldap" "$work/data.ldif" >/dev/null
+        # shellcheck disable=SC1091
+        . "$work/ldap/env"
+        printf '%s' "$LDAP_BIND_PW" >"$work/pw"
+        chmod 600 "$work/pw"
+        conf "$work/p.conf" "$work/st-p" paged
+        conf "$work/s.conf" "$work/st-s" syncrepl
+        run "$work/p.conf" >/dev/null
+        tp=$(run "$work/p.conf")
+        ti=$(run "$work/s.conf")
+        tn=$(run "$work/s.conf")
+        modify 1 "$CHANGES" x
+        tc=$(run "$work/s.conf")
+        echo "| $n | $v | $tp s | $ti s | $tn s | $tc s |"
+    done
+done
+
+# --watch: persist latency and idle CPU (the last provider of the loop above)
+echo "bench: persist latency over $PERSIST changes" >&2
+sed -i 's/^http_listen =$/http_listen = 127.0.0.1:'"$("$top/scripts/free-port")"'/' "$work/s.conf"
+"$BUILD/rcptdir-lookupd" -c "$work/s.conf" -d >"$work/lk.log" 2>&1 &
+LK=$!
+"$BUILD/rcptdir-syncd" -c "$work/s.conf" -d --watch >"$work/sy.log" 2>&1 &
+SY=$!
+until grep -q "ready" "$work/lk.log" && [ -n "$(answer user1@example.org)" ]; do sleep 0.1; done
+sleep 1 # the refresh stage done
+: >"$work/add"
+: >"$work/del"
+for i in $(seq 1 "$PERSIST"); do
+    printf 'dn: uid=p%d,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\nuid: p%d\ncn: p\nsn: p\nmail: p%d@example.org\n' "$i" "$i" "$i" |
+        ldapadd -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" >/dev/null
+    t0=$EPOCHREALTIME
+    until [ "$(answer "p$i@example.org")" = "OK p$i@example.org" ]; do :; done
+    secs "$t0" "$EPOCHREALTIME" >>"$work/add"
+    ldapdelete -x -H "$LDAP_URI" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" "uid=p$i,ou=people,dc=example,dc=org"
+    t0=$EPOCHREALTIME
+    until [ "$(answer "p$i@example.org")" = "NOTFOUND " ]; do :; done
+    secs "$t0" "$EPOCHREALTIME" >>"$work/del"
+done
+c0=$(awk '{print $14 + $15}' "/proc/$SY/stat")
+sleep "$IDLE"
+c1=$(awk '{print $14 + $15}' "/proc/$SY/stat")
+echo
+echo "| --watch ($PERSIST changes) | p50 | p99 | max |"
+echo "| --- | ---: | ---: | ---: |"
+echo "| ldapadd returned -> lookupd OK | $(pct 50 <"$work/add") s | $(pct 99 <"$work/add") s | $(pct 100 <"$work/add") s |"
+echo "| ldapdelete returned -> NOTFOUND | $(pct 50 <"$work/del") s | $(pct 99 <"$work/del") s | $(pct 100 <"$work/del") s |"
+echo
+echo "syncd CPU while nothing changed: $((c1 - c0)) ticks (1/$(getconf CLK_TCK) s) in $IDLE s"

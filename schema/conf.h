@@ -19,7 +19,7 @@ enum conf_source {
     CONF_SOURCE_LDAP,
     CONF_SOURCE_LDIF,
     CONF_SOURCE_UPSTREAM,
-    CONF_SOURCE_AD, /* [ldap] with preset = ad and incremental = yes */
+    CONF_SOURCE_AD,       /* [ldap] with preset = ad and incremental = yes */
     CONF_SOURCE_SYNCREPL, /* [ldap] with sync = syncrepl or auto */
 };
 

@@ -396,7 +396,10 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
     # BENCH_KEEP_CG=DIR: keep the callgrind outputs (cg.lookupd, cg.baseline, cg.prev) for
     # callgrind_annotate; $T is removed on exit
     if [ -n "${BENCH_KEEP_CG:-}" ]; then
-        mkdir -p "$BENCH_KEEP_CG" && cp "$T"/cg.* "$BENCH_KEEP_CG"/
+        mkdir -p "$BENCH_KEEP_CG"
+        for f in "$T"/cg.lookupd "$T"/cg.baseline "$T"/cg.prev; do
+            [ -f "$f" ] && cp "$f" "$BENCH_KEEP_CG"/
+        done
     fi
 else
     say "valgrind not installed: no instruction counts"

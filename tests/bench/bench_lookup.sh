@@ -398,7 +398,7 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
     if [ -n "${BENCH_KEEP_CG:-}" ]; then
         mkdir -p "$BENCH_KEEP_CG"
         for f in "$T"/cg.lookupd "$T"/cg.baseline "$T"/cg.prev; do
-            [ -f "$f" ] && cp "$f" "$BENCH_KEEP_CG"/
+            if [ -f "$f" ]; then cp "$f" "$BENCH_KEEP_CG"/; fi
         done
     fi
 else

@@ -305,8 +305,10 @@ echo "| 16 active + 1000 idle | $(echo "$ratiosidle" | sed 's/^ //') | $(echo "$
 
 # the same pairs against the previous binary: this build's lookupd and PREV_LOOKUPD back to
 # back, alternating which goes first; each pair's ratio, both p99s with 1000 idle, and the
-# load average at the start of the pairs (the machine may be shared)
+# load average at the start of the pairs (the machine may be shared). BENCH_PREV_PAIRS pairs
+# (BENCH_PAIRS unless given).
 if [ -n "$PREV" ]; then
+    PAIRS=${BENCH_PREV_PAIRS:-$PAIRS}
     pr16="" pridle="" pk16="" pv16="" pkidle="" pvidle=""
     load0=$(cut -d' ' -f1-3 /proc/loadavg)
     for i in $(seq "$PAIRS"); do

@@ -21,6 +21,10 @@
 # user-space instructions per lookup under callgrind (valgrind; BENCH_CG_SECONDS).
 # Prints markdown tables on stdout, progress on stderr. BENCH_SECONDS per figure (5),
 # BENCH_ENTRIES (100000), BENCH_KEYS (20000). Stops everything it started on exit.
+# PREV_LOOKUPD=PATH: also a previous rcptdir-lookupd binary (e.g. an older commit's build),
+# same configuration, same store, same load client: its socketmap rows in the table, paired
+# runs of this build's lookupd against it (alternating which goes first, p99 of both), and its
+# instructions per lookup under callgrind beside this build's.
 # shellcheck disable=SC2154 # tests/lib/lookupd.sh: lookupd_start sets SMPORT_bench, HTTPPORT_bench, PID_bench
 set -u
 BUILD=${1:-build}
@@ -106,6 +110,13 @@ PIDS+=("$BPID")
 wait_until 10 grep -qx ready "$T/baseline.log"
 grep -qx ready "$T/baseline.log" || die "baseline_sockmap did not start"
 SM_LOOKUPD=inet:127.0.0.1:$SMPORT_bench
+PREV=${PREV_LOOKUPD:-}
+if [ -n "$PREV" ]; then
+    [ -x "$PREV" ] || die "PREV_LOOKUPD=$PREV is not an executable"
+    write_conf prev "$T/store" "threads = ${LOOKUPD_THREADS:-2}"
+    LOOKUPD=$PREV lookupd_start prev || exit 1
+    SM_PREV=inet:127.0.0.1:$SMPORT_prev
+fi
 SM_BASELINE=inet:127.0.0.1:$bport
 HTTP_LOOKUPD=inet:127.0.0.1:$HTTPPORT_bench
 
@@ -167,7 +178,7 @@ ratio() { awk -v a="$2" -v b="$3" -v w="$1" 'BEGIN { printf "| %s | | | %.2fx | 
 
 say "warming up"
 RUNSECS=1
-for w in "ldap 16" "sm $SM_LOOKUPD 16 0" "sm $SM_BASELINE 16 0" "http 16"; do
+for w in "ldap 16" "sm $SM_LOOKUPD 16 0" "sm $SM_BASELINE 16 0" "http 16" ${PREV:+"sm $SM_PREV 16 0"}; do
     $w
     "${CMD[@]}" >/dev/null || die "warm-up failed: ${CMD[*]}"
 done
@@ -178,6 +189,7 @@ L="direct LDAP (slapd, ldap_search_ext_s)"
 K="rcptdir-lookupd socketmap"
 B="baseline_sockmap (1 thread, LMDB)"
 H="rcptdir-lookupd HTTP GET /v1/recipients"
+P="previous rcptdir-lookupd socketmap ($PREV)"
 printf '| what | active | idle | lookups/s | p50 µs | p99 µs | errors | found | server CPU µs/lookup | client CPU µs/lookup |\n'
 printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for c in 1 16; do
@@ -191,6 +203,11 @@ for c in 1 16; do
     sm "$SM_BASELINE" "$c" 0
     row "$B" "$c" 0 "$BPID"
     R[bl_$c]=$RATE
+    if [ -n "$PREV" ]; then
+        sm "$SM_PREV" "$c" 0
+        row "$P" "$c" 0 "$PID_prev"
+        R[pv_$c]=$RATE
+    fi
 done
 say "16 active + 1000 idle"
 sm "$SM_LOOKUPD" 16 1000
@@ -199,6 +216,11 @@ R[lk_idle]=$RATE
 sm "$SM_BASELINE" 16 1000
 row "$B" 16 1000 "$BPID"
 R[bl_idle]=$RATE
+if [ -n "$PREV" ]; then
+    sm "$SM_PREV" 16 1000
+    row "$P" 16 1000 "$PID_prev"
+    R[pv_idle]=$RATE
+fi
 for c in 1 16; do
     say "HTTP, $c active"
     http "$c"
@@ -230,6 +252,11 @@ ratio "ratio lookupd / direct LDAP, 1 active" "${R[lk_1]}" "${R[ldap_1]}"
 ratio "ratio lookupd / baseline, 1 active" "${R[lk_1]}" "${R[bl_1]}"
 ratio "ratio lookupd / baseline, 16 active" "${R[lk_16]}" "${R[bl_16]}"
 ratio "ratio lookupd / baseline, 16 active + 1000 idle" "${R[lk_idle]}" "${R[bl_idle]}"
+if [ -n "$PREV" ]; then
+    ratio "ratio lookupd / previous lookupd, 1 active" "${R[lk_1]}" "${R[pv_1]}"
+    ratio "ratio lookupd / previous lookupd, 16 active" "${R[lk_16]}" "${R[pv_16]}"
+    ratio "ratio lookupd / previous lookupd, 16 active + 1000 idle" "${R[lk_idle]}" "${R[pv_idle]}"
+fi
 
 # ---- paired runs: the machine's speed drifts between figures, so compare in pairs ----------
 # BENCH_PAIRS times (10, of BENCH_PAIR_SECONDS = 2 s): lookupd and the baseline back to back (alternating which goes
@@ -238,19 +265,22 @@ ratio "ratio lookupd / baseline, 16 active + 1000 idle" "${R[lk_idle]}" "${R[bl_
 PAIRS=${BENCH_PAIRS:-10}
 RUNSECS=${BENCH_PAIR_SECONDS:-2}
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# pair ORDER IDLE - one pair (ORDER: "lk bl" or "bl lk") at 16 active + IDLE idle; prints "ratio p99_lookupd"
+# pair ORDER IDLE [OTHER] - one pair (ORDER: "lk bl" or "bl lk") at 16 active + IDLE idle,
+# lookupd against OTHER (the baseline's address unless given); prints
+# "ratio p99_lookupd rate_lookupd rate_other p99_other"
 pair() {
-    local order=$1 idle=$2 lk bl who
+    local order=$1 idle=$2 other=${3:-$SM_BASELINE} lk bl who
     for who in $order; do
         settle
         if [ "$who" = lk ]; then
             lk=$("$BUILD/bench/loadclient" -t "$RUNSECS" -c 16 -i "$idle" "$SM_LOOKUPD" "$T/keys")
         else
-            bl=$("$BUILD/bench/loadclient" -t "$RUNSECS" -c 16 -i "$idle" "$SM_BASELINE" "$T/keys")
+            bl=$("$BUILD/bench/loadclient" -t "$RUNSECS" -c 16 -i "$idle" "$other" "$T/keys")
         fi
     done
     awk -v a="$(field rate "$lk")" -v b="$(field rate "$bl")" -v p="$(field p99_us "$lk")" \
-        'BEGIN { printf "%.3f %d %d %d\n", (b > 0 ? a / b : 0), p, a, b }'
+        -v q="$(field p99_us "$bl")" \
+        'BEGIN { printf "%.3f %d %d %d %d\n", (b > 0 ? a / b : 0), p, a, b, q }'
 }
 ratios16="" ratiosidle="" p99idle=""
 for i in $(seq "$PAIRS"); do
@@ -272,6 +302,39 @@ echo "| figure | lookupd / baseline, each pair | median ratio | lookupd p99 µs 
 echo "| --- | --- | ---: | --- | ---: |"
 echo "| 16 active | $(echo "$ratios16" | sed 's/^ //') | $(echo "$ratios16" | median) | | |"
 echo "| 16 active + 1000 idle | $(echo "$ratiosidle" | sed 's/^ //') | $(echo "$ratiosidle" | median) | $(echo "$p99idle" | sed 's/^ //') | $(echo "$p99idle" | median) |"
+
+# the same pairs against the previous binary: this build's lookupd and PREV_LOOKUPD back to
+# back, alternating which goes first; each pair's ratio, both p99s with 1000 idle, and the
+# load average at the start of the pairs (the machine may be shared). BENCH_PREV_PAIRS pairs
+# (BENCH_PAIRS unless given).
+if [ -n "$PREV" ]; then
+    PAIRS=${BENCH_PREV_PAIRS:-$PAIRS}
+    pr16="" pridle="" pk16="" pv16="" pkidle="" pvidle=""
+    load0=$(cut -d' ' -f1-3 /proc/loadavg)
+    for i in $(seq "$PAIRS"); do
+        say "pair $i of $PAIRS, against the previous lookupd"
+        order="lk bl"
+        [ $((i % 2)) -eq 0 ] && order="bl lk"
+        read -r r p _ _ q <<<"$(pair "$order" 0 "$SM_PREV")"
+        pr16="$pr16 $r" pk16="$pk16 $p" pv16="$pv16 $q"
+        read -r r p _ _ q <<<"$(pair "$order" 1000 "$SM_PREV")"
+        pridle="$pridle $r" pkidle="$pkidle $p" pvidle="$pvidle $q"
+    done
+    load1=$(cut -d' ' -f1-3 /proc/loadavg)
+    echo
+    echo "Paired runs against the previous lookupd ($PREV; $PAIRS pairs of ${RUNSECS} s, back to back; load average $load0 before, $load1 after):"
+    echo
+    echo "| figure | lookupd / previous, each pair | median ratio | p99 µs this build, each pair | median | p99 µs previous, each pair | median |"
+    echo "| --- | --- | ---: | --- | ---: | --- | ---: |"
+    for f in 16 idle; do
+        if [ $f = 16 ]; then
+            set -- "16 active" "$pr16" "$pk16" "$pv16"
+        else
+            set -- "16 active + 1000 idle" "$pridle" "$pkidle" "$pvidle"
+        fi
+        echo "| $1 | ${2# } | $(echo "$2" | median) | ${3# } | $(echo "$3" | median) | ${4# } | $(echo "$4" | median) |"
+    done
+fi
 
 # ---- user-space instructions per lookup: the one figure this machine's noise cannot move ----
 # Both servers make the same system calls per lookup (one read, one send, a fraction of an
@@ -313,6 +376,13 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
     cg_count baseline "$cgb" "^ready$" "$T/cg-baseline.log" \
         "$BUILD/bench/baseline_sockmap" "inet:127.0.0.1:$cgb" "$T/store"
     bl_ir=${CG_IR:-0} bl_n=${CG_N:-0}
+    if [ -n "$PREV" ]; then
+        cgv=$(free_port)
+        sed -e "s/@SMPORT@/$cgv/" -e "s/@HTTPPORT@/$(free_port)/" -e "s/^threads = .*/threads = 1/" -e "s|$T/prev.sock|$T/cg-prev.sock|" \
+            "$T/prev.conf.in" >"$T/cg-prev.conf"
+        cg_count prev "$cgv" "lookupd: ready" "$T/cg-prev.log" "$PREV" -c "$T/cg-prev.conf" -d
+        pv_ir=${CG_IR:-0} pv_n=${CG_N:-0}
+    fi
     echo
     echo "User-space instructions per lookup (callgrind, 16 active, $CGSECS s, counted while the client ran):"
     echo
@@ -320,6 +390,19 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
     echo "| --- | ---: | ---: |"
     awk -v i="$lk_ir" -v n="$lk_n" 'BEGIN { printf "| rcptdir-lookupd (threads = 1) | %d | %.0f |\n", n, (n > 0 ? i / n : 0) }'
     awk -v i="$bl_ir" -v n="$bl_n" 'BEGIN { printf "| baseline_sockmap | %d | %.0f |\n", n, (n > 0 ? i / n : 0) }'
+    if [ -n "$PREV" ]; then
+        awk -v i="$pv_ir" -v n="$pv_n" -v w="$PREV" 'BEGIN { printf "| previous rcptdir-lookupd (%s, threads = 1) | %d | %.0f |\n", w, n, (n > 0 ? i / n : 0) }'
+        awk -v a="$lk_ir" -v an="$lk_n" -v b="$pv_ir" -v bn="$pv_n" 'BEGIN {
+            if (an > 0 && bn > 0 && b > 0) printf "| ratio this build / previous | | %.3f |\n", (a / an) / (b / bn) }'
+    fi
+    # BENCH_KEEP_CG=DIR: keep the callgrind outputs (cg.lookupd, cg.baseline, cg.prev) for
+    # callgrind_annotate; $T is removed on exit
+    if [ -n "${BENCH_KEEP_CG:-}" ]; then
+        mkdir -p "$BENCH_KEEP_CG"
+        for f in "$T"/cg.lookupd "$T"/cg.baseline "$T"/cg.prev; do
+            if [ -f "$f" ]; then cp "$f" "$BENCH_KEEP_CG"/; fi
+        done
+    fi
 else
     say "valgrind not installed: no instruction counts"
 fi

@@ -14,6 +14,7 @@
 # and discards everything it would deliver. It never touches the system's Postfix.
 # `postfix start` needs root. Prints TAP.
 . "$(dirname "$0")/../lib/rcptdir.sh"
+. "$(dirname "$0")/../lib/postfix.sh"
 
 PF=$T/postfix
 PF_STARTED=
@@ -31,59 +32,20 @@ trap mta_cleanup EXIT
 # master.cf, and start it. The second smtpd has only reject_unauth_destination in its
 # recipient restrictions, so relay_recipient_maps alone decides there.
 pf_start() {
-    mkdir -p "$PF/etc" "$PF/spool"
-    install -d -o postfix -g postfix -m 700 "$PF/data"
+    pf_init "$PF" || return 1
     {
-        cat <<EOF
-compatibility_level = 3.6
-queue_directory = $PF/spool
-data_directory = $PF/data
-maillog_file_prefixes = $PF
-maillog_file = $PF/maillog
-syslog_name = postfix-rcptdir-test
-myhostname = mx.rcptdir.test
-mydomain = rcptdir.test
-mydestination =
-mynetworks = 192.0.2.0/24
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-smtpd_peername_lookup = no
-disable_dns_lookups = yes
-alias_maps =
-alias_database =
-local_recipient_maps =
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-virtual_transport = discard
-smtpd_error_sleep_time = 0
-smtpd_soft_error_limit = 1000
-smtpd_hard_error_limit = 1000
-EOF
+        pf_main_cf "$PF" postfix-rcptdir-test
         doc_block Postfix | sed "s/127\.0\.0\.1:8641:/127.0.0.1:$2:/g"
     } >"$PF/etc/main.cf"
     if ! grep -q "^relay_recipient_maps = socketmap:inet:127.0.0.1:$2:rcpt" "$PF/etc/main.cf"; then
         echo "# docs/operations.md, section Postfix: no relay_recipient_maps line found"
         return 1
     fi
-    cat >"$PF/etc/master.cf" <<EOF
-127.0.0.1:$1 inet n - n - - smtpd
-127.0.0.1:$3 inet n - n - - smtpd -o smtpd_recipient_restrictions=reject_unauth_destination
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-proxymap  unix - - n - - proxymap
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+    {
+        echo "127.0.0.1:$1 inet n - n - - smtpd"
+        echo "127.0.0.1:$3 inet n - n - - smtpd -o smtpd_recipient_restrictions=reject_unauth_destination"
+        pf_master_cf
+    } >"$PF/etc/master.cf"
     if ! postfix -c "$PF/etc" start >"$PF/start.out" 2>&1; then
         sed 's/^/#   /' "$PF/start.out" "$PF/maillog" 2>/dev/null
         return 1

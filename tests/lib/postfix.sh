@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# postfix.sh - a private Postfix instance for the end-to-end tests (mta_policy.sh; meant for
-# mta_postfix.sh too, which still has its own copy of the same settings): sourced after the
-# test library (tests/data/lookupd/lib.sh), whose $TOP, ok/not_ok and port_free it uses.
+# postfix.sh - a private Postfix instance for the end-to-end tests (mta_postfix.sh,
+# mta_policy.sh): sourced after the test library (tests/lib/rcptdir.sh), whose $TOP,
+# ok/not_ok and port_free it uses.
 #
 # The instance has its own config_directory ($PF/etc), queue_directory and data_directory
 # under $PF, listens on loopback only, has no local domains, a mynetworks without 127.0.0.1,

@@ -41,9 +41,12 @@
 #ifndef RCPTDIR_LK_FEEDSRV_H
 #define RCPTDIR_LK_FEEDSRV_H
 
+#include <jansson.h>
 #include <microhttpd.h>
+#include <stdio.h>
 
 #include "lookupd/db.h"
+#include "lookupd/edges.h"
 #include "lookupd/http.h"
 
 #define FEEDSRV_BUFFER (256 * 1024) /* bytes encoded per chunk, at least one whole record */
@@ -51,7 +54,14 @@
 #define FEEDSRV_GZIP_LEVEL 1 /* zlib level: the hub pays the CPU per edge pull */
 #endif
 
-#define FEEDSRV_MAX_STREAMS 16 /* default of [lookupd] feed_streams */
+#define FEEDSRV_MAX_STREAMS 16   /* default of [lookupd] feed_streams */
+#define FEEDSRV_MAX_WAITERS 1024 /* default of [lookupd] feed_waiters */
+#define FEEDSRV_MAX_WAIT    60   /* seconds a long poll may ask to wait */
+#define FEEDSRV_WATCH_MS    20   /* the watcher reads the generation this often while polls wait */
+#define FEEDSRV_IDLE_MS     250  /* ... and this often while none waits (the edges' lag clock) */
+/* request headers an edge names itself and its generation with (docs/protocol.md) */
+#define FEEDSRV_HDR_EDGE       "Rcptdir-Edge"
+#define FEEDSRV_HDR_GENERATION "Rcptdir-Generation"
 
 /* A stream handed on another chunk on connection c (http.c's send deadline). */
 typedef void (*feedsrv_progress_fn)(struct MHD_Connection *c);
@@ -64,7 +74,26 @@ void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress);
 
 /* feedsrv_snapshot - GET /v1/snapshot */
 void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply);
-/* feedsrv_changes - GET /v1/changes?since=G */
+/* feedsrv_changes - GET /v1/changes?since=G[&wait=S]; suspends the connection to wait
+ * (reply->suspended, reply->state) and is called again with reply->state once resumed */
 void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply);
+
+/*
+ * feedsrv_watch_start - start the long-poll watcher over db: at most max_waiters requests wait
+ * at once (0: FEEDSRV_MAX_WAITERS), edges (taken over, freed by feedsrv_watch_stop) notes
+ * who pulls. MHD must run with MHD_ALLOW_SUSPEND_RESUME.
+ */
+void feedsrv_watch_start(struct lk_db *db, unsigned max_waiters, struct edges *edges);
+/* feedsrv_watch_stop - resume every waiter (each gets its answer) and stop the watcher; before
+ * MHD_stop_daemon() */
+void feedsrv_watch_stop(void);
+/* feedsrv_wait_free - a request's waiter state (reply->state), when its request ends */
+void feedsrv_wait_free(void *state);
+/* feedsrv_waiting - long polls waiting now; *resumed (may be NULL): resumed ever */
+unsigned feedsrv_waiting(uint64_t *resumed);
+/* feedsrv_edges_json - the edges list of /v1/status (new reference) */
+json_t *feedsrv_edges_json(uint64_t hub_gen);
+/* feedsrv_metrics - long-poll and per-edge lines of /metrics */
+void feedsrv_metrics(FILE *fp, uint64_t hub_gen);
 
 #endif

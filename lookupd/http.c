@@ -232,6 +232,9 @@ static void http_conn_busy(struct lk_http *h, struct MHD_Connection *c, int busy
     pthread_mutex_unlock(&h->conns_mu);
 }
 
+/* con_cls of a request whose handler keeps no state (http_access) */
+static int http_seen;
+
 /* The HTTP server of this process (one), for http_conn_progress(). */
 static struct lk_http *http_server;
 
@@ -307,6 +310,12 @@ static enum lookup_freshness http_store_state(struct lk_http *h, struct store_in
     return lookup_freshness(info->last_success, h->max_age, time(NULL));
 }
 
+/* http_status_edges - the edges that pull this hub's feeds (feedsrv.h, edges.h) */
+static void http_status_edges(json_t *v, uint64_t generation)
+{
+    json_object_set_new(v, "edges", feedsrv_edges_json(generation));
+}
+
 /* http_status - GET /v1/status */
 static void http_status(struct lk_http *h, struct MHD_Connection *c, const char *rest,
                         struct http_reply *reply)
@@ -343,6 +352,7 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
     json_object_set_new(counts, "invalid", json_integer((json_int_t)info.invalid));
     json_object_set_new(counts, "conflicts", json_integer((json_int_t)info.conflicts));
     json_object_set_new(v, "counts", counts);
+    http_status_edges(v, info.generation);
     reply->status = fresh == LOOKUP_FRESH ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
     reply->response = http_json_response(v);
 }
@@ -369,6 +379,7 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
     di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     stats_write(fp, di != NULL ? (long)di->num_connections : -1);
     policy_metrics(h->policy, fp);
+    feedsrv_metrics(fp, info.generation);
     fprintf(fp,
             "# HELP rcptdir_store_up 1 when the store could be read.\n"
             "# TYPE rcptdir_store_up gauge\n"
@@ -440,7 +451,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
                                    size_t *upload_data_size, void **con_cls)
 {
     struct lk_http *h = cls;
-    struct http_reply reply = {MHD_HTTP_NOT_FOUND, NULL, "not found", 0};
+    struct http_reply reply = {.status = MHD_HTTP_NOT_FOUND, .error = "not found"};
     const struct http_route *route = NULL;
     const char *rest = NULL;
     enum MHD_Result ret;
@@ -453,11 +464,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
      * connection per lookup. */
     if (*con_cls == NULL &&
         (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
-        static int seen;
-        *con_cls = &seen;
+        *con_cls = &http_seen;
         http_conn_busy(h, c, 1);
         return MHD_YES;
     }
+    if (*con_cls != NULL && *con_cls != &http_seen)
+        reply.state = *con_cls; /* resumed after a suspension */
     if (*con_cls == NULL)
         http_conn_busy(h, c, 1);
     *upload_data_size = 0; /* a request body is never read */
@@ -489,6 +501,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
             route->handler(h, c, rest, &reply);
         }
     }
+    *con_cls = reply.state != NULL ? reply.state : &http_seen;
+    if (reply.suspended)
+        return MHD_YES; /* answered once resumed */
     if (reply.response == NULL)
         reply.response = http_error_response(reply.error != NULL ? reply.error : "error");
     if (reply.response == NULL)
@@ -577,8 +592,10 @@ static void http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                            enum MHD_RequestTerminationCode toe)
 {
-    (void)con_cls;
     (void)toe;
+    if (*con_cls != NULL && *con_cls != &http_seen)
+        feedsrv_wait_free(*con_cls); /* a long poll that ended before its answer */
+    *con_cls = NULL;
     http_conn_busy(cls, c, 0);
 }
 
@@ -623,7 +640,8 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
                            const struct lookup_opts *opts)
 {
     struct lk_http *h = xcalloc(1, sizeof(*h));
-    unsigned limit = p->conn_limit > 0 ? p->conn_limit : HTTP_CONN_LIMIT;
+    /* long polls wait in slots of their own: at most feed_waiters more connections */
+    unsigned limit = (p->conn_limit > 0 ? p->conn_limit : HTTP_CONN_LIMIT) + p->feed_waiters;
     /* one address gets at most an eighth of the slots, so that 8 cannot take them all */
     unsigned per_ip =
         limit / 8 < HTTP_PER_IP_LIMIT ? (limit / 8 ? limit / 8 : 1) : HTTP_PER_IP_LIMIT;
@@ -643,8 +661,12 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     feedsrv_setup(p->feed_streams, http_conn_progress);
     pthread_mutex_init(&h->conns_mu, NULL);
     pthread_cond_init(&h->stop_cv, NULL);
+    feedsrv_watch_start(db, p->feed_waiters,
+                        edges_new(p->edges_max, p->edge_stale_after, p->edge_forget_after));
     h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL,
         http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger, NULL, MHD_OPTION_LISTEN_SOCKET,
         p->fd, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, p->timeout > 0 ? p->timeout : 30,
@@ -671,6 +693,7 @@ void http_stop(struct lk_http *h)
         pthread_mutex_unlock(&h->conns_mu);
         pthread_join(h->sweeper, NULL);
     }
+    feedsrv_watch_stop(); /* waiters resumed: MHD stops no suspended connection */
     MHD_stop_daemon(h->d);
     http_server = NULL;
     lk_db_reader_close(h->db, &h->rd);

@@ -19,6 +19,7 @@ struct edge {
     uint64_t gen;
     time_t first_seen, last_seen;
     int used;
+    int waiting; /* its long poll waits: seen now */
 };
 
 struct edges {
@@ -94,18 +95,25 @@ int edges_name_ok(const char *name)
     return n > 0;
 }
 
+/* edges_idle - seconds since e was last seen; 0 while its long poll waits */
+static long long edges_idle(const struct edge *e, time_t now)
+{
+    return e->waiting || now < e->last_seen ? 0 : (long long)(now - e->last_seen);
+}
+
 /* edges_forget - drop the edges gone for forget_after seconds (mu held) */
 static void edges_forget(struct edges *t, time_t now)
 {
     for (unsigned i = 0; i < t->max; i++) {
-        if (t->v[i].used && now - t->v[i].last_seen > t->forget_after) {
+        if (t->v[i].used && edges_idle(&t->v[i], now) > t->forget_after) {
             t->v[i].used = 0;
             t->n--;
         }
     }
 }
 
-int edges_seen(struct edges *t, const char *name, const char *addr, uint64_t gen, time_t now)
+int edges_seen(struct edges *t, const char *name, const char *addr, uint64_t gen, int waiting,
+               time_t now)
 {
     struct edge *e = NULL, *free_slot = NULL, *oldest = NULL;
 
@@ -120,7 +128,7 @@ int edges_seen(struct edges *t, const char *name, const char *addr, uint64_t gen
                 free_slot = x;
         } else if (strcmp(x->name, name) == 0) {
             e = x;
-        } else if (oldest == NULL || x->last_seen < oldest->last_seen) {
+        } else if (!x->waiting && (oldest == NULL || x->last_seen < oldest->last_seen)) {
             oldest = x;
         }
     }
@@ -128,7 +136,7 @@ int edges_seen(struct edges *t, const char *name, const char *addr, uint64_t gen
         if (free_slot != NULL) {
             e = free_slot;
             t->n++;
-        } else if (oldest != NULL && now - oldest->last_seen > t->stale_after) {
+        } else if (oldest != NULL && edges_idle(oldest, now) > t->stale_after) {
             e = oldest; /* a stale edge makes room */
         } else {
             t->dropped++;
@@ -143,8 +151,20 @@ int edges_seen(struct edges *t, const char *name, const char *addr, uint64_t gen
     snprintf(e->addr, sizeof(e->addr), "%s", addr != NULL ? addr : "");
     e->gen = gen;
     e->last_seen = now;
+    e->waiting = waiting;
     pthread_mutex_unlock(&t->mu);
     return 1;
+}
+
+void edges_left(struct edges *t, const char *name, const char *addr)
+{
+    if (!edges_name_ok(name))
+        name = addr != NULL && *addr != '\0' ? addr : "unknown";
+    pthread_mutex_lock(&t->mu);
+    for (unsigned i = 0; i < t->max; i++)
+        if (t->v[i].used && strcmp(t->v[i].name, name) == 0)
+            t->v[i].waiting = 0;
+    pthread_mutex_unlock(&t->mu);
 }
 
 unsigned edges_count(struct edges *t, uint64_t *dropped)
@@ -207,12 +227,13 @@ json_t *edges_json(struct edges *t, uint64_t hub_gen, time_t now)
         json_object_set_new(o, "address", json_string(e->addr));
         json_object_set_new(o, "generation", json_integer((json_int_t)e->gen));
         json_object_set_new(o, "last_seen", json_integer((json_int_t)e->last_seen));
-        json_object_set_new(o, "seen_ago", json_integer((json_int_t)(now - e->last_seen)));
+        json_object_set_new(o, "seen_ago", json_integer(edges_idle(e, now)));
+        json_object_set_new(o, "waiting", json_boolean(e->waiting));
         json_object_set_new(o, "lag_generations",
                             json_integer((json_int_t)(hub_gen > e->gen ? hub_gen - e->gen : 0)));
         json_object_set_new(o, "lag_seconds",
                             json_integer(edges_lag_seconds(t, e->gen, hub_gen, now)));
-        json_object_set_new(o, "stale", json_boolean(now - e->last_seen > t->stale_after));
+        json_object_set_new(o, "stale", json_boolean(edges_idle(e, now) > t->stale_after));
         json_array_append_new(a, o);
     }
     pthread_mutex_unlock(&t->mu);
@@ -239,8 +260,8 @@ void edges_metrics(struct edges *t, FILE *fp, uint64_t hub_gen, time_t now)
             const struct edge *e = &t->v[ix[k]];
             long long v = m == 0   ? (long long)(hub_gen > e->gen ? hub_gen - e->gen : 0)
                           : m == 1 ? edges_lag_seconds(t, e->gen, hub_gen, now)
-                          : m == 2 ? (long long)(now - e->last_seen)
-                                   : (long long)(now - e->last_seen > t->stale_after);
+                          : m == 2 ? edges_idle(e, now)
+                                   : (long long)(edges_idle(e, now) > t->stale_after);
             fprintf(fp, "%s{edge=\"%s\"} %lld\n", help[m][0], e->name, v);
         }
     }

@@ -49,10 +49,16 @@ void edges_hub_generation(struct edges *t, uint64_t gen, time_t now);
 
 /*
  * edges_seen - an edge named name (NULL or invalid: known by addr) at address addr pulled at
- * generation gen. Returns 1 noted, 0 not noted (table full of
+ * generation gen; waiting: its request now waits for a commit (a long poll: the edge counts
+ * as seen until it is answered, the next edges_seen()). Returns 1 noted, 0 not noted (table full of
  * edges that are not stale).
  */
-int edges_seen(struct edges *t, const char *name, const char *addr, uint64_t gen, time_t now);
+int edges_seen(struct edges *t, const char *name, const char *addr, uint64_t gen, int waiting,
+               time_t now);
+
+/* edges_left - the waiting request of the edge named so (as edges_seen()) ended unanswered:
+ * it no longer counts as seen now */
+void edges_left(struct edges *t, const char *name, const char *addr);
 
 /* edges_count - edges known now; *dropped: names not noted, ever */
 unsigned edges_count(struct edges *t, uint64_t *dropped);

@@ -54,6 +54,20 @@ void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress)
     feedsrv_progress = progress;
 }
 
+/* A request waiting for a commit: its connection is suspended (MHD holds no thread for it and
+ * feedsrv no transaction). Listed while it waits; the watcher unlists and resumes it. */
+struct feedsrv_wait {
+    struct MHD_Connection *c;
+    uint64_t since;
+    uint64_t deadline; /* monotonic ms */
+    int listed;
+    int stopping;              /* resumed because the server stops */
+    int noted;                 /* the edges table marks its edge waiting: name, addr */
+    char name[EDGES_NAME_MAX]; /* the Rcptdir-Edge header, cut short (edges.h checks it) */
+    char addr[EDGES_ADDR_MAX];
+    struct feedsrv_wait *prev, *next;
+};
+
 /* feedsrv_full - every stream slot is taken: 503 with Retry-After in reply, and 1 */
 static int feedsrv_full(struct http_reply *reply)
 {
@@ -487,7 +501,8 @@ static uint64_t feedsrv_header_u64(struct MHD_Connection *c, const char *name, u
 }
 
 /* feedsrv_note_edge - the edge named by the request was seen at generation gen (edges.h) */
-static void feedsrv_note_edge(struct MHD_Connection *c, uint64_t gen, uint64_t hub_gen)
+static void feedsrv_note_edge(struct MHD_Connection *c, uint64_t gen, int waiting,
+                              struct feedsrv_wait *w)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -498,9 +513,13 @@ static void feedsrv_note_edge(struct MHD_Connection *c, uint64_t gen, uint64_t h
         return;
     if (ci != NULL && ci->client_addr != NULL)
         edges_addr_text(ci->client_addr, addr, sizeof(addr));
-    (void)hub_gen;
     edges_seen(feedsrv_edges, name, addr, feedsrv_header_u64(c, FEEDSRV_HDR_GENERATION, gen),
-               time(NULL));
+               waiting, time(NULL));
+    if (w != NULL) {
+        snprintf(w->name, sizeof(w->name), "%s", edges_name_ok(name) ? name : "");
+        snprintf(w->addr, sizeof(w->addr), "%s", addr);
+        w->noted = 1;
+    }
 }
 
 void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply)
@@ -513,7 +532,7 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
 
     if (feedsrv_full(reply) || feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
-    feedsrv_note_edge(c, 0, gen);
+    feedsrv_note_edge(c, 0, 0, NULL);
     /* one strong tag per representation (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip */
     snprintf(etag, sizeof(etag), "\"g%" PRIu64 "%s\"", gen, gzip ? "-gz" : "");
     if (feedsrv_not_modified(c, etag)) {
@@ -537,23 +556,13 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
 
 /* ---- long poll: waiters suspended until the store's generation passes theirs ---- */
 
-/* A request waiting for a commit: its connection is suspended (MHD holds no thread for it and
- * feedsrv no transaction). Listed while it waits; the watcher unlists and resumes it. */
-struct feedsrv_wait {
-    struct MHD_Connection *c;
-    uint64_t since;
-    uint64_t deadline; /* monotonic ms */
-    int listed;
-    struct feedsrv_wait *prev, *next;
-};
-
 static struct {
     pthread_mutex_t mu; /* everything below */
     pthread_cond_t cv;  /* a waiter was added, or stop */
     struct feedsrv_wait *head;
-    unsigned n, max;  /* waiting now; the most allowed */
-    uint64_t gen;     /* the generation the watcher saw last (0: none yet) */
-    int dirty;        /* waiters were added since the last scan */
+    unsigned n, max; /* waiting now; the most allowed */
+    uint64_t gen;    /* the generation the watcher saw last (0: none yet) */
+    int dirty;       /* waiters were added since the last scan */
     int running, stopping;
     pthread_t thread;
     struct lk_db *db;
@@ -646,9 +655,10 @@ static void *feedsrv_watch(void *arg)
         if (!feedsrv_w.dirty)
             pthread_cond_timedwait(&feedsrv_w.cv, &feedsrv_w.mu, &ts);
     }
-    while (feedsrv_w.head != NULL) { /* stopping: every waiter gets its (empty) answer now */
+    while (feedsrv_w.head != NULL) { /* stopping: every waiter gets a 503 now */
         struct feedsrv_wait *w = feedsrv_w.head;
         feedsrv_unlist(w);
+        w->stopping = 1;
         MHD_resume_connection(w->c);
     }
     pthread_mutex_unlock(&feedsrv_w.mu);
@@ -691,14 +701,15 @@ void feedsrv_metrics(FILE *fp, uint64_t hub_gen)
     uint64_t resumed;
     unsigned n = feedsrv_waiting(&resumed);
 
-    fprintf(fp,
-            "# HELP rcptdir_feed_waiting Long polls of /v1/changes waiting for a commit.\n"
-            "# TYPE rcptdir_feed_waiting gauge\n"
-            "rcptdir_feed_waiting %u\n"
-            "# HELP rcptdir_feed_resumed_total Long polls answered by a commit or their wait's end.\n"
-            "# TYPE rcptdir_feed_resumed_total counter\n"
-            "rcptdir_feed_resumed_total %llu\n",
-            n, (unsigned long long)resumed);
+    fprintf(
+        fp,
+        "# HELP rcptdir_feed_waiting Long polls of /v1/changes waiting for a commit.\n"
+        "# TYPE rcptdir_feed_waiting gauge\n"
+        "rcptdir_feed_waiting %u\n"
+        "# HELP rcptdir_feed_resumed_total Long polls answered by a commit or their wait's end.\n"
+        "# TYPE rcptdir_feed_resumed_total counter\n"
+        "rcptdir_feed_resumed_total %llu\n",
+        n, (unsigned long long)resumed);
     if (feedsrv_edges != NULL)
         edges_metrics(feedsrv_edges, fp, hub_gen, time(NULL));
 }
@@ -712,6 +723,8 @@ void feedsrv_wait_free(void *state)
     pthread_mutex_lock(&feedsrv_w.mu);
     feedsrv_unlist(w);
     pthread_mutex_unlock(&feedsrv_w.mu);
+    if (w->noted && feedsrv_edges != NULL) /* ended unanswered (its client went away) */
+        edges_left(feedsrv_edges, w->name, w->addr);
     free(w);
 }
 
@@ -728,8 +741,7 @@ static int feedsrv_suspend(struct MHD_Connection *c, uint64_t since, unsigned wa
     int rc = 1;
 
     pthread_mutex_lock(&feedsrv_w.mu);
-    if (!feedsrv_w.running || feedsrv_w.stopping ||
-        (feedsrv_w.gen != 0 && since < feedsrv_w.gen)) {
+    if (!feedsrv_w.running || feedsrv_w.stopping || (feedsrv_w.gen != 0 && since < feedsrv_w.gen)) {
         rc = 0;
     } else if (feedsrv_w.n >= feedsrv_w.max) {
         rc = -1;
@@ -774,6 +786,35 @@ unsigned feedsrv_waiting(uint64_t *resumed)
     return n;
 }
 
+/* feedsrv_gzip - in[0..*len) in the gzip coding (as the streams make it) into a new buffer,
+ * *len its length; NULL when zlib fails (then sent as it is) */
+static unsigned char *feedsrv_gzip(const unsigned char *in, size_t *len)
+{
+    z_stream z = {0};
+    unsigned char *out;
+    size_t cap;
+
+    if (deflateInit2(&z, FEEDSRV_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    cap = deflateBound(&z, (uLong)*len) + 32;
+    if ((out = malloc(cap)) == NULL) {
+        deflateEnd(&z);
+        return NULL;
+    }
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)*len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        deflateEnd(&z);
+        free(out);
+        return NULL;
+    }
+    *len = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
 /*
  * feedsrv_changes_reply - the change feed from since to gen (txn taken over): encoded at once;
  * when it fits one buffer it is answered from memory (no transaction, no stream slot: the
@@ -793,15 +834,22 @@ static void feedsrv_changes_reply(struct MHD_Connection *c, struct lk_db *db, MD
         return;
     }
     if (s->phase == PH_DONE) {
-        reply->response = MHD_create_response_from_buffer(s->len, s->buf, MHD_RESPMEM_MUST_COPY);
+        /* an up-to-date poll (77 bytes) is not worth a deflate state: sent as it is */
+        int gzip = since < gen && feedsrv_want_gzip(c);
+        unsigned char *z = gzip ? feedsrv_gzip(s->buf, &s->len) : NULL;
+
+        reply->response =
+            z != NULL ? MHD_create_response_from_buffer(s->len, z, MHD_RESPMEM_MUST_FREE)
+                      : MHD_create_response_from_buffer(s->len, s->buf, MHD_RESPMEM_MUST_COPY);
         feedsrv_free(s);
         if (reply->response == NULL) {
+            free(z);
             reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
             reply->error = "out of memory";
             return;
         }
         reply->status = MHD_HTTP_OK;
-        feedsrv_reply_headers(reply->response, 0);
+        feedsrv_reply_headers(reply->response, z != NULL);
         return;
     }
     if (feedsrv_full(reply)) {
@@ -833,13 +881,21 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
     if (wait > FEEDSRV_MAX_WAIT)
         wait = FEEDSRV_MAX_WAIT;
     if (resumed != NULL) { /* the watcher resumed it: answer whatever the store holds now */
+        int stopping = resumed->stopping;
         feedsrv_wait_free(resumed);
         reply->state = NULL;
         wait = 0;
+        if (stopping) { /* not an empty feed: the edge would take the hub for one without
+                         * long polls; an error makes it try again soon */
+            reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            reply->error = "the hub is stopping: retry";
+            reply->retry_after = 1;
+            return;
+        }
     }
     if (feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
-    feedsrv_note_edge(c, since, gen);
+    feedsrv_note_edge(c, since, 0, NULL);
     if (since > gen) {
         mdb_txn_abort(txn);
         reply->status = MHD_HTTP_CONFLICT;
@@ -861,8 +917,11 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
     if (since == gen && wait > 0) {
         int r;
         mdb_txn_abort(txn); /* a waiter holds no transaction */
-        if ((r = feedsrv_suspend(c, since, (unsigned)wait, reply)) != 0)
+        if ((r = feedsrv_suspend(c, since, (unsigned)wait, reply)) != 0) {
+            if (r > 0)
+                feedsrv_note_edge(c, since, 1, reply->state);
             return; /* suspended, or 503 */
+        }
         if (feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
             return;
         if (since > gen || (since < gen && since < floor)) { /* moved meanwhile: ask again */

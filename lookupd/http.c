@@ -663,16 +663,16 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     pthread_cond_init(&h->stop_cv, NULL);
     feedsrv_watch_start(db, p->feed_waiters,
                         edges_new(p->edges_max, p->edge_stale_after, p->edge_forget_after));
-    h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-            MHD_ALLOW_SUSPEND_RESUME,
-        0, NULL, NULL,
-        http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger, NULL, MHD_OPTION_LISTEN_SOCKET,
-        p->fd, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, p->timeout > 0 ? p->timeout : 30,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK,
-        http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+    h->d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                             MHD_ALLOW_SUSPEND_RESUME,
+                         0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger,
+                         NULL, MHD_OPTION_LISTEN_SOCKET, p->fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+                         p->timeout > 0 ? p->timeout : 30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape,
+                         NULL, MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,
+                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (h->d == NULL)
         fatalx("http: cannot start the HTTP server");
     if (pthread_create(&h->sweeper, NULL, http_sweep, h) != 0)

@@ -180,8 +180,8 @@ static void lookupd_nofile(long long max_conns, int policy, int http, long long 
                            unsigned *http_conns, unsigned *waiters)
 {
     long long users = policy ? 2 : 1;
-    long long want = users * max_conns + (http ? 2LL * (HTTP_CONN_LIMIT + *waiters) : 0) +
-                     LOOKUPD_FD_RESERVE;
+    long long want =
+        users * max_conns + (http ? 2LL * (HTTP_CONN_LIMIT + *waiters) : 0) + LOOKUPD_FD_RESERVE;
     long long avail;
     struct rlimit rl;
 
@@ -292,8 +292,8 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     /* every thread started from here on inherits the mask; this thread waits for them */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     lookupd_nofile(cf->max_connections, cf->policy_listen.n > 0,
-                   cf->http_listen != NULL && *cf->http_listen != '\0', &sockmap_conns,
-                   &http_conns, &waiters);
+                   cf->http_listen != NULL && *cf->http_listen != '\0', &sockmap_conns, &http_conns,
+                   &waiters);
 
     /* as root: bind, read secrets, write the pid file; then drop */
     fds = xcalloc(cf->socketmap_listen.n + 1, sizeof(*fds));

@@ -257,7 +257,7 @@ const struct cfg_key conf_keys[] = {
      "503; 0: none wait)"},
     {"lookupd", "edges_max", CFG_INT, "256", 1, 100000, OFF(edges_max), 0, NULL,
      "most edges the hub keeps track of (a new name takes only a stale edge's place)"},
-    {"lookupd", "edge_stale_after", CFG_INT, "300", 10, 31536000, OFF(edge_stale_after), 0, NULL,
+    {"lookupd", "edge_stale_after", CFG_INT, "300", 2, 31536000, OFF(edge_stale_after), 0, NULL,
      "seconds without a pull before an edge is flagged stale in /v1/status and /metrics"},
     {"lookupd", "edge_forget_after", CFG_INT, "604800", 60, 31536000, OFF(edge_forget_after), 0,
      NULL, "seconds without a pull before the hub forgets an edge"},

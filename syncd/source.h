@@ -49,9 +49,11 @@ struct source_run {
     int force;                         /* --force: the operator takes what the source says */
     int progress;                      /* a progress line on stderr is welcome (a terminal) */
     const volatile sig_atomic_t *stop; /* non-zero: stop soon (SOURCE_ERR) */
-    uint64_t invalid;                  /* out: addresses skipped as invalid (meta "invalid") */
-    char note[512];                    /* out: one line syncd logs after a commit, or "" */
-    char *err;                         /* out: why run() failed */
+    int watch;                         /* syncd --watch: run() may wait at the source for news */
+    int waited;       /* out: it did (a long poll): --watch runs it again at once */
+    uint64_t invalid; /* out: addresses skipped as invalid (meta "invalid") */
+    char note[512];   /* out: one line syncd logs after a commit, or "" */
+    char *err;        /* out: why run() failed */
     size_t errlen;
 };
 

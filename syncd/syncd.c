@@ -39,6 +39,9 @@ struct syncd_opts {
 
 static volatile sig_atomic_t syncd_stop;
 
+/* the last syncd_once()'s source waited at the source for news (source_run.waited) */
+static int syncd_waited;
+
 static void syncd_on_signal(int sig)
 {
     (void)sig;
@@ -93,6 +96,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     r.force = o->force;
     r.progress = isatty(STDERR_FILENO) && !o->dry_run;
     r.stop = &syncd_stop;
+    r.watch = o->watch;
     r.err = err;
     r.errlen = sizeof(err);
 
@@ -104,6 +108,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
         r.note[0] = '\0';
         r.invalid = 0;
         rc = src->run(&r);
+        syncd_waited = r.waited;
         if (rc == 0)
             rc = apply_commit(r.apply, r.invalid, &stats);
         else
@@ -135,6 +140,12 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     if (rc != 0) {
         log_warnx("sync failed, store unchanged: store: %s", store_strerror(rc));
         return EX_IOERR;
+    }
+    if (r.waited &&
+        stats.added + stats.changed + stats.removed + stats.domains_added + stats.domains_removed ==
+            0) {
+        log_debug("sync: %s", r.note); /* a long poll that ended without news: every few s */
+        return EX_OK;
     }
     if (r.note[0] != '\0')
         log_info("sync: %s", r.note);
@@ -339,6 +350,8 @@ int main(int argc, char **argv)
             log_info("sync: next attempt in %lld s", wait);
         } else {
             backoff = 5;
+            if (syncd_waited) /* the source waited for news itself (a long poll): ask again */
+                wait = 0;
         }
         for (long long i = 0; i < wait * 10 && !syncd_stop; i++)
             usleep(100000);

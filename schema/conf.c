@@ -192,6 +192,10 @@ const struct cfg_key conf_keys[] = {
      NULL, "largest snapshot or change feed accepted, in bytes"},
     {"upstream", "name", CFG_STR, "", 0, 0, OFF(up_name), 0, NULL,
      "the name this edge gives the hub (letters, digits, . - _ :; empty: the host name)"},
+    {"upstream", "max_jump", CFG_INT, "1000000000", 1, 4611686018427387904LL, OFF(up_max_jump), 0,
+     NULL,
+     "most generations one feed may move this store forward without --force (a hub commits "
+     "once per change at most: a second's commits for 31 years)"},
     {"upstream", "wait", CFG_INT, "30", 0, 60, OFF(up_wait), 0, NULL,
      "seconds a --watch pull waits at the hub for its next commit (long poll; 0: poll every "
      "[sync] interval)"},

@@ -50,6 +50,7 @@ struct conf {
     long long up_max_size;
     char *up_name;
     long long up_wait;
+    long long up_max_jump;
 
     /* [sync] */
     struct cfg_list domains;

@@ -35,6 +35,8 @@ struct pull {
     enum feed_kind want; /* the kind asked for */
     uint64_t since;      /* changes: the generation asked from */
     unsigned wait;       /* changes: seconds the hub may hold the request (long poll) */
+    uint64_t max_jump;   /* most generations one feed may move the store (0: no bound) */
+    char refusal[256];   /* why pull_record refused the feed, or "" */
     const volatile sig_atomic_t *stop;
     long max_size;
     long status; /* HTTP status, once known */
@@ -57,6 +59,16 @@ static int pull_record(void *ctx, const struct feed_header *h, const struct feed
     }
     if (h->kind != p->want || (h->kind == FEED_CHANGES && h->from != p->since))
         return FEED_ERR_HEADER; /* not what was asked for */
+    if (p->max_jump > 0 && h->to > apply_generation(p->apply) &&
+        h->to - apply_generation(p->apply) > p->max_jump) {
+        /* a forged feed must not move the store's generation out of a real hub's reach */
+        snprintf(p->refusal, sizeof(p->refusal),
+                 "refused: the upstream's feed moves this store from generation %" PRIu64
+                 " to %" PRIu64 ", more than [upstream] max_jump (%" PRIu64
+                 ") at once: a forged feed? run with --force to take it",
+                 apply_generation(p->apply), h->to, p->max_jump);
+        return APPLY_REFUSED;
+    }
     return apply_feed_header(p->apply, h);
 }
 
@@ -230,7 +242,7 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
      * apply's code or FEED_ERR_HEADER: each code means one thing (schema/err.h) */
     rc = p->dec_rc == FEED_ERR_STOPPED ? feed_dec_stopped(&p->dec) : p->dec_rc;
     if (rc == APPLY_REFUSED) {
-        snprintf(err, errlen, "%s", apply_refusal(p->apply));
+        snprintf(err, errlen, "%s", p->refusal[0] != '\0' ? p->refusal : apply_refusal(p->apply));
         return APPLY_REFUSED;
     }
     if (p->too_big || (rc == 0 && cc == CURLE_FILESIZE_EXCEEDED)) { /* counted or announced */
@@ -307,6 +319,7 @@ static int src_upstream_pull(const struct conf *cf, struct apply *a, const struc
     }
     p->hdrs = hdrs;
     p->stop = r->stop;
+    p->max_jump = force ? 0 : (uint64_t)cf->up_max_jump;
     curl_easy_setopt(p->curl, CURLOPT_XFERINFODATA, p);
     /* a store that never synced takes a snapshot; otherwise what changed since its generation */
     p->want = gen == 0 ? FEED_SNAPSHOT : FEED_CHANGES;

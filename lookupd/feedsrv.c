@@ -45,6 +45,20 @@ static unsigned feedsrv_streams, feedsrv_max_streams = FEEDSRV_MAX_STREAMS;
 
 static feedsrv_progress_fn feedsrv_progress;
 
+/* The feed token that keys the feeds' trailers (schema/feed.h), or none. */
+static char *feedsrv_key;
+static size_t feedsrv_keylen;
+
+void feedsrv_set_key(const char *token)
+{
+    if (feedsrv_key != NULL) {
+        explicit_bzero(feedsrv_key, feedsrv_keylen);
+        free(feedsrv_key);
+    }
+    feedsrv_key = token != NULL && *token != '\0' ? xstrdup(token) : NULL;
+    feedsrv_keylen = feedsrv_key != NULL ? strlen(feedsrv_key) : 0;
+}
+
 /* The edges seen pulling (edges.h); set by feedsrv_watch_start(). */
 static struct edges *feedsrv_edges;
 
@@ -349,7 +363,7 @@ static struct feedsrv_stream *feedsrv_stream_new(struct MHD_Connection *c, struc
     s->to = to;
     s->phase = kind == FEED_SNAPSHOT ? PH_ADDR : from == to ? PH_TRAILER : PH_LOG;
     s->buf = xmalloc(FEEDSRV_BUFFER);
-    feed_enc_header(&s->enc, s->buf, &h);
+    feed_enc_header_keyed(&s->enc, s->buf, &h, feedsrv_key, feedsrv_keylen);
     s->len = FEED_HEADER;
     return s;
 }

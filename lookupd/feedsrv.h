@@ -72,6 +72,10 @@ typedef void (*feedsrv_progress_fn)(struct MHD_Connection *c);
  */
 void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress);
 
+/* feedsrv_set_key - the feed token (copied; NULL or "": none) that keys every feed's trailer
+ * (HMAC-SHA-256, schema/feed.h); feedsrv_set_key(NULL) wipes it */
+void feedsrv_set_key(const char *token);
+
 /* feedsrv_snapshot - GET /v1/snapshot */
 void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply);
 /* feedsrv_changes - GET /v1/changes?since=G[&wait=S]; suspends the connection to wait

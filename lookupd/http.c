@@ -659,6 +659,7 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     if (p->unknown_rate > 0)
         h->rl = ratelimit_new(HTTP_RATE_SLOTS, p->unknown_rate, 2 * p->unknown_rate);
     feedsrv_setup(p->feed_streams, http_conn_progress);
+    feedsrv_set_key(h->feed_token);
     pthread_mutex_init(&h->conns_mu, NULL);
     pthread_cond_init(&h->stop_cv, NULL);
     feedsrv_watch_start(db, p->feed_waiters,
@@ -695,6 +696,7 @@ void http_stop(struct lk_http *h)
     }
     feedsrv_watch_stop(); /* waiters resumed: MHD stops no suspended connection */
     MHD_stop_daemon(h->d);
+    feedsrv_set_key(NULL);
     http_server = NULL;
     lk_db_reader_close(h->db, &h->rd);
     ratelimit_free(h->rl);

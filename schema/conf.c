@@ -188,8 +188,9 @@ const struct cfg_key conf_keys[] = {
      "CA certificates that verify the hub (empty: the system's)"},
     {"upstream", "timeout", CFG_INT, "60", 1, 3600, OFF(up_timeout), 0, NULL,
      "seconds allowed to connect; transfers slower than 1 kB/s for this long abort"},
-    {"upstream", "max_size", CFG_INT, "4294967296", 1024, 1099511627776LL, OFF(up_max_size), 0,
-     NULL, "largest snapshot or change feed accepted, in bytes"},
+    {"upstream", "max_size", CFG_INT, "0", 0, 1099511627776LL, OFF(up_max_size), 0, NULL,
+     "largest snapshot or change feed accepted, in bytes (0: four times the store's size on "
+     "disk, at least 1 GiB)"},
     {"upstream", "name", CFG_STR, "", 0, 0, OFF(up_name), 0, NULL,
      "the name this edge gives the hub (letters, digits, . - _ :; empty: the host name)"},
     {"upstream", "max_jump", CFG_INT, "1000000000", 1, 4611686018427387904LL, OFF(up_max_jump), 0,

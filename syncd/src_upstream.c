@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,21 +23,24 @@
 #include "schema/feed.h"
 #include "syncd/apply_feed.h"
 
-#define UPSTREAM_AGENT   "rcptdir-syncd"
-#define UPSTREAM_ERRBODY 1024 /* bytes of a non-200 answer kept for its message */
-#define UPSTREAM_TOKEN   4096
-#define UPSTREAM_NAME    64 /* bytes of the edge's name, with its NUL (lookupd/edges.h) */
+#define UPSTREAM_AGENT    "rcptdir-syncd"
+#define UPSTREAM_ERRBODY  1024 /* bytes of a non-200 answer kept for its message */
+#define UPSTREAM_TOKEN    4096
+#define UPSTREAM_MIN_AUTO (1LL << 30) /* max_size = 0: at least this many bytes */
+#define UPSTREAM_NAME     64          /* bytes of the edge's name, with its NUL (lookupd/edges.h) */
 
 /* what one request needs while libcurl calls back */
 struct pull {
     CURL *curl;
     struct curl_slist *hdrs; /* the headers every request sends (token, name) */
     struct apply *apply;
-    enum feed_kind want; /* the kind asked for */
-    uint64_t since;      /* changes: the generation asked from */
-    unsigned wait;       /* changes: seconds the hub may hold the request (long poll) */
-    uint64_t max_jump;   /* most generations one feed may move the store (0: no bound) */
-    char refusal[256];   /* why pull_record refused the feed, or "" */
+    enum feed_kind want;      /* the kind asked for */
+    uint64_t since;           /* changes: the generation asked from */
+    unsigned wait;            /* changes: seconds the hub may hold the request (long poll) */
+    uint64_t max_jump;        /* most generations one feed may move the store (0: no bound) */
+    char refusal[256];        /* why pull_record refused the feed, or "" */
+    char key[UPSTREAM_TOKEN]; /* the feed token: keyed feeds verify with it (wiped at the end) */
+    size_t keylen;
     const volatile sig_atomic_t *stop;
     long max_size;
     long status; /* HTTP status, once known */
@@ -109,6 +113,26 @@ static void pull_message(const struct pull *p, char *out, size_t len)
     json_decref(j);
 }
 
+/*
+ * upstream_max_size - [upstream] max_size, or for 0 four times the store's size on disk
+ * (data.mdb's allocated blocks: the map is sparse), at least UPSTREAM_MIN_AUTO: a feed is
+ * written into the map before its trailer is checked, so a hostile one is bounded by what the
+ * store holds, not by the disk
+ */
+static long long upstream_max_size(const struct conf *cf)
+{
+    char path[4096];
+    struct stat sb;
+    long long used = 0;
+
+    if (cf->up_max_size > 0)
+        return cf->up_max_size;
+    snprintf(path, sizeof(path), "%s/data.mdb", cf->store_path);
+    if (stat(path, &sb) == 0)
+        used = (long long)sb.st_blocks * 512;
+    return 4 * used > UPSTREAM_MIN_AUTO ? 4 * used : UPSTREAM_MIN_AUTO;
+}
+
 /* pull_progress - libcurl's progress callback: a signal stops a transfer (a long poll too) */
 static int pull_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                          curl_off_t ulnow)
@@ -131,10 +155,11 @@ static void pull_name(const struct conf *cf, char *buf, size_t len)
     buf[len - 1] = '\0';
 }
 
-/* pull_setup - the options every request shares; 0 or -1 with err set */
-static int pull_setup(const struct conf *cf, CURL *c, struct curl_slist **hdrs, char *err,
+/* pull_setup - the options every request shares, the token as p's key; 0 or -1 with err set */
+static int pull_setup(const struct conf *cf, struct pull *p, struct curl_slist **hdrs, char *err,
                       size_t errlen)
 {
+    CURL *c = p->curl;
     char token[UPSTREAM_TOKEN], msg[256], name[UPSTREAM_NAME + 32];
     int ok = 1;
 
@@ -145,6 +170,8 @@ static int pull_setup(const struct conf *cf, CURL *c, struct curl_slist **hdrs, 
             snprintf(err, errlen, "upstream: token_file: %s", n == 0 ? "empty" : msg);
             return -1;
         }
+        memcpy(p->key, token, (size_t)n);
+        p->keylen = (size_t)n;
         line = xmalloc((size_t)n + 32);
         snprintf(line, (size_t)n + 32, "Authorization: Bearer %s", token);
         *hdrs = curl_slist_append(*hdrs, line);
@@ -171,14 +198,13 @@ static int pull_setup(const struct conf *cf, CURL *c, struct curl_slist **hdrs, 
     ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)cf->up_timeout) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L) == CURLE_OK;
-    /* a long poll sends nothing while it waits: up to wait seconds more */
-    ok &= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(cf->up_timeout + cf->up_wait)) ==
-          CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)cf->up_timeout) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, UPSTREAM_AGENT) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "") == CURLE_OK; /* gzip when served */
-    ok &= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cf->up_max_size) == CURLE_OK;
+    ok &= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)upstream_max_size(cf)) ==
+          CURLE_OK;
     if (cf->up_ca_file != NULL && cf->up_ca_file[0] != '\0')
         ok &= curl_easy_setopt(c, CURLOPT_CAINFO, cf->up_ca_file) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, pull_write) == CURLE_OK;
@@ -223,7 +249,10 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
             return SOURCE_ERR;
         }
     curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, hdrs);
+    /* a long poll sends nothing while it waits: wait seconds more before it is "too slow" */
+    curl_easy_setopt(p->curl, CURLOPT_LOW_SPEED_TIME, (long)(cf->up_timeout + (long long)p->wait));
     feed_dec_init(&p->dec);
+    feed_dec_key(&p->dec, p->key, p->keylen);
     p->status = 0;
     p->too_big = 0;
     p->dec_rc = 0;
@@ -247,7 +276,7 @@ static int pull_once(const struct conf *cf, struct pull *p, char *err, size_t er
     }
     if (p->too_big || (rc == 0 && cc == CURLE_FILESIZE_EXCEEDED)) { /* counted or announced */
         snprintf(err, errlen, "upstream %s: the feed is larger than max_size (%lld bytes)", url,
-                 (long long)cf->up_max_size);
+                 upstream_max_size(cf));
         return SOURCE_ERR;
     }
     if (rc == APPLY_BADFEED) {
@@ -307,13 +336,13 @@ static int src_upstream_pull(const struct conf *cf, struct apply *a, const struc
 
     memset(us, 0, sizeof(*us));
     p->apply = a;
-    p->max_size = (long)cf->up_max_size;
+    p->max_size = (long)upstream_max_size(cf);
     if ((p->curl = curl_easy_init()) == NULL) {
         snprintf(err, errlen, "upstream: cannot initialise libcurl");
         rc = SOURCE_ERR;
         goto out;
     }
-    if (pull_setup(cf, p->curl, &hdrs, err, errlen) != 0) {
+    if (pull_setup(cf, p, &hdrs, err, errlen) != 0) {
         rc = SOURCE_ERR;
         goto out;
     }
@@ -384,6 +413,8 @@ out:
     if (p->curl != NULL)
         curl_easy_cleanup(p->curl);
     curl_slist_free_all(hdrs);
+    explicit_bzero(p->key, sizeof(p->key));
+    explicit_bzero(&p->dec.mac, sizeof(p->dec.mac));
     free(p);
     return rc;
 }

@@ -701,8 +701,13 @@ void feedsrv_watch_stop(void)
     pthread_mutex_unlock(&feedsrv_w.mu);
     pthread_join(feedsrv_w.thread, NULL);
     feedsrv_w.running = 0;
+}
+
+void feedsrv_teardown(void)
+{
     edges_free(feedsrv_edges);
     feedsrv_edges = NULL;
+    feedsrv_set_key(NULL);
 }
 
 json_t *feedsrv_edges_json(uint64_t hub_gen)

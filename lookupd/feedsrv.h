@@ -10,6 +10,19 @@
  *                            feed; G above it: 409 (the reader is ahead: a hub restored
  *                            from a backup?); G below the log floor: 410 (take a snapshot).
  *
+ *   GET /v1/changes?since=G&wait=S  the same, but with the store at G the request is held (a
+ *                            long poll) until a newer generation is committed or S seconds
+ *                            (at most FEEDSRV_MAX_WAIT) pass. The connection is suspended
+ *                            (MHD_suspend_connection: no thread, no transaction); a watcher
+ *                            thread reads the generation every FEEDSRV_WATCH_MS and resumes
+ *                            it (MHD_resume_connection), and MHD calls the handler again with
+ *                            reply->state set. At most max_waiters wait (then 503); they do
+ *                            not count as streams. A change feed that fits one buffer is
+ *                            answered from memory, holding no transaction or stream slot.
+ *   Every pull notes its edge (Rcptdir-Edge, Rcptdir-Generation headers) in an edges table
+ *   (edges.h) that /v1/status and /metrics show. With a feed token every feed's trailer is
+ *   keyed with it (feedsrv_set_key(), schema/feed.h).
+ *
  * Both stream (MHD_create_response_from_callback) from ONE dedicated read-only transaction,
  * not the HTTP thread's reader: it is opened in the handler and aborted in the response's
  * free callback, so the whole answer is one generation however long the transfer takes.
@@ -84,13 +97,16 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
 
 /*
  * feedsrv_watch_start - start the long-poll watcher over db: at most max_waiters requests wait
- * at once (0: FEEDSRV_MAX_WAITERS), edges (taken over, freed by feedsrv_watch_stop) notes
+ * at once (0: FEEDSRV_MAX_WAITERS), edges (taken over, freed by feedsrv_teardown) notes
  * who pulls. MHD must run with MHD_ALLOW_SUSPEND_RESUME.
  */
 void feedsrv_watch_start(struct lk_db *db, unsigned max_waiters, struct edges *edges);
 /* feedsrv_watch_stop - resume every waiter (each gets its answer) and stop the watcher; before
  * MHD_stop_daemon() */
 void feedsrv_watch_stop(void);
+/* feedsrv_teardown - after MHD_stop_daemon() (no handler runs any more): free the edges
+ * table and wipe the key */
+void feedsrv_teardown(void);
 /* feedsrv_wait_free - a request's waiter state (reply->state), when its request ends */
 void feedsrv_wait_free(void *state);
 /* feedsrv_waiting - long polls waiting now; *resumed (may be NULL): resumed ever */

@@ -696,7 +696,7 @@ void http_stop(struct lk_http *h)
     }
     feedsrv_watch_stop(); /* waiters resumed: MHD stops no suspended connection */
     MHD_stop_daemon(h->d);
-    feedsrv_set_key(NULL);
+    feedsrv_teardown(); /* the edges table and the key: no handler runs any more */
     http_server = NULL;
     lk_db_reader_close(h->db, &h->rd);
     ratelimit_free(h->rl);

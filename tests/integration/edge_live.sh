@@ -98,7 +98,7 @@ t1=$(tap_now_us)
 check_eq "a commit answers the held poll: 200" 200 "$(cat "$T/held.code")"
 check "  ... within 2 s of the commit ($(((t1 - t0) / 1000)) ms), not after its 15 s" \
     test $((t1 - t0)) -lt 2000000
-"$BUILD/tools/feeddump" <"$T/held.bin" >"$T/held.txt" 2>&1
+"$BUILD/tools/feeddump" -k "$T/feed.token" <"$T/held.bin" >"$T/held.txt" 2>&1
 check "  ... with the change (feeddump: header C 1 2, u21 added)" \
     sh -c "grep -q '^header C 1 2' '$T/held.txt' && grep -q 'u21@example.org' '$T/held.txt'"
 
@@ -188,7 +188,7 @@ check "  ... HTTP lookups answer (valid)" answers_ok "$HTTPPORT_h" u25@example.o
 check_eq "  ... an unknown address: unknown" unknown \
     "$(curl -s "$HUBURL/v1/recipients/nobody@example.org" | jq -r .result)"
 check_eq "  ... /v1/status: 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$HUBURL/v1/status")"
-snapshot_ok() { curl -s "${AUTH[@]}" "$HUBURL/v1/snapshot" | "$BUILD/tools/feeddump" >/dev/null; }
+snapshot_ok() { curl -s "${AUTH[@]}" "$HUBURL/v1/snapshot" | "$BUILD/tools/feeddump" -k "$T/feed.token" >/dev/null; }
 check "  ... a snapshot still streams (a reader slot)" snapshot_ok
 check "  ... the hub's syncd still commits (a reader slot for it)" hub_commit 26
 check "the commit answers all 1000 waiters" wait_until 30 grep -q '^done' "$T/load.out"

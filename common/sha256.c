@@ -89,3 +89,44 @@ void sha256_final(struct sha256 *c, unsigned char out[SHA256_SIZE])
         out[4 * i + 3] = (unsigned char)c->h[i];
     }
 }
+
+void hmac_sha256_init(struct hmac_sha256 *c, const void *key, size_t keylen)
+{
+    unsigned char k[64] = {0}, ipad[64];
+
+    if (keylen > sizeof(k)) {
+        struct sha256 h;
+        sha256_init(&h);
+        sha256_update(&h, key, keylen);
+        sha256_final(&h, k);
+    } else if (keylen > 0) {
+        memcpy(k, key, keylen);
+    }
+    for (size_t i = 0; i < sizeof(k); i++) {
+        ipad[i] = k[i] ^ 0x36;
+        c->opad[i] = k[i] ^ 0x5c;
+    }
+    sha256_init(&c->inner);
+    sha256_update(&c->inner, ipad, sizeof(ipad));
+    explicit_bzero(k, sizeof(k));
+    explicit_bzero(ipad, sizeof(ipad));
+}
+
+void hmac_sha256_update(struct hmac_sha256 *c, const void *data, size_t len)
+{
+    sha256_update(&c->inner, data, len);
+}
+
+void hmac_sha256_final(struct hmac_sha256 *c, unsigned char out[SHA256_SIZE])
+{
+    unsigned char ih[SHA256_SIZE];
+    struct sha256 outer;
+
+    sha256_final(&c->inner, ih);
+    sha256_init(&outer);
+    sha256_update(&outer, c->opad, sizeof(c->opad));
+    sha256_update(&outer, ih, sizeof(ih));
+    sha256_final(&outer, out);
+    explicit_bzero(c, sizeof(*c));
+    explicit_bzero(ih, sizeof(ih));
+}

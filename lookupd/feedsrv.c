@@ -4,6 +4,7 @@
 #include "lookupd/feedsrv.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "lookupd/httpneg.h"
+#include "lookupd/stats.h"
 #include "schema/feed.h"
 
 /* Phases of a stream: the databases in order, then the trailer. */
@@ -43,11 +45,42 @@ static unsigned feedsrv_streams, feedsrv_max_streams = FEEDSRV_MAX_STREAMS;
 
 static feedsrv_progress_fn feedsrv_progress;
 
+/* The feed token that keys the feeds' trailers (schema/feed.h), or none. */
+static char *feedsrv_key;
+static size_t feedsrv_keylen;
+
+void feedsrv_set_key(const char *token)
+{
+    if (feedsrv_key != NULL) {
+        explicit_bzero(feedsrv_key, feedsrv_keylen);
+        free(feedsrv_key);
+    }
+    feedsrv_key = token != NULL && *token != '\0' ? xstrdup(token) : NULL;
+    feedsrv_keylen = feedsrv_key != NULL ? strlen(feedsrv_key) : 0;
+}
+
+/* The edges seen pulling (edges.h); set by feedsrv_watch_start(). */
+static struct edges *feedsrv_edges;
+
 void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress)
 {
     feedsrv_max_streams = max_streams > 0 ? max_streams : FEEDSRV_MAX_STREAMS;
     feedsrv_progress = progress;
 }
+
+/* A request waiting for a commit: its connection is suspended (MHD holds no thread for it and
+ * feedsrv no transaction). Listed while it waits; the watcher unlists and resumes it. */
+struct feedsrv_wait {
+    struct MHD_Connection *c;
+    uint64_t since;
+    uint64_t deadline; /* monotonic ms */
+    int listed;
+    int stopping;              /* resumed because the server stops */
+    int noted;                 /* the edges table marks its edge waiting: name, addr */
+    char name[EDGES_NAME_MAX]; /* the Rcptdir-Edge header, cut short (edges.h checks it) */
+    char addr[EDGES_ADDR_MAX];
+    struct feedsrv_wait *prev, *next;
+};
 
 /* feedsrv_full - every stream slot is taken: 503 with Retry-After in reply, and 1 */
 static int feedsrv_full(struct http_reply *reply)
@@ -313,10 +346,11 @@ static ssize_t feedsrv_read(void *cls, uint64_t pos, char *out, size_t max)
     return (ssize_t)n;
 }
 
-/* feedsrv_start - the stream of one feed from txn (taken over) as the reply */
-static void feedsrv_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
-                          const struct store *st, enum feed_kind kind, uint64_t from, uint64_t to,
-                          int gzip, struct http_reply *reply)
+/* feedsrv_stream_new - a stream of one feed from txn (taken over), its header encoded; not
+ * counted among the streams yet */
+static struct feedsrv_stream *feedsrv_stream_new(struct MHD_Connection *c, struct lk_db *db,
+                                                 MDB_txn *txn, const struct store *st,
+                                                 enum feed_kind kind, uint64_t from, uint64_t to)
 {
     struct feedsrv_stream *s = xcalloc(1, sizeof(*s));
     struct feed_header h = {kind, from, to};
@@ -324,15 +358,31 @@ static void feedsrv_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *t
     s->db = db;
     s->st = st;
     s->txn = txn;
-    s->counted = 1;
-    feedsrv_streams++;
     s->c = c;
     s->since = from;
     s->to = to;
     s->phase = kind == FEED_SNAPSHOT ? PH_ADDR : from == to ? PH_TRAILER : PH_LOG;
     s->buf = xmalloc(FEEDSRV_BUFFER);
-    feed_enc_header(&s->enc, s->buf, &h);
+    feed_enc_header_keyed(&s->enc, s->buf, &h, feedsrv_key, feedsrv_keylen);
     s->len = FEED_HEADER;
+    return s;
+}
+
+/* feedsrv_reply_headers - the headers every 200 feed answer carries */
+static void feedsrv_reply_headers(struct MHD_Response *r, int gzip)
+{
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (gzip)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+}
+
+/* feedsrv_stream_reply - s (taken over, buffer holding s->len bytes not yet sent) streamed as
+ * the reply; it now counts among the streams */
+static void feedsrv_stream_reply(struct feedsrv_stream *s, int gzip, struct http_reply *reply)
+{
+    s->counted = 1;
+    feedsrv_streams++;
     if (gzip) {
         /* 15 + 16: a 32 kB window in a gzip wrapper (no name, mtime 0: the same bytes for
          * the same feed); memLevel 8 (zlib's default): about 268 kB of state */
@@ -345,7 +395,7 @@ static void feedsrv_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *t
         }
         s->gzip = 1;
         s->z.next_in = s->buf;
-        s->z.avail_in = FEED_HEADER;
+        s->z.avail_in = (uInt)s->len;
     }
     reply->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, feedsrv_read,
                                                         s, feedsrv_free);
@@ -356,11 +406,15 @@ static void feedsrv_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *t
         return;
     }
     reply->status = MHD_HTTP_OK;
-    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            "application/octet-stream");
-    MHD_add_response_header(reply->response, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-    if (gzip)
-        MHD_add_response_header(reply->response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    feedsrv_reply_headers(reply->response, gzip);
+}
+
+/* feedsrv_start - the stream of one feed from txn (taken over) as the reply */
+static void feedsrv_start(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
+                          const struct store *st, enum feed_kind kind, uint64_t from, uint64_t to,
+                          int gzip, struct http_reply *reply)
+{
+    feedsrv_stream_reply(feedsrv_stream_new(c, db, txn, st, kind, from, to), gzip, reply);
 }
 
 /* feedsrv_accept_field - every Accept-Encoding field of the request counts (one list) */
@@ -435,6 +489,53 @@ static int feedsrv_open(struct lk_db *db, MDB_txn **txn, const struct store **st
     return -1;
 }
 
+/* feedsrv_parse_u64 - a decimal number without sign, spaces or overflow; 0 or -1 */
+static int feedsrv_parse_u64(const char *p, uint64_t *v)
+{
+    uint64_t n = 0;
+
+    if (p == NULL || *p == '\0' || strlen(p) > 20)
+        return -1;
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            return -1;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    *v = n;
+    return 0;
+}
+
+/* feedsrv_header_u64 - a numeric request header, or dflt when absent or malformed */
+static uint64_t feedsrv_header_u64(struct MHD_Connection *c, const char *name, uint64_t dflt)
+{
+    uint64_t v;
+    const char *p = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+
+    return feedsrv_parse_u64(p, &v) == 0 ? v : dflt;
+}
+
+/* feedsrv_note_edge - the edge named by the request was seen at generation gen (edges.h) */
+static void feedsrv_note_edge(struct MHD_Connection *c, uint64_t gen, int waiting,
+                              struct feedsrv_wait *w)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const char *name = MHD_lookup_connection_value(c, MHD_HEADER_KIND, FEEDSRV_HDR_EDGE);
+    char addr[EDGES_ADDR_MAX] = "";
+
+    if (feedsrv_edges == NULL)
+        return;
+    if (ci != NULL && ci->client_addr != NULL)
+        edges_addr_text(ci->client_addr, addr, sizeof(addr));
+    edges_seen(feedsrv_edges, name, addr, feedsrv_header_u64(c, FEEDSRV_HDR_GENERATION, gen),
+               waiting, time(NULL));
+    if (w != NULL) {
+        snprintf(w->name, sizeof(w->name), "%s", edges_name_ok(name) ? name : "");
+        snprintf(w->addr, sizeof(w->addr), "%s", addr);
+        w->noted = 1;
+    }
+}
+
 void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply)
 {
     const struct store *st;
@@ -445,6 +546,7 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
 
     if (feedsrv_full(reply) || feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
         return;
+    feedsrv_note_edge(c, 0, 0, NULL);
     /* one strong tag per representation (RFC 9110 8.8.3): "g<G>" identity, "g<G>-gz" gzip */
     snprintf(etag, sizeof(etag), "\"g%" PRIu64 "%s\"", gen, gzip ? "-gz" : "");
     if (feedsrv_not_modified(c, etag)) {
@@ -466,27 +568,323 @@ void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_re
     MHD_add_response_header(reply->response, MHD_HTTP_HEADER_ETAG, etag);
 }
 
-/* feedsrv_parse_u64 - a decimal number without sign, spaces or overflow; 0 or -1 */
-static int feedsrv_parse_u64(const char *p, uint64_t *v)
-{
-    uint64_t n = 0;
+/* ---- long poll: waiters suspended until the store's generation passes theirs ---- */
 
-    if (p == NULL || *p == '\0' || strlen(p) > 20)
-        return -1;
-    for (; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9' || n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-            return -1;
-        n = n * 10 + (uint64_t)(*p - '0');
+static struct {
+    pthread_mutex_t mu; /* everything below */
+    pthread_cond_t cv;  /* a waiter was added, or stop */
+    struct feedsrv_wait *head;
+    unsigned n, max; /* waiting now; the most allowed */
+    uint64_t gen;    /* the generation the watcher saw last (0: none yet) */
+    int dirty;       /* waiters were added since the last scan */
+    int running, stopping;
+    pthread_t thread;
+    struct lk_db *db;
+    uint64_t resumed; /* waiters resumed, ever (metrics) */
+} feedsrv_w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static uint64_t feedsrv_ms(void)
+{
+    return stats_now_ns() / 1000000u;
+}
+
+/* feedsrv_unlist - take w off the list (feedsrv_w.mu held) */
+static void feedsrv_unlist(struct feedsrv_wait *w)
+{
+    if (!w->listed)
+        return;
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        feedsrv_w.head = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    w->listed = 0;
+    feedsrv_w.n--;
+}
+
+/* feedsrv_read_gen - the store's generation through the watcher's own reader; 0 or an error */
+static int feedsrv_read_gen(struct lk_reader *rd, uint64_t *gen)
+{
+    const struct store *st;
+    MDB_txn *txn;
+    int rc = lk_db_begin(feedsrv_w.db, rd, &txn, &st);
+
+    if (rc == 0)
+        rc = store_meta_get_u64(txn, st, STORE_META_GENERATION, gen);
+    lk_db_end(feedsrv_w.db, rd);
+    return rc;
+}
+
+/*
+ * feedsrv_watch - the watcher thread: reads the store's generation every FEEDSRV_WATCH_MS while
+ * requests wait (FEEDSRV_IDLE_MS otherwise, for the edges' lag), and resumes the waiters that
+ * are behind it or whose wait is over. A read is one mdb_txn_renew, one mdb_get and one
+ * mdb_txn_reset on a reader of its own: microseconds, no lock a lookup takes.
+ */
+static void *feedsrv_watch(void *arg)
+{
+    struct lk_reader rd = {0};
+    uint64_t next_deadline = UINT64_MAX;
+
+    (void)arg;
+    pthread_mutex_lock(&feedsrv_w.mu);
+    while (!feedsrv_w.stopping) {
+        uint64_t gen = 0, now;
+        int ok, scan;
+        struct timespec ts;
+        unsigned ms;
+
+        pthread_mutex_unlock(&feedsrv_w.mu);
+        ok = feedsrv_read_gen(&rd, &gen) == 0;
+        now = feedsrv_ms();
+        if (ok)
+            edges_hub_generation(feedsrv_edges, gen, time(NULL));
+        pthread_mutex_lock(&feedsrv_w.mu);
+        scan = feedsrv_w.dirty || now >= next_deadline;
+        if (ok && gen != feedsrv_w.gen) {
+            feedsrv_w.gen = gen;
+            scan = 1;
+        }
+        if (scan) {
+            struct feedsrv_wait *w = feedsrv_w.head, *next;
+            next_deadline = UINT64_MAX;
+            feedsrv_w.dirty = 0;
+            for (; w != NULL; w = next) {
+                next = w->next;
+                if ((feedsrv_w.gen != 0 && w->since < feedsrv_w.gen) || now >= w->deadline) {
+                    feedsrv_unlist(w);
+                    feedsrv_w.resumed++;
+                    MHD_resume_connection(w->c);
+                } else if (w->deadline < next_deadline) {
+                    next_deadline = w->deadline;
+                }
+            }
+        }
+        ms = feedsrv_w.n > 0 ? FEEDSRV_WATCH_MS : FEEDSRV_IDLE_MS;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)ms * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        if (!feedsrv_w.dirty)
+            pthread_cond_timedwait(&feedsrv_w.cv, &feedsrv_w.mu, &ts);
     }
-    *v = n;
-    return 0;
+    while (feedsrv_w.head != NULL) { /* stopping: every waiter gets a 503 now */
+        struct feedsrv_wait *w = feedsrv_w.head;
+        feedsrv_unlist(w);
+        w->stopping = 1;
+        MHD_resume_connection(w->c);
+    }
+    pthread_mutex_unlock(&feedsrv_w.mu);
+    lk_db_reader_close(feedsrv_w.db, &rd);
+    return NULL;
+}
+
+void feedsrv_watch_start(struct lk_db *db, unsigned max_waiters, struct edges *edges)
+{
+    feedsrv_w.db = db;
+    feedsrv_w.max = max_waiters > 0 ? max_waiters : FEEDSRV_MAX_WAITERS;
+    feedsrv_w.stopping = 0;
+    feedsrv_edges = edges;
+    if (pthread_create(&feedsrv_w.thread, NULL, feedsrv_watch, NULL) != 0)
+        fatalx("feed: cannot start the long-poll watcher thread");
+    feedsrv_w.running = 1;
+}
+
+void feedsrv_watch_stop(void)
+{
+    if (!feedsrv_w.running)
+        return;
+    pthread_mutex_lock(&feedsrv_w.mu);
+    feedsrv_w.stopping = 1;
+    pthread_cond_signal(&feedsrv_w.cv);
+    pthread_mutex_unlock(&feedsrv_w.mu);
+    pthread_join(feedsrv_w.thread, NULL);
+    feedsrv_w.running = 0;
+}
+
+void feedsrv_teardown(void)
+{
+    edges_free(feedsrv_edges);
+    feedsrv_edges = NULL;
+    feedsrv_set_key(NULL);
+}
+
+json_t *feedsrv_edges_json(uint64_t hub_gen)
+{
+    return feedsrv_edges != NULL ? edges_json(feedsrv_edges, hub_gen, time(NULL)) : json_array();
+}
+
+void feedsrv_metrics(FILE *fp, uint64_t hub_gen)
+{
+    uint64_t resumed;
+    unsigned n = feedsrv_waiting(&resumed);
+
+    fprintf(
+        fp,
+        "# HELP rcptdir_feed_waiting Long polls of /v1/changes waiting for a commit.\n"
+        "# TYPE rcptdir_feed_waiting gauge\n"
+        "rcptdir_feed_waiting %u\n"
+        "# HELP rcptdir_feed_resumed_total Long polls answered by a commit or their wait's end.\n"
+        "# TYPE rcptdir_feed_resumed_total counter\n"
+        "rcptdir_feed_resumed_total %llu\n",
+        n, (unsigned long long)resumed);
+    if (feedsrv_edges != NULL)
+        edges_metrics(feedsrv_edges, fp, hub_gen, time(NULL));
+}
+
+void feedsrv_wait_free(void *state)
+{
+    struct feedsrv_wait *w = state;
+
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&feedsrv_w.mu);
+    feedsrv_unlist(w);
+    pthread_mutex_unlock(&feedsrv_w.mu);
+    if (w->noted && feedsrv_edges != NULL) /* ended unanswered (its client went away) */
+        edges_left(feedsrv_edges, w->name, w->addr);
+    free(w);
+}
+
+/*
+ * feedsrv_suspend - hold the request on c until the store passes since or wait seconds pass:
+ * 1 suspended (reply->state is the waiter), 0 answer now (the watcher already saw a newer
+ * generation, or stopping), -1 too many waiters (503 in reply)
+ */
+static int feedsrv_suspend(struct MHD_Connection *c, uint64_t since, unsigned wait,
+                           struct http_reply *reply)
+{
+    static struct log_limit lim = LOG_LIMIT_DEFAULT;
+    struct feedsrv_wait *w;
+    int rc = 1;
+
+    pthread_mutex_lock(&feedsrv_w.mu);
+    if (!feedsrv_w.running || feedsrv_w.stopping || (feedsrv_w.gen != 0 && since < feedsrv_w.gen)) {
+        rc = 0;
+    } else if (feedsrv_w.n >= feedsrv_w.max) {
+        rc = -1;
+    } else if ((w = calloc(1, sizeof(*w))) == NULL) {
+        rc = 0; /* answer now: the edge asks again */
+    } else {
+        w->c = c;
+        w->since = since;
+        w->deadline = feedsrv_ms() + 1000u * wait;
+        w->listed = 1;
+        w->next = feedsrv_w.head;
+        if (w->next != NULL)
+            w->next->prev = w;
+        feedsrv_w.head = w;
+        feedsrv_w.n++;
+        feedsrv_w.dirty = 1;
+        MHD_suspend_connection(c); /* under mu: the watcher cannot resume it before */
+        pthread_cond_signal(&feedsrv_w.cv);
+        reply->state = w;
+        reply->suspended = 1;
+    }
+    pthread_mutex_unlock(&feedsrv_w.mu);
+    if (rc < 0) {
+        log_limited(&lim, "feed: %u long polls already waiting (feed_waiters), answering 503",
+                    feedsrv_w.max);
+        reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        reply->error = "too many long polls waiting: retry later";
+        reply->retry_after = 5;
+    }
+    return rc;
+}
+
+unsigned feedsrv_waiting(uint64_t *resumed)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&feedsrv_w.mu);
+    n = feedsrv_w.n;
+    if (resumed != NULL)
+        *resumed = feedsrv_w.resumed;
+    pthread_mutex_unlock(&feedsrv_w.mu);
+    return n;
+}
+
+/* feedsrv_gzip - in[0..*len) in the gzip coding (as the streams make it) into a new buffer,
+ * *len its length; NULL when zlib fails (then sent as it is) */
+static unsigned char *feedsrv_gzip(const unsigned char *in, size_t *len)
+{
+    z_stream z = {0};
+    unsigned char *out;
+    size_t cap;
+
+    if (deflateInit2(&z, FEEDSRV_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    cap = deflateBound(&z, (uLong)*len) + 32;
+    if ((out = malloc(cap)) == NULL) {
+        deflateEnd(&z);
+        return NULL;
+    }
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)*len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+        deflateEnd(&z);
+        free(out);
+        return NULL;
+    }
+    *len = cap - z.avail_out;
+    deflateEnd(&z);
+    return out;
+}
+
+/*
+ * feedsrv_changes_reply - the change feed from since to gen (txn taken over): encoded at once;
+ * when it fits one buffer it is answered from memory (no transaction, no stream slot: the
+ * answer to a thousand resumed long polls), else streamed (a stream slot, or 503)
+ */
+static void feedsrv_changes_reply(struct MHD_Connection *c, struct lk_db *db, MDB_txn *txn,
+                                  const struct store *st, uint64_t since, uint64_t gen,
+                                  struct http_reply *reply)
+{
+    struct feedsrv_stream *s = feedsrv_stream_new(c, db, txn, st, FEED_CHANGES, since, gen);
+
+    feedsrv_fill(s);
+    if (s->phase == PH_ERROR) {
+        feedsrv_free(s);
+        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        reply->error = "cannot read the change log";
+        return;
+    }
+    if (s->phase == PH_DONE) {
+        /* an up-to-date poll (77 bytes) is not worth a deflate state: sent as it is */
+        int gzip = since < gen && feedsrv_want_gzip(c);
+        unsigned char *z = gzip ? feedsrv_gzip(s->buf, &s->len) : NULL;
+
+        reply->response =
+            z != NULL ? MHD_create_response_from_buffer(s->len, z, MHD_RESPMEM_MUST_FREE)
+                      : MHD_create_response_from_buffer(s->len, s->buf, MHD_RESPMEM_MUST_COPY);
+        feedsrv_free(s);
+        if (reply->response == NULL) {
+            free(z);
+            reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+            reply->error = "out of memory";
+            return;
+        }
+        reply->status = MHD_HTTP_OK;
+        feedsrv_reply_headers(reply->response, z != NULL);
+        return;
+    }
+    if (feedsrv_full(reply)) {
+        feedsrv_free(s);
+        return;
+    }
+    feedsrv_stream_reply(s, feedsrv_want_gzip(c), reply);
 }
 
 void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply)
 {
     const struct store *st;
     MDB_txn *txn;
-    uint64_t since, gen, floor;
+    uint64_t since, gen, floor, wait = 0;
+    const char *wp = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+    struct feedsrv_wait *resumed = reply->state;
 
     if (feedsrv_parse_u64(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"), &since) !=
         0) {
@@ -494,8 +892,29 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         reply->error = "since=G required: a generation in decimal";
         return;
     }
-    if (feedsrv_full(reply) || feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
+    if (wp != NULL && feedsrv_parse_u64(wp, &wait) != 0) {
+        reply->status = MHD_HTTP_BAD_REQUEST;
+        reply->error = "wait=S: seconds in decimal (at most 60)";
         return;
+    }
+    if (wait > FEEDSRV_MAX_WAIT)
+        wait = FEEDSRV_MAX_WAIT;
+    if (resumed != NULL) { /* the watcher resumed it: answer whatever the store holds now */
+        int stopping = resumed->stopping;
+        feedsrv_wait_free(resumed);
+        reply->state = NULL;
+        wait = 0;
+        if (stopping) { /* not an empty feed: the edge would take the hub for one without
+                         * long polls; an error makes it try again soon */
+            reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            reply->error = "the hub is stopping: retry";
+            reply->retry_after = 1;
+            return;
+        }
+    }
+    if (feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
+        return;
+    feedsrv_note_edge(c, since, 0, NULL);
     if (since > gen) {
         mdb_txn_abort(txn);
         reply->status = MHD_HTTP_CONFLICT;
@@ -514,7 +933,23 @@ void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_rep
         reply->error = feedsrv_msg;
         return;
     }
-    /* an up-to-date poll (77 bytes) is not worth a deflate state: sent as it is */
-    feedsrv_start(c, db, txn, st, FEED_CHANGES, since, gen, since < gen && feedsrv_want_gzip(c),
-                  reply);
+    if (since == gen && wait > 0) {
+        int r;
+        mdb_txn_abort(txn); /* a waiter holds no transaction */
+        if ((r = feedsrv_suspend(c, since, (unsigned)wait, reply)) != 0) {
+            if (r > 0)
+                feedsrv_note_edge(c, since, 1, reply->state);
+            return; /* suspended, or 503 */
+        }
+        if (feedsrv_open(db, &txn, &st, &gen, &floor, reply) != 0)
+            return;
+        if (since > gen || (since < gen && since < floor)) { /* moved meanwhile: ask again */
+            mdb_txn_abort(txn);
+            reply->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            reply->error = "the store changed: retry";
+            reply->retry_after = 1;
+            return;
+        }
+    }
+    feedsrv_changes_reply(c, db, txn, st, since, gen, reply);
 }

@@ -10,6 +10,19 @@
  *                            feed; G above it: 409 (the reader is ahead: a hub restored
  *                            from a backup?); G below the log floor: 410 (take a snapshot).
  *
+ *   GET /v1/changes?since=G&wait=S  the same, but with the store at G the request is held (a
+ *                            long poll) until a newer generation is committed or S seconds
+ *                            (at most FEEDSRV_MAX_WAIT) pass. The connection is suspended
+ *                            (MHD_suspend_connection: no thread, no transaction); a watcher
+ *                            thread reads the generation every FEEDSRV_WATCH_MS and resumes
+ *                            it (MHD_resume_connection), and MHD calls the handler again with
+ *                            reply->state set. At most max_waiters wait (then 503); they do
+ *                            not count as streams. A change feed that fits one buffer is
+ *                            answered from memory, holding no transaction or stream slot.
+ *   Every pull notes its edge (Rcptdir-Edge, Rcptdir-Generation headers) in an edges table
+ *   (edges.h) that /v1/status and /metrics show. With a feed token every feed's trailer is
+ *   keyed with it (feedsrv_set_key(), schema/feed.h).
+ *
  * Both stream (MHD_create_response_from_callback) from ONE dedicated read-only transaction,
  * not the HTTP thread's reader: it is opened in the handler and aborted in the response's
  * free callback, so the whole answer is one generation however long the transfer takes.
@@ -41,9 +54,12 @@
 #ifndef RCPTDIR_LK_FEEDSRV_H
 #define RCPTDIR_LK_FEEDSRV_H
 
+#include <jansson.h>
 #include <microhttpd.h>
+#include <stdio.h>
 
 #include "lookupd/db.h"
+#include "lookupd/edges.h"
 #include "lookupd/http.h"
 
 #define FEEDSRV_BUFFER (256 * 1024) /* bytes encoded per chunk, at least one whole record */
@@ -51,7 +67,14 @@
 #define FEEDSRV_GZIP_LEVEL 1 /* zlib level: the hub pays the CPU per edge pull */
 #endif
 
-#define FEEDSRV_MAX_STREAMS 16 /* default of [lookupd] feed_streams */
+#define FEEDSRV_MAX_STREAMS 16   /* default of [lookupd] feed_streams */
+#define FEEDSRV_MAX_WAITERS 1024 /* default of [lookupd] feed_waiters */
+#define FEEDSRV_MAX_WAIT    60   /* seconds a long poll may ask to wait */
+#define FEEDSRV_WATCH_MS    20   /* the watcher reads the generation this often while polls wait */
+#define FEEDSRV_IDLE_MS     250  /* ... and this often while none waits (the edges' lag clock) */
+/* request headers an edge names itself and its generation with (docs/protocol.md) */
+#define FEEDSRV_HDR_EDGE       "Rcptdir-Edge"
+#define FEEDSRV_HDR_GENERATION "Rcptdir-Generation"
 
 /* A stream handed on another chunk on connection c (http.c's send deadline). */
 typedef void (*feedsrv_progress_fn)(struct MHD_Connection *c);
@@ -62,9 +85,35 @@ typedef void (*feedsrv_progress_fn)(struct MHD_Connection *c);
  */
 void feedsrv_setup(unsigned max_streams, feedsrv_progress_fn progress);
 
+/* feedsrv_set_key - the feed token (copied; NULL or "": none) that keys every feed's trailer
+ * (HMAC-SHA-256, schema/feed.h); feedsrv_set_key(NULL) wipes it */
+void feedsrv_set_key(const char *token);
+
 /* feedsrv_snapshot - GET /v1/snapshot */
 void feedsrv_snapshot(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply);
-/* feedsrv_changes - GET /v1/changes?since=G */
+/* feedsrv_changes - GET /v1/changes?since=G[&wait=S]; suspends the connection to wait
+ * (reply->suspended, reply->state) and is called again with reply->state once resumed */
 void feedsrv_changes(struct lk_db *db, struct MHD_Connection *c, struct http_reply *reply);
+
+/*
+ * feedsrv_watch_start - start the long-poll watcher over db: at most max_waiters requests wait
+ * at once (0: FEEDSRV_MAX_WAITERS), edges (taken over, freed by feedsrv_teardown) notes
+ * who pulls. MHD must run with MHD_ALLOW_SUSPEND_RESUME.
+ */
+void feedsrv_watch_start(struct lk_db *db, unsigned max_waiters, struct edges *edges);
+/* feedsrv_watch_stop - resume every waiter (each gets its answer) and stop the watcher; before
+ * MHD_stop_daemon() */
+void feedsrv_watch_stop(void);
+/* feedsrv_teardown - after MHD_stop_daemon() (no handler runs any more): free the edges
+ * table and wipe the key */
+void feedsrv_teardown(void);
+/* feedsrv_wait_free - a request's waiter state (reply->state), when its request ends */
+void feedsrv_wait_free(void *state);
+/* feedsrv_waiting - long polls waiting now; *resumed (may be NULL): resumed ever */
+unsigned feedsrv_waiting(uint64_t *resumed);
+/* feedsrv_edges_json - the edges list of /v1/status (new reference) */
+json_t *feedsrv_edges_json(uint64_t hub_gen);
+/* feedsrv_metrics - long-poll and per-edge lines of /metrics */
+void feedsrv_metrics(FILE *fp, uint64_t hub_gen);
 
 #endif

@@ -309,6 +309,9 @@ static void http_conn_busy(struct lk_http *h, struct MHD_Connection *c, int busy
     pthread_mutex_unlock(&h->conns_mu);
 }
 
+/* con_cls of a request whose handler keeps no state (http_access) */
+static int http_seen;
+
 /* The HTTP server of this process (one), for http_conn_progress(). */
 static struct lk_http *http_server;
 
@@ -457,6 +460,7 @@ static void http_metrics(struct lk_http *h, struct MHD_Connection *c, const char
     di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     stats_write(fp, di != NULL ? (long)di->num_connections : -1);
     policy_metrics(h->policy, fp);
+    feedsrv_metrics(fp, info.generation);
     fprintf(fp,
             "# HELP rcptdir_store_up 1 when the store could be read.\n"
             "# TYPE rcptdir_store_up gauge\n"
@@ -517,7 +521,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
                                    size_t *upload_data_size, void **con_cls)
 {
     struct lk_http *h = cls;
-    struct http_reply reply = {MHD_HTTP_NOT_FOUND, NULL, "not found", 0};
+    struct http_reply reply = {.status = MHD_HTTP_NOT_FOUND, .error = "not found"};
     const struct http_route *route = NULL;
     const char *rest = NULL;
     enum MHD_Result ret;
@@ -530,11 +534,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
      * connection per lookup. */
     if (*con_cls == NULL &&
         (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
-        static int seen;
-        *con_cls = &seen;
+        *con_cls = &http_seen;
         http_conn_busy(h, c, 1);
         return MHD_YES;
     }
+    if (*con_cls != NULL && *con_cls != &http_seen)
+        reply.state = *con_cls; /* resumed after a suspension */
     if (*con_cls == NULL)
         http_conn_busy(h, c, 1);
     *upload_data_size = 0; /* a request body is never read */
@@ -566,6 +571,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
             route->handler(h, c, rest, &reply);
         }
     }
+    *con_cls = reply.state != NULL ? reply.state : &http_seen;
+    if (reply.suspended)
+        return MHD_YES; /* answered once resumed */
     if (reply.response == NULL)
         reply.response = http_error_response(reply.error != NULL ? reply.error : "error");
     if (reply.response == NULL)
@@ -654,8 +662,10 @@ static void http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_
 static void http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                            enum MHD_RequestTerminationCode toe)
 {
-    (void)con_cls;
     (void)toe;
+    if (*con_cls != NULL && *con_cls != &http_seen)
+        feedsrv_wait_free(*con_cls); /* a long poll that ended before its answer */
+    *con_cls = NULL;
     http_conn_busy(cls, c, 0);
 }
 
@@ -701,7 +711,8 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
                            const struct lookup_opts *opts)
 {
     struct lk_http *h = xcalloc(1, sizeof(*h));
-    unsigned limit = p->conn_limit > 0 ? p->conn_limit : HTTP_CONN_LIMIT;
+    /* long polls wait in slots of their own: at most feed_waiters more connections */
+    unsigned limit = (p->conn_limit > 0 ? p->conn_limit : HTTP_CONN_LIMIT) + p->feed_waiters;
     /* one address gets at most an eighth of the slots, so that 8 cannot take them all */
     unsigned per_ip =
         limit / 8 < HTTP_PER_IP_LIMIT ? (limit / 8 ? limit / 8 : 1) : HTTP_PER_IP_LIMIT;
@@ -719,16 +730,21 @@ struct lk_http *http_start(const struct http_params *p, struct lk_db *db,
     if (p->unknown_rate > 0)
         h->rl = ratelimit_new(HTTP_RATE_SLOTS, p->unknown_rate, 2 * p->unknown_rate);
     feedsrv_setup(p->feed_streams, http_conn_progress);
+    feedsrv_set_key(h->feed_token);
     pthread_mutex_init(&h->conns_mu, NULL);
     pthread_cond_init(&h->stop_cv, NULL);
-    h->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger, NULL, MHD_OPTION_LISTEN_SOCKET,
-        p->fd, MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, p->timeout > 0 ? p->timeout : 30,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK,
-        http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+    feedsrv_watch_start(db, p->feed_waiters,
+                        edges_new(p->edges_max, p->edge_stale_after, p->edge_forget_after));
+    h->d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                             MHD_ALLOW_SUSPEND_RESUME,
+                         0, NULL, NULL, http_access, h, MHD_OPTION_EXTERNAL_LOGGER, http_logger,
+                         NULL, MHD_OPTION_LISTEN_SOCKET, p->fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+                         p->timeout > 0 ? p->timeout : 30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)HTTP_MEMORY_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape,
+                         NULL, MHD_OPTION_NOTIFY_CONNECTION, http_notify_conn, h,
+                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (h->d == NULL)
         fatalx("http: cannot start the HTTP server");
     if (pthread_create(&h->sweeper, NULL, http_sweep, h) != 0)
@@ -749,7 +765,9 @@ void http_stop(struct lk_http *h)
         pthread_mutex_unlock(&h->conns_mu);
         pthread_join(h->sweeper, NULL);
     }
+    feedsrv_watch_stop(); /* waiters resumed: MHD stops no suspended connection */
     MHD_stop_daemon(h->d);
+    feedsrv_teardown(); /* the edges table and the key: no handler runs any more */
     http_server = NULL;
     lk_db_reader_close(h->db, &h->rd);
     ratelimit_free(h->rl);

@@ -59,6 +59,11 @@ struct http_reply {
     struct MHD_Response *response;
     const char *error;
     unsigned retry_after; /* seconds for a Retry-After header; 0: none */
+    /* a handler's state across a suspension: NULL at first; a handler that suspends the
+     * connection (MHD_suspend_connection) sets it and suspended, queues nothing, and is called
+     * again with it once resumed (only feedsrv's long poll does; feedsrv_wait_free()) */
+    void *state;
+    int suspended;
 };
 
 /*
@@ -85,6 +90,9 @@ struct http_params {
     unsigned feed_streams;    /* feed answers streaming at once */
     unsigned unknown_rate;    /* unknown answers a second per client; 0: no limit */
     struct policy *policy;    /* the policy server for /v1/harvest and /metrics, or NULL */
+    unsigned feed_waiters;    /* long polls waiting at once (their own connection slots) */
+    unsigned edges_max;       /* edges the hub keeps track of (edges.h) */
+    long long edge_stale_after, edge_forget_after; /* seconds (edges.h) */
 };
 
 struct lk_http *http_start(const struct http_params *p, struct lk_db *db,

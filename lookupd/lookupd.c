@@ -218,10 +218,11 @@ static void lookupd_drop(const char *user)
  * keeps a duplicate for its request deadline).
  */
 static void lookupd_nofile(long long max_conns, int policy, int http, long long *conns,
-                           unsigned *http_conns)
+                           unsigned *http_conns, unsigned *waiters)
 {
     long long users = policy ? 2 : 1;
-    long long want = users * max_conns + (http ? 2LL * HTTP_CONN_LIMIT : 0) + LOOKUPD_FD_RESERVE;
+    long long want =
+        users * max_conns + (http ? 2LL * (HTTP_CONN_LIMIT + *waiters) : 0) + LOOKUPD_FD_RESERVE;
     long long avail;
     struct rlimit rl;
 
@@ -242,10 +243,12 @@ static void lookupd_nofile(long long max_conns, int policy, int http, long long 
         fatal_status(EX_OSERR,
                      "lookupd: only %llu descriptors allowed (ulimit -n); at least %d needed",
                      (unsigned long long)rl.rlim_cur, LOOKUPD_FD_RESERVE + 64);
-    if (http && 2LL * HTTP_CONN_LIMIT > avail / 2)
-        *http_conns = (unsigned)(avail / 4);
-    if (users * max_conns > avail - (http ? 2LL * *http_conns : 0))
-        *conns = (avail - (http ? 2LL * *http_conns : 0)) / users;
+    if (http && 2LL * (HTTP_CONN_LIMIT + *waiters) > avail / 2) {
+        *http_conns = (unsigned)(avail / 8);
+        *waiters = *waiters < *http_conns ? *waiters : *http_conns; /* long polls: a share */
+    }
+    if (users * max_conns > avail - (http ? 2LL * (*http_conns + *waiters) : 0))
+        *conns = (avail - (http ? 2LL * (*http_conns + *waiters) : 0)) / users;
     log_warnx("lookupd: only %llu descriptors allowed (ulimit -n): max_connections %lld, HTTP "
               "connections %u",
               (unsigned long long)rl.rlim_cur, *conns, http ? *http_conns : 0);
@@ -319,7 +322,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     int *fds, *is_unix, *pfds, httpfd = -1, sig;
     char *token, *feed_token;
     long long sockmap_conns;
-    unsigned http_conns;
+    unsigned http_conns, waiters = (unsigned)cf->feed_waiters;
 
     signal(SIGPIPE, SIG_IGN);
     priv_dumpable(cf->allow_core_dumps); /* again after the drop, which may reset it */
@@ -330,8 +333,8 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     /* every thread started from here on inherits the mask; this thread waits for them */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     lookupd_nofile(cf->max_connections, cf->policy_listen.n > 0,
-                   cf->http_listen != NULL && *cf->http_listen != '\0', &sockmap_conns,
-                   &http_conns);
+                   cf->http_listen != NULL && *cf->http_listen != '\0', &sockmap_conns, &http_conns,
+                   &waiters);
 
     /* as root: bind, write the pid file; then drop */
     fds = xcalloc(cf->socketmap_listen.n + 1, sizeof(*fds));
@@ -372,6 +375,10 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
         hp.timeout = (unsigned)cf->http_timeout;
         hp.request_timeout = (unsigned)cf->http_request_timeout;
         hp.feed_streams = (unsigned)cf->feed_streams;
+        hp.feed_waiters = waiters;
+        hp.edges_max = (unsigned)cf->edges_max;
+        hp.edge_stale_after = cf->edge_stale_after;
+        hp.edge_forget_after = cf->edge_forget_after;
         hp.unknown_rate = (unsigned)cf->http_unknown_rate;
         hp.policy = pol;
         http = http_start(&hp, db, opts);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/sha256.h"
+#include "common/str.h"
 #include "lookupd/svg.h"
 
 const struct status_want page_want = {
@@ -275,7 +276,7 @@ static void page_harvest(FILE *fp, const struct lk_status *s)
     fputs("</table>\n", fp);
 }
 
-/* page_edges - HOOK (edges, issue 15): shown only when the snapshot has edges */
+/* page_edges - the edges that follow this hub (shown only when there are any) */
 static void page_edges(FILE *fp, const struct lk_status *s)
 {
     fputs("<h2>Edges</h2>\n<table id=\"edges\"><tr><th>edge</th><th class=\"n\">generation</th>"
@@ -285,6 +286,8 @@ static void page_edges(FILE *fp, const struct lk_status *s)
         char lag[64] = "unknown";
         if (s->edges[i].lag >= 0)
             status_age_text(lag, sizeof(lag), s->edges[i].lag);
+        if (s->edges[i].stale)
+            str_copy(lag + strlen(lag), ", not seen lately", sizeof(lag) - strlen(lag));
         fputs("<tr><td>", fp);
         svg_escs(fp, s->edges[i].name);
         fprintf(fp, "</td><td class=\"n\">%" PRIu64 "</td><td class=\"n\">%s</td></tr>\n",

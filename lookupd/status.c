@@ -9,6 +9,7 @@
 
 #include "common/str.h"
 #include "common/xmalloc.h"
+#include "lookupd/feedsrv.h"
 
 const char *status_verdict_name(enum status_verdict v)
 {
@@ -156,6 +157,29 @@ static void status_read_sync(MDB_txn *txn, const struct store *st, struct lk_sta
         s->sync.change_age = (long long)s->now - atoll(last);
 }
 
+/* status_take_edges - the edges table's list (computed there once), and its rows for the page */
+static void status_take_edges(struct lk_status *s)
+{
+    size_t i;
+    json_t *e;
+
+    s->edges_json = feedsrv_edges_json(s->info.generation);
+    json_array_foreach(s->edges_json, i, e)
+    {
+        struct status_edge *d;
+        const char *name = json_string_value(json_object_get(e, "name"));
+        json_t *lag = json_object_get(e, "lag_seconds");
+
+        if (s->nedges == STATUS_EDGES_MAX)
+            break;
+        d = &s->edges[s->nedges++];
+        str_copy(d->name, name != NULL ? name : "?", sizeof(d->name));
+        d->generation = (uint64_t)json_integer_value(json_object_get(e, "generation"));
+        d->lag = json_is_integer(lag) ? (long long)json_integer_value(lag) : -1;
+        d->stale = json_is_true(json_object_get(e, "stale"));
+    }
+}
+
 struct lk_status *status_fill(struct lk_db *db, struct lk_reader *rd, const char *version,
                               long long max_age, struct policy *policy,
                               const struct status_want *want)
@@ -198,7 +222,7 @@ struct lk_status *status_fill(struct lk_db *db, struct lk_reader *rd, const char
     }
     if (want->harvest && policy != NULL)
         s->harvest = policy_harvest_json(policy);
-    /* HOOK (edges, issue 15): fill s->edges / s->nedges here from the hub's edges table */
+    status_take_edges(s);
     s->verdict = status_verdict_of(s, s->reason, sizeof(s->reason));
     return s;
 }
@@ -209,6 +233,8 @@ void status_free(struct lk_status *s)
         return;
     if (s->harvest != NULL)
         json_decref(s->harvest);
+    if (s->edges_json != NULL)
+        json_decref(s->edges_json);
     free(s->syncs);
     free(s->domains);
     free(s->minutes);
@@ -285,17 +311,8 @@ json_t *status_json(const struct lk_status *s)
                                                     : json_null());
         json_object_set_new(v, "sync", o);
     }
-    if (s->nedges > 0) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < s->nedges; i++) {
-            json_t *e = json_object();
-            json_object_set_new(e, "name", status_str(s->edges[i].name));
-            json_object_set_new(e, "generation", json_integer((json_int_t)s->edges[i].generation));
-            json_object_set_new(e, "lag", json_integer(s->edges[i].lag));
-            json_array_append_new(a, e);
-        }
-        json_object_set_new(v, "edges", a);
-    }
+    if (s->edges_json != NULL)
+        json_object_set(v, "edges", s->edges_json);
     return v;
 }
 

@@ -43,15 +43,12 @@ struct status_sync {
     char error[STORE_HIST_ERROR_MAX + 1];
 };
 
-/*
- * An edge that follows this hub and its lag. HOOK for the edges work (issue 15): nothing
- * fills it yet; status_fill() is the one place to add it, and the page shows the section
- * only when nedges > 0.
- */
+/* an edge that follows this hub and its lag, for the page (from the edges table, edges.h) */
 struct status_edge {
     char name[128];
     uint64_t generation;
     long long lag; /* seconds behind; -1 unknown */
+    int stale;     /* not seen for edge_stale_after */
 };
 
 /* what to read besides the store's meta */
@@ -84,7 +81,8 @@ struct lk_status {
     size_t nminutes;
     uint64_t answers_hour[STATS_NKINDS]; /* the last 60 minutes (when minutes >= 60) */
     json_t *harvest;                     /* policy_harvest_json(); NULL: no policy service */
-    struct status_edge edges[STATUS_EDGES_MAX];
+    json_t *edges_json; /* feedsrv_edges_json(): /v1/status "edges" (docs/protocol.md) */
+    struct status_edge edges[STATUS_EDGES_MAX]; /* the same, for the page */
     size_t nedges;
     /* how syncd reads the directory, when it says so (syncrepl): mode "" otherwise */
     struct {

@@ -227,8 +227,18 @@ const struct cfg_key conf_keys[] = {
      "CA certificates that verify the hub (empty: the system's)"},
     {"upstream", "timeout", CFG_INT, "60", 1, 3600, OFF(up_timeout), 0, NULL,
      "seconds allowed to connect; transfers slower than 1 kB/s for this long abort"},
-    {"upstream", "max_size", CFG_INT, "4294967296", 1024, 1099511627776LL, OFF(up_max_size), 0,
-     NULL, "largest snapshot or change feed accepted, in bytes"},
+    {"upstream", "max_size", CFG_INT, "0", 0, 1099511627776LL, OFF(up_max_size), 0, NULL,
+     "largest snapshot or change feed accepted, in bytes (0: four times the store's size on "
+     "disk, at least 1 GiB)"},
+    {"upstream", "name", CFG_STR, "", 0, 0, OFF(up_name), 0, NULL,
+     "the name this edge gives the hub (letters, digits, . - _ :; empty: the host name)"},
+    {"upstream", "max_jump", CFG_INT, "1000000000", 1, 4611686018427387904LL, OFF(up_max_jump), 0,
+     NULL,
+     "most generations one feed may move this store forward without --force (a hub commits "
+     "once per change at most: a second's commits for 31 years)"},
+    {"upstream", "wait", CFG_INT, "30", 0, 60, OFF(up_wait), 0, NULL,
+     "seconds a --watch pull waits at the hub for its next commit (long poll; 0: poll every "
+     "[sync] interval)"},
 
     SECTION("sync", sec_sync),
     {"sync", "domains", CFG_LIST, "", 0, 0, OFF(domains), 0, conf_check_domain,
@@ -286,6 +296,15 @@ const struct cfg_key conf_keys[] = {
      "most /v1/snapshot and /v1/changes answers streaming at once (more get 503)"},
     {"lookupd", "http_unknown_rate", CFG_INT, "20", 0, 1000000, OFF(http_unknown_rate), 0, NULL,
      "unknown-address answers per second to one client over HTTP; more get 429 (0: no limit)"},
+    {"lookupd", "feed_waiters", CFG_INT, "1024", 0, 100000, OFF(feed_waiters), 0, NULL,
+     "most /v1/changes long polls waiting at once, in connection slots of their own (more get "
+     "503; 0: none wait)"},
+    {"lookupd", "edges_max", CFG_INT, "256", 1, 100000, OFF(edges_max), 0, NULL,
+     "most edges the hub keeps track of (a new name takes only a stale edge's place)"},
+    {"lookupd", "edge_stale_after", CFG_INT, "300", 2, 31536000, OFF(edge_stale_after), 0, NULL,
+     "seconds without a pull before an edge is flagged stale in /v1/status and /metrics"},
+    {"lookupd", "edge_forget_after", CFG_INT, "604800", 60, 31536000, OFF(edge_forget_after), 0,
+     NULL, "seconds without a pull before the hub forgets an edge"},
     {"lookupd", "allow_core_dumps", CFG_BOOL, "no", 0, 0, OFF(allow_core_dumps), 0, NULL,
      "let both daemons dump core (a dump can hold the bind password and tokens)"},
     {"lookupd", "policy_listen", CFG_LIST, "", 0, 0, OFF(policy_listen), 0, listen_check,

@@ -60,6 +60,9 @@ struct conf {
     char *up_ca_file;
     long long up_timeout;
     long long up_max_size;
+    char *up_name;
+    long long up_wait;
+    long long up_max_jump;
 
     /* [sync] */
     struct cfg_list domains;
@@ -90,6 +93,10 @@ struct conf {
     long long feed_streams;
     long long http_unknown_rate;
     int allow_core_dumps;
+    long long feed_waiters;
+    long long edges_max;
+    long long edge_stale_after;
+    long long edge_forget_after;
     /* [lookupd] policy service and harvest defence (lookupd/policy.h, harvest.h) */
     struct cfg_list policy_listen;
     long long policy_idle_timeout;

@@ -49,6 +49,13 @@ const char *err_strerror(int rc)
         return "feed ended before its trailer";
     case FEED_ERR_STOPPED:
         return "feed decoding stopped by its reader";
+    case FEED_ERR_KEYED:
+        return "the feed is keyed (HMAC with the hub's feed token): set token_file to check it";
+    case FEED_ERR_UNKEYED:
+        return "the feed is not keyed although a feed token is set: a hub without "
+               "feed_token_file, one older than feed format 2, or a forged feed";
+    case FEED_ERR_MAC:
+        return "feed HMAC mismatch (another feed token, or an altered feed)";
     }
     return mdb_strerror(rc); /* LMDB's codes, and errno values through strerror() */
 }

@@ -50,6 +50,9 @@ enum feed_err {
     FEED_ERR_TRUNCATED = -30909, /* the feed ended before its trailer */
     FEED_ERR_STOPPED = -30910,   /* the reader's callback stopped the decoder: its own code is
                                     feed_dec_stopped() */
+    FEED_ERR_KEYED = -30911,     /* a keyed feed (HMAC), and the reader has no key to check it */
+    FEED_ERR_UNKEYED = -30912,   /* the reader has a key, and the feed is not keyed */
+    FEED_ERR_MAC = -30913,       /* the HMAC in the trailer does not match: wrong key, or altered */
 };
 
 /* err_strerror - a static description of any result above (0: "ok") */

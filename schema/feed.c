@@ -31,19 +31,41 @@ static uint32_t feed_get32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void feed_enc_header(struct feed_enc *e, unsigned char out[FEED_HEADER],
-                     const struct feed_header *h)
+void feed_enc_header_keyed(struct feed_enc *e, unsigned char out[FEED_HEADER],
+                           const struct feed_header *h, const void *key, size_t keylen)
 {
     memset(out, 0, FEED_HEADER);
     memcpy(out, FEED_MAGIC, 8);
     out[8] = FEED_VERSION >> 8;
     out[9] = FEED_VERSION & 0xff;
     out[10] = (unsigned char)h->kind;
+    out[11] = keylen > 0 ? FEED_FLAG_KEYED : 0;
     feed_put64(out + 12, h->from);
     feed_put64(out + 20, h->to);
-    sha256_init(&e->sha);
-    sha256_update(&e->sha, out, FEED_HEADER);
+    e->keyed = keylen > 0;
+    if (e->keyed) {
+        hmac_sha256_init(&e->mac, key, keylen);
+        hmac_sha256_update(&e->mac, out, FEED_HEADER);
+    } else {
+        sha256_init(&e->sha);
+        sha256_update(&e->sha, out, FEED_HEADER);
+    }
     e->count = 0;
+}
+
+void feed_enc_header(struct feed_enc *e, unsigned char out[FEED_HEADER],
+                     const struct feed_header *h)
+{
+    feed_enc_header_keyed(e, out, h, NULL, 0);
+}
+
+/* feed_enc_hash - bytes into the checksum or the HMAC */
+static void feed_enc_hash(struct feed_enc *e, const void *p, size_t len)
+{
+    if (e->keyed)
+        hmac_sha256_update(&e->mac, p, len);
+    else
+        sha256_update(&e->sha, p, len);
 }
 
 size_t feed_enc_record(struct feed_enc *e, unsigned char *out, size_t cap, int type,
@@ -63,7 +85,7 @@ size_t feed_enc_record(struct feed_enc *e, unsigned char *out, size_t cap, int t
     memcpy(out + 7, key, keylen);
     if (vallen > 0)
         memcpy(out + 7 + keylen, val, vallen);
-    sha256_update(&e->sha, out, 5 + plen);
+    feed_enc_hash(e, out, 5 + plen);
     e->count++;
     return 5 + plen;
 }
@@ -73,7 +95,10 @@ void feed_enc_trailer(struct feed_enc *e, unsigned char out[FEED_TRAILER_SIZE])
     out[0] = FEED_TRAILER;
     feed_put32(out + 1, 8 + SHA256_SIZE);
     feed_put64(out + 5, e->count);
-    sha256_final(&e->sha, out + 13);
+    if (e->keyed)
+        hmac_sha256_final(&e->mac, out + 13);
+    else
+        sha256_final(&e->sha, out + 13);
 }
 
 void feed_dec_init(struct feed_dec *d)
@@ -81,6 +106,22 @@ void feed_dec_init(struct feed_dec *d)
     memset(d, 0, offsetof(struct feed_dec, buf));
     d->need = FEED_HEADER;
     sha256_init(&d->sha);
+}
+
+void feed_dec_key(struct feed_dec *d, const void *key, size_t keylen)
+{
+    d->haskey = keylen > 0;
+    if (d->haskey)
+        hmac_sha256_init(&d->mac, key, keylen);
+}
+
+/* feed_dec_hash - bytes into the checksum or the HMAC */
+static void feed_dec_hash(struct feed_dec *d, const void *p, size_t len)
+{
+    if (d->keyed)
+        hmac_sha256_update(&d->mac, p, len);
+    else
+        sha256_update(&d->sha, p, len);
 }
 
 /* feed_dec_header - check the 32 header bytes in d->buf */
@@ -91,15 +132,21 @@ static int feed_dec_header(struct feed_dec *d)
 
     if (memcmp(p, FEED_MAGIC, 8) != 0)
         return FEED_ERR_MAGIC;
-    if (version != FEED_VERSION)
+    if (version < FEED_VERSION_MIN || version > FEED_VERSION)
         return FEED_ERR_VERSION;
+    d->version = (int)version;
     d->h.kind = (enum feed_kind)p[10];
     d->h.from = feed_get64(p + 12);
     d->h.to = feed_get64(p + 20);
-    if ((p[10] != FEED_SNAPSHOT && p[10] != FEED_CHANGES) || p[11] != 0 ||
-        feed_get32(p + 28) != 0 || d->h.from > d->h.to ||
-        (d->h.kind == FEED_SNAPSHOT && d->h.from != 0))
+    if ((p[10] != FEED_SNAPSHOT && p[10] != FEED_CHANGES) ||
+        (p[11] & ~(version >= 2 ? FEED_FLAG_KEYED : 0)) != 0 || feed_get32(p + 28) != 0 ||
+        d->h.from > d->h.to || (d->h.kind == FEED_SNAPSHOT && d->h.from != 0))
         return FEED_ERR_HEADER;
+    d->keyed = (p[11] & FEED_FLAG_KEYED) != 0;
+    if (d->keyed && !d->haskey)
+        return FEED_ERR_KEYED;
+    if (!d->keyed && d->haskey)
+        return FEED_ERR_UNKEYED;
     return 0;
 }
 
@@ -135,13 +182,19 @@ static int feed_dec_record(struct feed_dec *d, feed_cb cb, void *ctx)
             return FEED_ERR_LENGTH;
         if (feed_get64(p) != d->count)
             return FEED_ERR_COUNT;
-        sha256_final(&d->sha, sum);
-        if (memcmp(sum, p + 8, SHA256_SIZE) != 0)
-            return FEED_ERR_CHECKSUM;
+        unsigned char diff = 0;
+        if (d->keyed)
+            hmac_sha256_final(&d->mac, sum);
+        else
+            sha256_final(&d->sha, sum);
+        for (size_t i = 0; i < SHA256_SIZE; i++) /* constant time: a MAC is compared */
+            diff |= (unsigned char)(sum[i] ^ p[8 + i]);
+        if (diff != 0)
+            return d->keyed ? FEED_ERR_MAC : FEED_ERR_CHECKSUM;
         d->state = 3;
         return 0;
     }
-    sha256_update(&d->sha, d->buf, d->need);
+    feed_dec_hash(d, d->buf, d->need);
     d->count++;
     if (plen < 2)
         return FEED_ERR_LENGTH;
@@ -188,7 +241,7 @@ int feed_dec_push(struct feed_dec *d, const void *data, size_t len, feed_cb cb, 
         if (d->state == 0) {
             if ((rc = feed_dec_header(d)) != 0)
                 return rc;
-            sha256_update(&d->sha, d->buf, FEED_HEADER);
+            feed_dec_hash(d, d->buf, FEED_HEADER);
             if ((rc = feed_dec_call(d, cb, ctx, NULL)) != 0)
                 return rc;
             d->state = 1, d->have = 0, d->need = 5;

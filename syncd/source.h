@@ -52,8 +52,9 @@ struct source_run {
     int watch;                         /* --watch: a source may keep a live stream open */
     int again;                         /* out: commit, then call run() again at once */
     int can_hold;                      /* out: the source can hold back its deletes */
-    int hold;         /* in: apply all but deletes (a safety rule refused them); keep them due */
-    uint64_t held;    /* out: deletes (or sweeps) held back in this run */
+    int hold;      /* in: apply all but deletes (a safety rule refused them); keep them due */
+    uint64_t held; /* out: deletes (or sweeps) held back in this run */
+    int waited;    /* out: it waited at the source (a long poll): --watch runs it again at once */
     uint64_t invalid; /* out: addresses skipped as invalid (meta "invalid") */
     char note[512];   /* out: one line syncd logs after a commit, or "" */
     char *err;        /* out: why run() failed */

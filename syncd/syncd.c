@@ -41,6 +41,9 @@ struct syncd_opts {
 
 static volatile sig_atomic_t syncd_stop;
 
+/* the last syncd_once()'s source waited at the source for news (source_run.waited) */
+static int syncd_waited;
+
 static void syncd_on_signal(int sig)
 {
     (void)sig;
@@ -80,7 +83,8 @@ static double syncd_elapsed(const struct timespec *since)
 static void syncd_log_summary(const struct syncd_opts *o, const struct apply_stats *s,
                               const char *note, const char *summary)
 {
-    int quiet = o->watch && !o->dry_run && s->added == 0 && s->changed == 0 && s->removed == 0;
+    int quiet = o->watch && !o->dry_run &&
+                s->added + s->changed + s->removed + s->domains_added + s->domains_removed == 0;
 
     for (int i = 0; i < 2; i++) {
         const char *line = i == 0 ? note : summary;
@@ -130,6 +134,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
         r.again = 0;
         r.held = 0;
         rc = src->run(&r);
+        syncd_waited = r.waited;
         if (rc == 0)
             rc = apply_commit(r.apply, r.invalid, &stats);
         else
@@ -414,6 +419,8 @@ int main(int argc, char **argv)
             log_info("sync: next attempt in %lld s", wait);
         } else {
             backoff = 5;
+            if (syncd_waited) /* the source waited for news itself (a long poll): ask again */
+                wait = 0;
         }
         for (long long i = 0; i < wait * 10 && !syncd_stop; i++)
             usleep(100000);

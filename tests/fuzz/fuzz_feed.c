@@ -1,9 +1,10 @@
 /*
  * fuzz_feed - the feed decoder (schema/feed.h) on arbitrary bytes, pushed in pieces.
  *
- * Input: byte 0, low 3 bits = k; the next k bytes are piece sizes (each + 1, used in turn;
- * k == 0 pushes everything at once); the rest is the feed. Each piece is pushed from an
- * exact-size heap copy, so ASan sees reads past it.
+ * Input: byte 0, low 3 bits = k, bit 3: the decoder has the key FUZZ_KEY (keyed feeds,
+ * format 2); the next k bytes are piece sizes (each + 1, used in turn;
+ * k == 0 pushes everything at once); the rest is the feed (format 1 or 2). Each piece is pushed
+ * from an exact-size heap copy, so ASan sees reads past it.
  *
  * Checked: the header comes once, first, and is valid; every record's pointers and
  * lengths lie inside the decoder's buffer, its type belongs to the kind and its key and
@@ -22,6 +23,10 @@
 #include "schema/rcpt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_KEY "fuzz-key"
+
+static int fuzz_keyed; /* this input's decoder has FUZZ_KEY */
 
 struct fctx {
     const struct feed_dec *d;
@@ -94,7 +99,13 @@ static int cb(void *ctx, const struct feed_header *h, const struct feed_record *
             (h->kind == FEED_SNAPSHOT && h->from != 0))
             die("invalid header delivered");
         c->h = *h;
-        feed_enc_header(&c->e, hb, h);
+        feed_enc_header_keyed(&c->e, hb, h, fuzz_keyed ? FUZZ_KEY : NULL,
+                              fuzz_keyed ? strlen(FUZZ_KEY) : 0);
+        if (c->d->version == 1) { /* format 1: the same header but for its version */
+            hb[9] = 1;
+            sha256_init(&c->e.sha);
+            sha256_update(&c->e.sha, hb, FEED_HEADER);
+        }
         if (c->len < FEED_HEADER || memcmp(hb, c->feed, FEED_HEADER) != 0)
             die("header re-encodes differently");
         c->pos = FEED_HEADER;
@@ -135,6 +146,8 @@ static int run(struct fctx *c, const unsigned char *feed, size_t len, const unsi
     c->feed = feed;
     c->len = len;
     feed_dec_init(&dec);
+    if (fuzz_keyed)
+        feed_dec_key(&dec, FUZZ_KEY, strlen(FUZZ_KEY));
     while (off < len && rc == 0) {
         size_t n = nsizes ? (size_t)sizes[i++ % nsizes] + 1 : len - off;
         unsigned char *piece;
@@ -149,7 +162,7 @@ static int run(struct fctx *c, const unsigned char *feed, size_t len, const unsi
         off += n;
     }
     *finish = feed_dec_finish(&dec);
-    if (rc != 0 && (rc > FEED_ERR_MAGIC || rc < FEED_ERR_TRUNCATED))
+    if (rc != 0 && (rc > FEED_ERR_MAGIC || rc < FEED_ERR_MAC))
         die("push returned something that is not a feed error");
     if (*finish != 0 && *finish != FEED_ERR_TRUNCATED)
         die("finish returned something other than 0 or FEED_ERR_TRUNCATED");
@@ -185,6 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     k = data[0] & 7;
+    fuzz_keyed = (data[0] & 8) != 0;
     if (size < 1 + k)
         return 0;
     rca = run(&a, data + 1 + k, size - 1 - k, data + 1, k, &fa);

@@ -184,7 +184,7 @@ fake() {
     PIDS+=("$FAKEPID")
     wait_until 30 test -s "$T/fake.port"
     FAKEURL=http://127.0.0.1:$(cat "$T/fake.port")
-    edge_conf edge "$FAKEURL"
+    edge_conf edge "$FAKEURL" "token_file = $T/feed.token" # the real hub's bytes are keyed with it
 }
 
 head -c $((size - 20)) "$T/snap.bin" >"$T/cut.bin"
@@ -199,7 +199,35 @@ off=$(grep -obUaF 'alice@example.org' "$T/snap.bin" | head -1 | cut -d: -f1)
 cp "$T/snap.bin" "$T/flip.bin"
 printf 'b' | dd of="$T/flip.bin" bs=1 seek="$off" conv=notrunc status=none
 fake --changes 410 --snapshot "200:$T/flip.bin"
-check "a flipped byte: exit 75 (checksum), store unchanged" fails edge 75 "feed checksum mismatch"
+check "a flipped byte: exit 75 (HMAC), store unchanged" fails edge 75 "feed HMAC mismatch"
+fake --changes 410 --snapshot "200:$T/snap.bin"
+edge_conf edge "$FAKEURL" "token_file = $T/wrong.token"
+check "a feed keyed with another token: exit 75 (HMAC), store unchanged" \
+    fails edge 75 "feed HMAC mismatch"
+edge_conf edge "$FAKEURL"
+check "a keyed feed, and the edge has no token: exit 75, says so, store unchanged" \
+    fails edge 75 "the feed is keyed"
+# the same snapshot with a plain SHA-256 trailer (no key): an attacker's feed, or an old hub
+python3 -c '
+import hashlib, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[11] = 0
+body = bytes(b[:-32])
+open(sys.argv[2], "wb").write(body + hashlib.sha256(body[:-13]).digest())
+' "$T/snap.bin" "$T/unkeyed.bin"
+fake --changes 410 --snapshot "200:$T/unkeyed.bin"
+check "an unkeyed feed to an edge with a token: exit 75 (a downgrade), store unchanged" \
+    fails edge 75 "the feed is not keyed although a feed token is set"
+python3 -c '
+import hashlib, struct, sys
+g = int(sys.argv[1])
+h = b"RCPTFEED" + bytes([0, 2]) + b"C" + bytes([0]) + struct.pack(">QQ", g, 2**64 - 1) + bytes(4)
+sys.stdout.buffer.write(h + b"Z" + struct.pack(">IQ", 40, 0) + hashlib.sha256(h).digest())
+' 4 >"$T/jump.bin"
+fake --changes "200:$T/jump.bin"
+edge_conf edge "$FAKEURL"
+check "a forged feed moving the generation to 2^64-1 (checksum right, no key): exit 65, store unchanged" \
+    fails edge 65 "more than [upstream] max_jump (1000000000)"
 
 head -c 20000 /dev/urandom >"$T/garbage.bin"
 fake --changes "200:$T/garbage.bin"
@@ -237,7 +265,7 @@ fake --changes 302
 check "a redirect is not followed: exit 75, store unchanged" fails edge 75 "answered HTTP 302"
 check_eq "  ... and nothing else was asked" "/v1/changes?since=4" "$(cat "$T/fake.log")"
 fake --changes 410 --snapshot "200:$T/snap.bin"
-edge_conf edge "$FAKEURL" "max_size = 1024"
+edge_conf edge "$FAKEURL" "token_file = $T/feed.token" "max_size = 1024"
 check "a snapshot larger than max_size (length announced): exit 75, store unchanged" \
     fails edge 75 "larger than max_size (1024 bytes)"
 edge_conf edge3 "$HUBURL" "token_file = $T/feed.token" "max_size = 1024"
@@ -269,17 +297,17 @@ mkcert() {
 check "a throwaway CA and server certificates (openssl)" logged "$T/tls/mkcert.log" mkcert
 fake --changes 410 --snapshot "200:$T/snap.bin" --tls "$T/tls/good.pem:$T/tls/good.key"
 TLSURL=https://127.0.0.1:$(cat "$T/fake.port")
-edge_conf edge "$TLSURL" "ca_file = $T/tls/ca.pem"
+edge_conf edge "$TLSURL" "ca_file = $T/tls/ca.pem" "token_file = $T/feed.token"
 check "https with ca_file: the snapshot is taken" edge_sync edge
 check "  ... by the 410 fallback, over TLS" last_has edge "(after a fallback to the snapshot)"
-edge_conf edge "$TLSURL" "ca_file = $T/tls/wrongca.pem"
+edge_conf edge "$TLSURL" "ca_file = $T/tls/wrongca.pem" "token_file = $T/feed.token"
 check "https, a CA that did not sign the hub's certificate: exit 75, store unchanged" \
     fails edge 75 "upstream $TLSURL"
 edge_conf edge "$TLSURL"
 check "https, the system's CAs (which do not know ours): exit 75, store unchanged" \
     fails edge 75 "certificate"
 fake --changes 410 --snapshot "200:$T/snap.bin" --tls "$T/tls/other.pem:$T/tls/other.key"
-edge_conf edge "https://127.0.0.1:$(cat "$T/fake.port")" "ca_file = $T/tls/ca.pem"
+edge_conf edge "https://127.0.0.1:$(cat "$T/fake.port")" "ca_file = $T/tls/ca.pem" "token_file = $T/feed.token"
 check "https, a certificate for another host name: exit 75, store unchanged" \
     fails edge 75 "127.0.0.1"
 kill "$FAKEPID" 2>/dev/null

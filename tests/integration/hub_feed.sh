@@ -241,7 +241,12 @@ check_eq "changes with a wrong token: 401" 401 \
     "$(fetch '/v1/changes?since=1' "$T/body" -H 'Authorization: Bearer nope')"
 check_eq "snapshot with the token: 200" 200 \
     "$(fetch /v1/snapshot "$T/snap3.bin" -H 'Authorization: Bearer feed-s3cret')"
-check "  ... decodes" decode "$T/snap3.bin" "$T/snap3.txt"
+check "  ... keyed with the token: decodes with it (feeddump -k)" \
+    sh -c "'$FEEDDUMP' -k '$T/feedtoken' <'$T/snap3.bin' >'$T/snap3.txt'"
+check "  ... a byte of the trailer changed: the HMAC does not verify" \
+    sh -c "{ head -c -1 '$T/snap3.bin'; printf x; } | '$FEEDDUMP' -k '$T/feedtoken' 2>&1 | grep -q 'HMAC mismatch'"
+check "  ... without the token: refused (the feed is keyed)" \
+    sh -c "'$FEEDDUMP' <'$T/snap3.bin' 2>&1 | grep -q 'the feed is keyed'"
 check_eq "changes with the token: 200" 200 \
     "$(fetch '/v1/changes?since=1' "$T/body" -H 'Authorization: Bearer feed-s3cret')"
 check_eq "/v1/status needs no token" 200 "$(fetch /v1/status "$T/body")"

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/fsutil.h"
 #include "schema/feed.h"
 #include "schema/rcpt.h"
 
@@ -64,12 +65,20 @@ int main(int argc, char **argv)
     size_t n;
     int rc;
 
-    (void)argv;
-    if (argc != 1) {
-        fprintf(stderr, "usage: feeddump < FEED\n");
+    char key[FS_SECRET_MAX], err[256];
+    long keylen = 0;
+
+    if (argc == 3 && strcmp(argv[1], "-k") == 0) {
+        if ((keylen = fs_read_secret(argv[2], key, sizeof(key), err, sizeof(err))) < 0) {
+            fprintf(stderr, "feeddump: %s\n", err);
+            return 66;
+        }
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: feeddump [-k TOKENFILE] < FEED\n");
         return 64;
     }
     feed_dec_init(&d);
+    feed_dec_key(&d, key, (size_t)keylen); /* a keyed feed verifies with the feed token */
     while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0) {
         if ((rc = feed_dec_push(&d, buf, n, dump_cb, NULL)) != 0) {
             fprintf(stderr, "feeddump: %s\n", feed_strerror(rc));

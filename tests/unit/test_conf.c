@@ -321,7 +321,7 @@ static void test_defaults(void **state)
     assert_null(f->cf.ldif_path);
     assert_null(f->cf.up_url);
     assert_int_equal(f->cf.up_timeout, 60);
-    assert_int_equal(f->cf.up_max_size, 4294967296LL);
+    assert_int_equal(f->cf.up_max_size, 0); /* relative to the store (src_upstream.c) */
     assert_int_equal(f->cf.domains.n, 0);
     assert_string_equal(f->cf.recipient_delimiter, "+");
     assert_int_equal(f->cf.case_sensitive, 0);
@@ -500,7 +500,7 @@ static void test_bad_values(void **state)
            "(string):3: [lookupd] threads: 0 is out of range 1..64");
     rc = load(f, "[upstream]\nurl = https://h\nmax_size = 1099511627777\n", 0);
     EXPECT(f, rc,
-           "(string):3: [upstream] max_size: 1099511627777 is out of range 1024..1099511627776");
+           "(string):3: [upstream] max_size: 1099511627777 is out of range 0..1099511627776");
     rc = load(f,
               "[ldap]\nuri = ldap://x\nbase = dc=x\nfilter = objectClass=person\n"
               "disabled_filter = (&(a=b)\n",

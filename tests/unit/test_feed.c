@@ -156,6 +156,9 @@ static void fb_reserve(struct fb *f, size_t n)
     assert_non_null(f->buf);
 }
 
+/* the key the next fb_header() keys its feed with, and decode() checks with (NULL: none) */
+static const char *enc_key, *dec_key;
+
 static void fb_header(struct fb *f, enum feed_kind kind, uint64_t from, uint64_t to)
 {
     memset(f, 0, sizeof(*f));
@@ -163,7 +166,10 @@ static void fb_header(struct fb *f, enum feed_kind kind, uint64_t from, uint64_t
     f->h.from = from;
     f->h.to = to;
     fb_reserve(f, FEED_HEADER);
-    feed_enc_header(&f->e, f->buf, &f->h);
+    if (enc_key != NULL)
+        feed_enc_header_keyed(&f->e, f->buf, &f->h, enc_key, strlen(enc_key));
+    else
+        feed_enc_header(&f->e, f->buf, &f->h);
     f->len = FEED_HEADER;
 }
 
@@ -331,6 +337,8 @@ static int decode(const unsigned char *p, size_t len, enum mode m, uint64_t seed
 
     assert_non_null(d);
     feed_dec_init(d);
+    if (dec_key != NULL)
+        feed_dec_key(d, dec_key, strlen(dec_key));
     c->dec = d;
     seed = seed * 2654435761u + 0x9e3779b97f4a7c15u;
     while (off < len && rc == 0) {
@@ -502,7 +510,7 @@ static void test_limits_accepted(void **state)
 static void test_layout_by_hand(void **state)
 {
     static const unsigned char head[FEED_HEADER] = {
-        'R', 'C', 'P',  'T',  'F', 'E', 'E', 'D', 0, 1, 'C',  0,    0, 0, 0, 0,
+        'R', 'C', 'P',  'T',  'F', 'E', 'E', 'D', 0, 2, 'C',  0,    0, 0, 0, 0,
         0,   0,   0x01, 0x02, 0,   0,   0,   0,   0, 0, 0x01, 0x05, 0, 0, 0, 0};
     static const unsigned char rec[] = {'D', 0,   0,   0,   13,  0,   11,  'e', 'x',
                                         'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm'};
@@ -569,9 +577,87 @@ static void test_bad_magic(void **state)
 static void test_version(void **state)
 {
     (void)state;
-    header_err(9, 2, FEED_ERR_VERSION);
+    header_err(9, 3, FEED_ERR_VERSION);
     header_err(9, 0, FEED_ERR_VERSION);
-    header_err(8, 1, FEED_ERR_VERSION); /* 0x0101 */
+    header_err(8, 1, FEED_ERR_VERSION); /* 0x0102 */
+}
+
+/* rehash - a feed whose header was changed by hand gets its trailer's checksum again */
+static void rehash(struct fb *f)
+{
+    struct sha256 s;
+
+    sha256_init(&s);
+    sha256_update(&s, f->buf, f->len - FEED_TRAILER_SIZE);
+    sha256_final(&s, f->buf + f->len - SHA256_SIZE);
+}
+
+/* test_version1 - a format-1 feed (a hub not yet upgraded) is still read, unkeyed only */
+static void test_version1(void **state)
+{
+    struct fb f;
+    struct cap c = {0};
+    int finish;
+
+    (void)state;
+    snapshot(&f);
+    f.buf[9] = 1;
+    rehash(&f);
+    expect_ok(&f, AT_ONCE, 0);
+    expect_ok(&f, BYTEWISE, 0);
+    dec_key = "token"; /* an edge with a token: format 1 cannot be keyed */
+    assert_int_equal(decode(f.buf, f.len, AT_ONCE, 0, &c, &finish), FEED_ERR_UNKEYED);
+    recs_free(&c.got);
+    dec_key = NULL;
+    f.buf[11] = FEED_FLAG_KEYED; /* no flags in format 1 */
+    rehash(&f);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(decode(f.buf, f.len, AT_ONCE, 0, &c, &finish), FEED_ERR_HEADER);
+    recs_free(&c.got);
+    fb_free(&f);
+}
+
+/* test_keyed - a feed keyed with the feed token (HMAC-SHA-256 trailer) */
+static void test_keyed(void **state)
+{
+    struct fb f, plain;
+    struct cap c = {0};
+    int finish;
+
+    (void)state;
+    enc_key = "s3cret-feed-token";
+    snapshot(&f);
+    enc_key = NULL;
+    snapshot(&plain);
+    assert_int_equal(f.buf[11], FEED_FLAG_KEYED);
+    assert_int_equal(f.len, plain.len); /* the same layout, another trailer */
+    assert_memory_not_equal(f.buf + f.len - SHA256_SIZE, plain.buf + plain.len - SHA256_SIZE,
+                            SHA256_SIZE);
+    dec_key = "s3cret-feed-token";
+    expect_ok(&f, AT_ONCE, 0);
+    expect_ok(&f, BYTEWISE, 0);
+    expect_ok(&f, RANDOM, 7);
+    assert_int_equal(decode(plain.buf, plain.len, AT_ONCE, 0, &c, &finish), FEED_ERR_UNKEYED);
+    recs_free(&c.got);
+    dec_key = "another-token";
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(decode(f.buf, f.len, AT_ONCE, 0, &c, &finish), FEED_ERR_MAC);
+    assert_int_equal(finish, FEED_ERR_TRUNCATED);
+    recs_free(&c.got);
+    dec_key = NULL;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(decode(f.buf, f.len, AT_ONCE, 0, &c, &finish), FEED_ERR_KEYED);
+    recs_free(&c.got);
+    /* with the right key, a plain SHA-256 in a keyed feed's trailer does not pass */
+    dec_key = "s3cret-feed-token";
+    memcpy(f.buf + f.len - SHA256_SIZE, plain.buf + plain.len - SHA256_SIZE, SHA256_SIZE);
+    f.buf[11] = FEED_FLAG_KEYED;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(decode(f.buf, f.len, AT_ONCE, 0, &c, &finish), FEED_ERR_MAC);
+    recs_free(&c.got);
+    dec_key = NULL;
+    fb_free(&f);
+    fb_free(&plain);
 }
 
 static void test_unknown_kind(void **state)
@@ -585,8 +671,9 @@ static void test_unknown_kind(void **state)
 static void test_reserved_bytes(void **state)
 {
     (void)state;
-    header_err(11, 1, FEED_ERR_HEADER);
+    header_err(11, 2, FEED_ERR_HEADER);
     header_err(11, 0x80, FEED_ERR_HEADER);
+    header_err(11, FEED_FLAG_KEYED, FEED_ERR_KEYED); /* a keyed feed, and no key to check it */
     for (size_t off = 28; off < 32; off++)
         header_err(off, 1, FEED_ERR_HEADER);
 }
@@ -1007,7 +1094,7 @@ static void flip_all(const struct fb *f)
             b[pos] ^= (unsigned char)(1u << bit);
             memset(&c, 0, sizeof(c));
             rc = decode(b, f->len, AT_ONCE, 0, &c, &finish);
-            if (rc != 0 && (rc > FEED_ERR_MAGIC || rc < FEED_ERR_TRUNCATED))
+            if (rc != 0 && (rc > FEED_ERR_MAGIC || rc < FEED_ERR_MAC || rc == FEED_ERR_STOPPED))
                 fail_msg("flip byte %zu bit %d: push returned %d, not a feed error", pos, bit, rc);
             assert_int_equal(c.oob, 0);
             if (rc == 0 && finish == 0) {
@@ -1300,6 +1387,31 @@ static void test_golden_small_snapshot(void **state)
     fb_free(&f);
 }
 
+/* test_golden_v1 - the golden small snapshot as format 1 wrote it still decodes */
+static void test_golden_v1(void **state)
+{
+    char path[4096];
+    unsigned char buf[4096];
+    struct cap c = {0};
+    struct fb f;
+    FILE *fp;
+    size_t n;
+    int finish;
+
+    (void)state;
+    path_in_top(path, sizeof(path), "tests/data/feed/small-snapshot-v1.bin");
+    assert_non_null(fp = fopen(path, "rb"));
+    n = fread(buf, 1, sizeof(buf), fp);
+    fclose(fp);
+    assert_int_equal(buf[9], 1);
+    assert_int_equal(decode(buf, n, AT_ONCE, 0, &c, &finish), 0);
+    assert_int_equal(finish, 0);
+    small_snapshot(&f); /* the same records as format 2 encodes them */
+    assert_int_equal(c.got.n, f.want.n);
+    recs_free(&c.got);
+    fb_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1310,6 +1422,9 @@ int main(void)
         cmocka_unit_test(test_layout_by_hand),
         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_version1),
+        cmocka_unit_test(test_keyed),
+        cmocka_unit_test(test_golden_v1),
         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_reserved_bytes),
         cmocka_unit_test(test_from_after_to),

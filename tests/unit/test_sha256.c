@@ -176,9 +176,59 @@ static void test_incremental_splits(void **state)
     assert_memory_equal(d, one, SHA256_SIZE);
 }
 
+/* hmac_hex - HMAC-SHA-256 of data under key, in hex, the data pushed in pieces of step bytes */
+static void hmac_hex(char *out, const void *key, size_t keylen, const void *data, size_t len,
+                     size_t step)
+{
+    struct hmac_sha256 c;
+    unsigned char d[SHA256_SIZE];
+    const unsigned char *p = data;
+
+    hmac_sha256_init(&c, key, keylen);
+    for (size_t off = 0; off < len; off += step)
+        hmac_sha256_update(&c, p + off, len - off < step ? len - off : step);
+    hmac_sha256_final(&c, d);
+    hex(out, d);
+}
+
+/* test_hmac_rfc4231 - the RFC 4231 test cases 1-4, 6 and 7 (5 truncates the output) */
+static void test_hmac_rfc4231(void **state)
+{
+    unsigned char k1[20], k3[20], k4[25], k6[131], d3[50], d4[50];
+    char h[2 * SHA256_SIZE + 1];
+    static const char m6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    static const char m7[] = "This is a test using a larger than block-size key and a larger "
+                             "than block-size data. The key needs to be hashed before being "
+                             "used by the HMAC algorithm.";
+
+    (void)state;
+    memset(k1, 0x0b, sizeof(k1));
+    memset(k3, 0xaa, sizeof(k3));
+    memset(d3, 0xdd, sizeof(d3));
+    for (size_t i = 0; i < sizeof(k4); i++)
+        k4[i] = (unsigned char)(i + 1);
+    memset(d4, 0xcd, sizeof(d4));
+    memset(k6, 0xaa, sizeof(k6));
+    for (size_t step = 1; step <= 200; step += 199) {
+        hmac_hex(h, k1, sizeof(k1), "Hi There", 8, step);
+        assert_string_equal(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        hmac_hex(h, "Jefe", 4, "what do ya want for nothing?", 28, step);
+        assert_string_equal(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        hmac_hex(h, k3, sizeof(k3), d3, sizeof(d3), step);
+        assert_string_equal(h, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+        hmac_hex(h, k4, sizeof(k4), d4, sizeof(d4), step);
+        assert_string_equal(h, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+        hmac_hex(h, k6, sizeof(k6), m6, strlen(m6), step);
+        assert_string_equal(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+        hmac_hex(h, k6, sizeof(k6), m7, strlen(m7), step);
+        assert_string_equal(h, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_abc),
         cmocka_unit_test(test_448_bits),

@@ -7,6 +7,7 @@
 # A change not seen within 10 s counts as 10 s (and is reported).
 #
 #   USERS=1000 CHANGES=200 tests/bench/bench_chain.sh [BUILD]
+# KEEP=1 keeps the work directory (configs, the four daemons' logs).
 # Prints a markdown table on stdout; progress on stderr.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,7 @@ cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     "$top/scripts/test-slapd" stop "$work/ldap" >/dev/null 2>&1 || true
-    [ -n "${KEEP:-}" ] && echo "bench: kept $work" >&2 || rm -rf "$work"
+    if [ -n "${KEEP:-}" ]; then echo "bench: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 port() { "$top/scripts/free-port"; }
@@ -100,7 +101,8 @@ pids+=($!)
 started test -e "$work/edge/data.mdb"
 "$BUILD/rcptdir-lookupd" -c "$work/edge.conf" -d >"$work/edgelk.log" 2>&1 &
 pids+=($!)
-started eval '[ "$(answer user3@example.org)" = "OK user3@example.org" ]'
+edge_ready() { [ "$(answer user3@example.org)" = "OK user3@example.org" ]; }
+started edge_ready
 sleep 1 # the hub's refresh and the edge's snapshot done
 
 echo "bench: $CHANGES adds and deletes through the chain" >&2

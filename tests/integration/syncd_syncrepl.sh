@@ -1,12 +1,14 @@
 #!/bin/bash
 # syncd_syncrepl.sh -- [ldap] sync = syncrepl against real slapds with syncprov (issue 13):
 # for each provider configuration (plain syncprov: deletes by a present phase; a session log:
-# deletes as syncIdSets; reloadhint TRUE: a stale cookie answered with 4096), after each
+# deletes as syncIdSets; reloadhint TRUE: a stale cookie answered with 4096; the session log
+# from an accesslog database, syncprov-sessionlog-source, slapd 2.5), after each
 # step the store equals, key by key, what a fresh paged full sync of the same directory
 # gives: first refresh, add, alias added and removed, rename (modrdn keeps the entryUUID),
 # delete, disable, a no-change refresh, a store without a cookie (lost), a garbage cookie,
 # a cookie from the future (53, consumer state newer), a stale cookie (every entry changed
-# since), a mass delete refused (exit 65, store unchanged) then --force. Once: a hung
+# since), a mass delete refused (exit 65, store unchanged) then --force; with the accesslog,
+# a change and a delete after a slapd restart come by name (no present phase). Once: a hung
 # provider (SIGSTOP) and a killed one leave the store unchanged (exit 75); the sync account
 # without "limits" hits the size limit on a full reload with an error naming the fix;
 # sync = auto; --watch: an ldapadd is answered OK by lookupd and an ldapdelete NOTFOUND
@@ -73,15 +75,17 @@ if ! command -v mdb_load >/dev/null; then
     skip_all "mdb_load (lmdb-utils) not installed"
 fi
 
-for V in plain sessionlog reloadhint; do
+for V in plain sessionlog reloadhint accesslog; do
+    AL=0
     case $V in
     plain) SP='' ;;
     sessionlog) SP='syncprov-sessionlog 100' ;;
     reloadhint) SP='syncprov-reloadhint TRUE' ;;
+    accesslog) SP='syncprov-sessionlog-source cn=accesslog' AL=1 ;;
     esac
     D=$W/ldap-$V
     S=$W/sr-$V
-    TEST_SLAPD_SYNCPROV=$SP slapd_start "$D" || continue
+    TEST_SLAPD_ACCESSLOG=$AL TEST_SLAPD_SYNCPROV=$SP slapd_start "$D" || continue
     secret "$W/pw" "$(envget "$D" LDAP_BIND_PW)"
     conf "$W/sr.conf" "$S" syncrepl
     conf "$W/paged.conf" "$W/paged" paged
@@ -178,6 +182,22 @@ for V in plain sessionlog reloadhint; do
     check "$V: mass delete: last_result refused" grep -q '"last_result": *"refused"' \
         <(mdb_dump -p -s meta "$S" | grep -A1 -x ' last_result' | tail -1 | sed 's/^ /"last_result": "/; s/$/"/')
     sr "mass delete with --force" --force
+
+    if [ "$V" = accesslog ]; then
+        # the log survives a restart (an in-memory session log would start empty and the
+        # next refresh fall back to a present phase): the delete comes by name
+        "$TOP/scripts/test-slapd" stop "$D" >/dev/null
+        TEST_SLAPD_ACCESSLOG=1 TEST_SLAPD_SYNCPROV=$SP "$TOP/scripts/test-slapd" start "$D" >/dev/null
+        conf "$W/sr.conf" "$S" syncrepl # the port may have changed
+        conf "$W/paged.conf" "$W/paged" paged
+        printf 'dn: uid=newbie2,ou=people,dc=example,dc=org\nchangetype: modify\nadd: mailLocalAddress\nmailLocalAddress: nb2@example.org\n' |
+            ldap_do "$D" ldapmodify
+        ldap_do "$D" ldapdelete uid=hired,ou=people,dc=example,dc=org
+        sr "slapd restarted, a change and a delete"
+        check_grep "$V: slapd restarted: the change and the delete by name" "$W/sr.err" \
+            "syncrepl: 1 changed, 1 deleted"
+        check "$V: slapd restarted: no present phase" bash -c "! grep -q 'present phase' '$W/sr.err'"
+    fi
 
     "$TOP/scripts/test-slapd" stop "$D" >/dev/null
 done

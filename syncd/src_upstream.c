@@ -155,7 +155,8 @@ static void pull_name(const struct conf *cf, char *buf, size_t len)
     buf[len - 1] = '\0';
 }
 
-/* pull_setup - the options every request shares, the token as p's key; 0 or -1 with err set */
+/* pull_setup - the options every request shares, the token as p's key; 0, or SOURCE_ERR_CONFIG
+ * (the token file) or SOURCE_ERR with err set */
 static int pull_setup(const struct conf *cf, struct pull *p, struct curl_slist **hdrs, char *err,
                       size_t errlen)
 {
@@ -168,7 +169,7 @@ static int pull_setup(const struct conf *cf, struct pull *p, struct curl_slist *
         long n = fs_read_secret(cf->up_token_file, token, sizeof(token), msg, sizeof(msg));
         if (n <= 0) {
             snprintf(err, errlen, "upstream: token_file: %s", n == 0 ? "empty" : msg);
-            return -1;
+            return SOURCE_ERR_CONFIG;
         }
         memcpy(p->key, token, (size_t)n);
         p->keylen = (size_t)n;
@@ -180,7 +181,7 @@ static int pull_setup(const struct conf *cf, struct pull *p, struct curl_slist *
         free(line);
         if (*hdrs == NULL) {
             snprintf(err, errlen, "upstream: out of memory");
-            return -1;
+            return SOURCE_ERR;
         }
     }
     pull_name(cf, msg, UPSTREAM_NAME);
@@ -188,7 +189,7 @@ static int pull_setup(const struct conf *cf, struct pull *p, struct curl_slist *
         snprintf(name, sizeof(name), "Rcptdir-Edge: %s", msg);
         if ((*hdrs = curl_slist_append(*hdrs, name)) == NULL) {
             snprintf(err, errlen, "upstream: out of memory");
-            return -1;
+            return SOURCE_ERR;
         }
     }
     ok &= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
@@ -210,7 +211,7 @@ static int pull_setup(const struct conf *cf, struct pull *p, struct curl_slist *
     ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, pull_write) == CURLE_OK;
     if (!ok) {
         snprintf(err, errlen, "upstream: libcurl does not accept the options it needs");
-        return -1;
+        return SOURCE_ERR;
     }
     return 0;
 }
@@ -319,7 +320,8 @@ struct upstream_stats {
 
 /*
  * src_upstream_pull - fetch and apply one feed into a (fresh from apply_begin()). Returns 0,
- * SOURCE_ERR (message in err), APPLY_REFUSED (the reason in err), or a store error from
+ * SOURCE_ERR (message in err), SOURCE_ERR_CONFIG (the token file cannot be read, or the hub
+ * refused the token: message in err), APPLY_REFUSED (the reason in err), or a store error from
  * apply (MDB_MAP_FULL: grow and run again).
  */
 static int src_upstream_pull(const struct conf *cf, struct apply *a, const struct source_run *r,
@@ -342,10 +344,8 @@ static int src_upstream_pull(const struct conf *cf, struct apply *a, const struc
         rc = SOURCE_ERR;
         goto out;
     }
-    if (pull_setup(cf, p, &hdrs, err, errlen) != 0) {
-        rc = SOURCE_ERR;
+    if ((rc = pull_setup(cf, p, &hdrs, err, errlen)) != 0)
         goto out;
-    }
     p->hdrs = hdrs;
     p->stop = r->stop;
     p->max_jump = force ? 0 : (uint64_t)cf->up_max_jump;
@@ -386,7 +386,7 @@ static int src_upstream_pull(const struct conf *cf, struct apply *a, const struc
                      "upstream %s refused the feed token (HTTP %ld: %s): check [upstream] "
                      "token_file against the hub's feed_token_file",
                      cf->up_url, p->status, msg);
-            rc = SOURCE_ERR;
+            rc = SOURCE_ERR_CONFIG; /* asking again will not help */
         } else {
             snprintf(err, errlen, "upstream %s answered HTTP %ld: %s", cf->up_url, p->status,
                      msg[0] ? msg : "(no message)");

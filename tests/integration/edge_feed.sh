@@ -162,12 +162,17 @@ fails() {
 }
 
 edge_conf edge "$HUBURL" "token_file = $T/wrong.token"
-check "wrong token: exit 75, says so, store unchanged" fails edge 75 "refused the feed token (HTTP 401"
+check "wrong token: exit 78 (configuration), says so, store unchanged" fails edge 78 "refused the feed token (HTTP 401"
 edge_conf edge "$HUBURL"
-check "no token: exit 75, store unchanged" fails edge 75 "refused the feed token (HTTP 401"
+check "no token: exit 78 (configuration), store unchanged" fails edge 78 "refused the feed token (HTTP 401"
 edge_conf edge "$HUBURL" "token_file = $T/feed.token"
-check "status shows the failure on the edge" \
-    test "$(curl -s "http://127.0.0.1:$HTTPPORT_e/v1/status" | jq -r .last_result)" = failed
+check "status shows the failure on the edge as a configuration error" \
+    test "$(curl -s "http://127.0.0.1:$HTTPPORT_e/v1/status" | jq -r .last_result)" = config
+printf '' >"$T/empty.token"
+chmod 600 "$T/empty.token"
+edge_conf edge "$HUBURL" "token_file = $T/empty.token"
+check "an empty token file: exit 78, says so, store unchanged" fails edge 78 "token_file: secret file" "is empty"
+edge_conf edge "$HUBURL" "token_file = $T/feed.token"
 
 # fake upstreams, fed bytes from the real hub
 curl -s -H "Authorization: Bearer $(cat "$T/feed.token")" -o "$T/snap.bin" "$HUBURL/v1/snapshot"

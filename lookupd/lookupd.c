@@ -12,8 +12,8 @@
  *
  * Exit codes (sysexits): 0 done, 64 usage, 78 configuration error (also a bad listen
  * address or token file), 67 the configured user does not exist, 71 a listener cannot be
- * made, 73/74 the pid file cannot be created/written, 1 any other fatal error (fatal());
- * with -q as above.
+ * made, 73/74 the pid file cannot be created/written, 74 also when data.mdb shrank under a
+ * running lookupd (SIGBUS), 1 any other fatal error (fatal()); with -q as above.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -309,6 +309,26 @@ static struct policy *lookupd_policy(const struct conf *cf, int *fds, long long 
     return pol;
 }
 
+/*
+ * lookupd_on_sigbus - the store is read through its memory map: when data.mdb is cut shorter
+ * than its pages while lookupd has it open (a careless copy or truncate), the first read past
+ * the new end raises SIGBUS. No lookup can go on safely: say why and exit, so that the service
+ * manager's restart finds the file truncated on open (lk_db_check_size) and answers TEMP with
+ * the reason, instead of dying unexplained. Only async-signal-safe calls.
+ */
+static void lookupd_on_sigbus(int sig)
+{
+    static const char msg[] =
+        LOOKUPD_NAME ": store: read past the end of data.mdb (SIGBUS): the file was truncated "
+                     "while open; exiting (a restart answers TEMP until it is restored)\n";
+    ssize_t n;
+
+    (void)sig;
+    n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)n;
+    _exit(EX_IOERR);
+}
+
 /* lookupd_serve - run the servers until SIGTERM or SIGINT */
 static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
 {
@@ -325,6 +345,7 @@ static int lookupd_serve(const struct conf *cf, const struct lookup_opts *opts)
     unsigned http_conns, waiters = (unsigned)cf->feed_waiters;
 
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGBUS, lookupd_on_sigbus);
     priv_dumpable(cf->allow_core_dumps); /* again after the drop, which may reset it */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -3,7 +3,8 @@
 # descriptors exhausted by socketmap clients, then HTTP clients: max_connections is clamped,
 # the log stays bounded and /v1/status answers (before: the HTTP accept loop spun, logging
 # without end); a truncated data.mdb answers TEMP with the reason in /v1/status (before:
-# SIGBUS); a store that cannot be opened is not "never synced"; a simple bind over
+# SIGBUS); cut short while lookupd has it open, lookupd exits 74 saying why (SIGBUS caught)
+# and, restarted, answers TEMP; a store that cannot be opened is not "never synced"; a simple bind over
 # cleartext to a remote directory is refused with the key that allows it; --help exits 0
 # on stdout; as root without the user, an error that says how to fix it; the daemons are
 # not dumpable. Prints TAP.
@@ -76,6 +77,23 @@ check "lookupd is alive (no SIGBUS)" kill -0 "$PID_t"
 check_eq "-q: exit 75" 75 "$?"
 lookupd_stop t
 check_eq "lookupd stops cleanly" 0 "$?"
+
+# --- data.mdb cut short while lookupd has it open -----------------------------------------------
+require "a second store of 50,000 addresses" "$MKSTORE" "$T/tstore2" "$T/big.txt"
+write_conf t2 "$T/tstore2"
+require "lookupd starts on it" lookupd_start t2
+check_eq "socketmap: OK before" "OK bulk049999@example.org" \
+    "$(echo bulk049999@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_t2" | sm_replies | head -1)"
+truncate -s 65536 "$T/tstore2/data.mdb"
+echo bulk000002@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_t2" >/dev/null 2>&1
+wait_exit 10 "$PID_t2"
+check_eq "truncated while open: lookupd exits 74 (SIGBUS caught), not killed by the signal" 74 "$?"
+check "  ... and says why" grep -q 'read past the end of data.mdb (SIGBUS): the file was truncated while open' \
+    "$T/t2.log"
+require "restarted, it starts" lookupd_start t2
+check_eq "  ... and answers TEMP" "TEMP store unavailable" \
+    "$(echo bulk000001@example.org | netstrings rcpt | "$RAW" -w "inet:127.0.0.1:$SMPORT_t2" | sm_replies | head -1)"
+lookupd_stop t2
 
 # --- a store that cannot be opened is not "never synced" --------------------------------------
 mkdir -p "$T/bad"

@@ -45,6 +45,24 @@ int str_is_blank(const char *s)
     return 1;
 }
 
+size_t str_hex(char *dst, size_t dstlen, const void *src, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *u = src;
+    size_t i;
+
+    if (dstlen == 0)
+        return 0;
+    if (n > (dstlen - 1) / 2)
+        n = (dstlen - 1) / 2;
+    for (i = 0; i < n; i++) {
+        dst[2 * i] = digits[u[i] >> 4];
+        dst[2 * i + 1] = digits[u[i] & 15];
+    }
+    dst[2 * n] = '\0';
+    return 2 * n;
+}
+
 int str_hexval(char c)
 {
     if (c >= '0' && c <= '9')

@@ -10,6 +10,7 @@
 
 #include "common/hset.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "common/xmalloc.h"
 
 static int entry_printable(const char *s, size_t len)
@@ -23,8 +24,6 @@ static int entry_printable(const char *s, size_t len)
 size_t entry_id(const struct mapping *m, const struct attrs *a, const char *dn, size_t dnlen,
                 char *buf, size_t cap)
 {
-    static const char hex[] = "0123456789abcdef";
-
     for (size_t k = 0; k < m->id_attrs->n; k++) {
         for (size_t i = 0; i < a->n; i++) {
             const struct attr_value *v = &a->v[i];
@@ -35,14 +34,8 @@ size_t entry_id(const struct mapping *m, const struct attrs *a, const char *dn, 
                 buf[v->len] = '\0';
                 return v->len;
             }
-            if (v->len * 2 < cap) {
-                for (size_t j = 0; j < v->len; j++) {
-                    buf[2 * j] = hex[(unsigned char)v->val[j] >> 4];
-                    buf[2 * j + 1] = hex[(unsigned char)v->val[j] & 15];
-                }
-                buf[v->len * 2] = '\0';
-                return v->len * 2;
-            }
+            if (v->len * 2 < cap)
+                return str_hex(buf, cap, v->val, v->len);
         }
     }
     if (dnlen + 3 < cap) {

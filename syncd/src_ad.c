@@ -41,6 +41,7 @@
 
 #include "common/hset.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "syncd/apply_change.h"
 #include "syncd/entry.h"
 #include "syncd/source.h"
@@ -89,8 +90,7 @@ static int src_ad_base_value(LDAP *ld, const char *dn, const char *attr, int hex
         if (v[0] != NULL) {
             size_t n = v[0]->bv_len;
             if (hex) {
-                for (size_t i = 0; i < n && 2 * i + 2 < cap; i++)
-                    snprintf(buf + 2 * i, 3, "%02x", (unsigned char)v[0]->bv_val[i]);
+                str_hex(buf, cap, v[0]->bv_val, n);
             } else {
                 snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), v[0]->bv_val);
             }

@@ -25,6 +25,33 @@
 
 /* ---- str ---------------------------------------------------------------------------- */
 
+/* str_hex: every byte value, whole bytes only when dst is short, always terminated */
+static void test_str_hex(void **state)
+{
+    unsigned char all[256];
+    char buf[513], small[6];
+
+    (void)state;
+    for (int i = 0; i < 256; i++)
+        all[i] = (unsigned char)i;
+    assert_int_equal(str_hex(buf, sizeof(buf), all, sizeof(all)), 512);
+    for (int i = 0; i < 256; i++) {
+        char want[3];
+        snprintf(want, sizeof(want), "%02x", i);
+        assert_memory_equal(buf + 2 * i, want, 2);
+    }
+    assert_int_equal(buf[512], '\0');
+    memset(small, 'X', sizeof(small));
+    assert_int_equal(str_hex(small, sizeof(small), "\xab\xcd\xef", 3), 4); /* 2 of 3 fit */
+    assert_string_equal(small, "abcd");
+    assert_int_equal(small[5], 'X');
+    assert_int_equal(str_hex(small, 1, "\xab", 1), 0);
+    assert_string_equal(small, "");
+    assert_int_equal(str_hex(small, 0, "\xab", 1), 0);
+    assert_int_equal(str_hex(buf, sizeof(buf), "", 0), 0);
+    assert_string_equal(buf, "");
+}
+
 static void test_str_copy(void **state)
 {
     char buf[8];
@@ -607,6 +634,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_copy),
+        cmocka_unit_test(test_str_hex),
         cmocka_unit_test(test_str_trim),
         cmocka_unit_test(test_str_is_blank),
         cmocka_unit_test(test_log_safe),

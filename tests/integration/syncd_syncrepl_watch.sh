@@ -1,0 +1,176 @@
+#!/bin/bash
+# syncd_syncrepl_watch.sh -- syncrepl --watch against a real slapd with syncprov (issue 13):
+#   - a hung provider: slapd stopped with SIGSTOP (alive for TCP, so keepalive cannot tell)
+#     is noticed within [ldap] persist_probe + timeout, /v1/status says the persist
+#     connection is down, and after SIGCONT syncd reconnects, resumes from the cookie and a
+#     change made then goes live; the store equals a fresh paged sync, key by key;
+#   - a mass delete that trickles in one ldapdelete at a time (each persist batch alone far
+#     below max_delete_ratio) is held back once the deletes within [sync] delete_window pass
+#     it, while an add still goes live; --force applies the rest (the store equals a fresh
+#     paged sync); cron runs add their deletes up the same way (exit 65 once past it).
+# Prints TAP.
+set -u
+# shellcheck source=tests/lib/rcptdir.sh
+. "$(dirname "$0")/../lib/rcptdir.sh"
+
+# conf FILE STORE [EXTRA] - a syncrepl (or, with SYNC=paged, paged) configuration for $D
+conf() {
+    cat >"$1" <<CONF
+[store]
+path = $2
+[ldap]
+uri = $(envget "$D" LDAP_URI)
+bind_dn = $(envget "$D" LDAP_BIND_DN)
+bind_pw_file = $W/pw
+base = dc=example,dc=org
+disabled_filter = (description=disabled)
+group_filter = (objectClass=groupOfNames)
+sync = ${SYNC:-syncrepl}
+timeout = 3
+persist_probe = 2
+[sync]
+max_delete_ratio = ${RATIO:-0.2}
+delete_window = ${WINDOW:-3600}
+[lookupd]
+user =
+CONF
+}
+
+# same DESC - a fresh paged full sync of the directory gives $S, key by key
+same() {
+    rm -rf "$W/paged"
+    SYNC=paged conf "$W/paged.conf" "$W/paged"
+    run_syncd "$W/paged.conf"
+    "$DUMP" -e "$W/paged" >"$W/want" 2>&1
+    "$DUMP" -e "$S" >"$W/got" 2>&1
+    check_same "$1: the store equals a fresh paged sync" "$W/want" "$W/got"
+}
+
+ldif_user() { # uid mail
+    printf 'dn: uid=%s,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n' "$1"
+    printf 'objectClass: inetLocalMailRecipient\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n' \
+        "$1" "$1" "$1" "$2"
+}
+
+# status_has ERE - lookupd's /v1/status matches ERE (for wait_until)
+status_has() {
+    curl -s "http://127.0.0.1:$HTTPPORT_live/v1/status" >"$W/status.json" &&
+        grep -Eq -- "$1" "$W/status.json"
+}
+
+# watch_start - syncd --watch on $W/sr.conf, its log in $W/watch.log (appended)
+watch_start() {
+    "$SYNCD" -c "$W/sr.conf" -d --watch >>"$W/watch.log" 2>&1 &
+    wpid=$!
+    PIDS+=("$wpid")
+}
+
+# watch_stop DESC - SIGTERM; --watch exits 0
+watch_stop() {
+    kill -CONT "$pid" 2>/dev/null
+    kill -TERM "$wpid"
+    wait "$wpid"
+    check_eq "$1: --watch exits 0 on SIGTERM" 0 "$?"
+}
+
+D=$W/ldap
+S=$W/sr
+TEST_SLAPD_SYNCPROV='' slapd_start "$D" || {
+    done_testing
+    exit 1
+}
+secret "$W/pw" "$(envget "$D" LDAP_BIND_PW)"
+pid=$(envget "$D" SLAPD_PID)
+for i in $(seq 1 20); do ldif_user "bulk$i" "bulk$i@example.org"; done | ldap_do "$D" ldapadd
+conf "$W/sr.conf" "$S"
+run_syncd "$W/sr.conf"
+check_rc "first refresh: exit 0" 0
+write_conf live "$S"
+require "lookupd started" lookupd_start live
+
+# ---------------------------------------------------------------- a hung provider
+: >"$W/watch.log"
+watch_start
+ldif_user live1 live1@example.org | ldap_do "$D" ldapadd
+check "persist: ldapadd -> lookupd OK within 5 s" \
+    wait_until 5 sm_answers "$SMPORT_live" rcpt live1@example.org "OK live1@example.org"
+check "persist: status says the persist connection is up" wait_until 5 status_has '"persist": *true'
+kill -STOP "$pid"
+t0=$EPOCHREALTIME
+# persist_probe 2 s + timeout 3 s, polled once a second: 7 s; 20 s leaves room for a loaded host
+check "hung provider (SIGSTOP): noticed within the probe window" \
+    wait_until 20 grep -q "is hung: no answer to a probe" "$W/watch.log"
+echo "# hung provider noticed after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s"
+check "hung provider: status says the persist connection is down" \
+    wait_until 5 status_has '"persist": *false'
+check "hung provider: syncd still runs" running "$wpid"
+kill -CONT "$pid"
+ldif_user live2 live2@example.org | ldap_do "$D" ldapadd
+check "slapd resumed: syncd reconnects, an add made after it is answered OK within 30 s" \
+    wait_until 30 sm_answers "$SMPORT_live" rcpt live2@example.org "OK live2@example.org"
+check "slapd resumed: status says the persist connection is up again" \
+    wait_until 10 status_has '"persist": *true'
+check "slapd resumed: nothing refused or held back" bash -c "! grep -Eq 'held back|refused' '$W/watch.log'"
+watch_stop "hung provider"
+same "hung provider, resumed"
+
+# ---------------------------------------------------------------- deletes that trickle in
+# max_delete_ratio such that two deletes of one address each pass and the third does not:
+# each persist batch alone (one address) stays far below it
+n=$("$DUMP" "$S" | grep -vc '^domain	')
+RATIO=$(awk -v n="$n" 'BEGIN { printf "%.4f", 2.5 / n }')
+echo "# $n addresses; max_delete_ratio $RATIO"
+conf "$W/sr.conf" "$S"
+watch_start
+for i in 1 2; do
+    ldap_do "$D" ldapdelete "uid=bulk$i,ou=people,dc=example,dc=org"
+    check "window: delete $i (of one address) applied alone" \
+        wait_until 10 sm_answers "$SMPORT_live" rcpt "bulk$i@example.org" "NOTFOUND "
+done
+for i in 3 4 5 6 7 8; do
+    ldap_do "$D" ldapdelete "uid=bulk$i,ou=people,dc=example,dc=org"
+    [ "$i" = 3 ] && check "window: the third delete passes the ratio within the window: held back" \
+        wait_until 15 grep -q "held back" "$W/watch.log"
+done
+check_grep "window: the refusal names delete_window" "$W/watch.log" "within delete_window"
+check "window: status says refused" wait_until 5 status_has '"last_result": *"refused"'
+ldif_user hired hired@example.org | ldap_do "$D" ldapadd
+check "window: an add still goes live" \
+    wait_until 10 sm_answers "$SMPORT_live" rcpt hired@example.org "OK hired@example.org"
+for i in 3 8; do
+    check "window: bulk$i's address held (still OK)" \
+        sm_answers "$SMPORT_live" rcpt "bulk$i@example.org" "OK bulk$i@example.org"
+done
+curl -s "http://127.0.0.1:$HTTPPORT_live/metrics" >"$W/metrics"
+check_grep "window: the refusals counted in /metrics" "$W/metrics" '^rcptdir_sync_refusals_total [1-9]'
+watch_stop "window"
+run_syncd "$W/sr.conf"
+check_rc "window: a cron run after it is still refused, exit 65" 65
+run_syncd "$W/sr.conf" --force
+check_rc "window: --force applies the held deletes, exit 0" 0
+check "window: --force: bulk8 gone" bash -c "! '$DUMP' '$S' | grep -q '^bulk8@'"
+same "window, after --force"
+
+# cron runs: one delete each, the third past the ratio within the window
+rcs=()
+for i in 9 10 11; do
+    ldap_do "$D" ldapdelete "uid=bulk$i,ou=people,dc=example,dc=org"
+    run_syncd "$W/sr.conf"
+    cp "$ERR" "$W/cron$i.err"
+    rcs+=("$RC")
+done
+check_eq "cron window: exit 0, 0, then 65" "0 0 65" "${rcs[*]}"
+check "cron window: the first two deletes applied" \
+    bash -c "! '$DUMP' '$S' | grep -Eq '^bulk(9|10)@'"
+check_grep "cron window: the third run refused within delete_window" "$W/cron11.err" \
+    "within delete_window"
+check "cron window: bulk11 held" bash -c "'$DUMP' '$S' | grep -q '^bulk11@'"
+run_syncd "$W/sr.conf"
+check_rc "cron window: the next run is refused again, exit 65" 65
+WINDOW=0 conf "$W/sr0.conf" "$S"
+run_syncd "$W/sr0.conf"
+check_rc "cron window: delete_window = 0 checks each sync alone, exit 0" 0
+same "cron window, delete_window = 0"
+
+cat "$W/watch.log" >>"$W/syncd.log"
+done_testing

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # HTTPPORT_*, SMPORT_* are set by lookupd_start (tests/lib/lookupd.sh)
 # syncd_syncrepl_watch.sh -- syncrepl --watch against a real slapd with syncprov (issue 13):
 #   - a hung provider: slapd stopped with SIGSTOP (alive for TCP, so keepalive cannot tell)
 #     is noticed within [ldap] persist_probe + timeout, /v1/status says the persist

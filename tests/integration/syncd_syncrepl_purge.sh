@@ -10,42 +10,12 @@ set -u
 # shellcheck source=tests/lib/rcptdir.sh
 . "$(dirname "$0")/../lib/rcptdir.sh"
 
-# conf FILE STORE MODE - a configuration against $D's slapd
-conf() {
-    cat >"$1" <<CONF
-[store]
-path = $2
-[ldap]
-uri = $(envget "$D" LDAP_URI)
-bind_dn = $(envget "$D" LDAP_BIND_DN)
-bind_pw_file = $W/pw
-base = dc=example,dc=org
-disabled_filter = (description=disabled)
-group_filter = (objectClass=groupOfNames)
-sync = $3
-[sync]
-max_delete_ratio = 0.2
-[lookupd]
-user =
-CONF
-}
-
-# same DESC STORE - a fresh paged full sync of the directory gives STORE, key by key
-same() {
-    rm -rf "$W/paged"
-    conf "$W/paged.conf" "$W/paged" paged
-    run_syncd "$W/paged.conf"
-    "$DUMP" -e "$W/paged" >"$W/want" 2>&1
-    "$DUMP" -e "$2" >"$W/got" 2>&1
-    check_same "$1: the store equals a fresh paged sync" "$W/want" "$W/got"
-}
-
 # old_run NAME [ARGS] - a cron run on a copy of the store with the old cookie ($W/old)
 old_run() {
     local name=$1
     shift
     [ -d "$W/$name" ] || cp -r "$W/old" "$W/$name"
-    conf "$W/$name.conf" "$W/$name" syncrepl
+    sr_conf "$W/$name.conf" "$W/$name" syncrepl
     run_syncd "$W/$name.conf" "$@"
     cat "$ERR" >>"$W/syncd.log"
 }
@@ -57,12 +27,6 @@ log_writes() {
         grep -c '^dn:'
 }
 
-ldif_user() { # uid mail
-    printf 'dn: uid=%s,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n' "$1"
-    printf 'objectClass: inetLocalMailRecipient\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n' \
-        "$1" "$1" "$1" "$2"
-}
-
 D=$W/ldap
 SP='syncprov-sessionlog-source cn=accesslog'
 TEST_SLAPD_ACCESSLOG=1 TEST_SLAPD_SYNCPROV=$SP slapd_start "$D" || {
@@ -70,11 +34,11 @@ TEST_SLAPD_ACCESSLOG=1 TEST_SLAPD_SYNCPROV=$SP slapd_start "$D" || {
     exit 1
 }
 secret "$W/pw" "$(envget "$D" LDAP_BIND_PW)"
-conf "$W/sr.conf" "$W/sr" syncrepl
+sr_conf "$W/sr.conf" "$W/sr" syncrepl
 run_syncd "$W/sr.conf"
 check_rc "first refresh: exit 0" 0
 # one change, so the log is in use (a cookie from before the log gets a present phase anyway)
-ldif_user first first@example.org | ldap_do "$D" ldapadd
+sr_user first first@example.org | ldap_do "$D" ldapadd
 run_syncd "$W/sr.conf"
 check_rc "a change: exit 0" 0
 cp -r "$W/sr" "$W/old" # the store with the cookie that the purge will outlive
@@ -86,7 +50,7 @@ log_empty() { [ "$(log_writes)" = 0 ]; }
 for u in alice bob grace heidi ivan; do
     ldap_do "$D" ldapdelete "uid=$u,ou=people,dc=example,dc=org"
 done
-ldif_user hired hired@example.org | ldap_do "$D" ldapadd
+sr_user hired hired@example.org | ldap_do "$D" ldapadd
 check "the accesslog holds the writes" test "$(log_writes)" -ge 6
 
 # control: while the log covers the cookie, the deletes come by name
@@ -110,12 +74,12 @@ check "cookie older than the log: the deleted entries stay" grep -q '^alice@exam
 old_run purged --force
 check_rc "cookie older than the log: --force, exit 0" 0
 check "cookie older than the log: --force: alice gone" bash -c "! '$DUMP' '$W/purged' | grep -q '^alice@'"
-same "cookie older than the log, after --force" "$W/purged"
+sr_same "cookie older than the log, after --force" "$W/purged"
 
 # a small change after the purge, from the cookie the full refresh left: equal again
-ldif_user later later@example.org | ldap_do "$D" ldapadd
+sr_user later later@example.org | ldap_do "$D" ldapadd
 old_run purged
 check_rc "after the purge: the next run, exit 0" 0
-same "after the purge, the next run" "$W/purged"
+sr_same "after the purge, the next run" "$W/purged"
 
 done_testing

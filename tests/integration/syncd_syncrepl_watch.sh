@@ -14,44 +14,15 @@ set -u
 # shellcheck source=tests/lib/rcptdir.sh
 . "$(dirname "$0")/../lib/rcptdir.sh"
 
-# conf FILE STORE [EXTRA] - a syncrepl (or, with SYNC=paged, paged) configuration for $D
+# conf FILE STORE - the syncrepl configuration of this test (persist_probe 2 s, timeout 3 s);
+# RATIO and WINDOW ([sync] delete_window), set for the call, override 0.2 and 3600
 conf() {
-    cat >"$1" <<CONF
-[store]
-path = $2
-[ldap]
-uri = $(envget "$D" LDAP_URI)
-bind_dn = $(envget "$D" LDAP_BIND_DN)
-bind_pw_file = $W/pw
-base = dc=example,dc=org
-disabled_filter = (description=disabled)
-group_filter = (objectClass=groupOfNames)
-sync = ${SYNC:-syncrepl}
-timeout = 3
-persist_probe = 2
-[sync]
-max_delete_ratio = ${RATIO:-0.2}
-delete_window = ${WINDOW:-3600}
-[lookupd]
-user =
-CONF
+    TIMEOUT=3 SYNC_LINES="delete_window = ${WINDOW:-3600}" sr_conf "$1" "$2" syncrepl \
+        "persist_probe = 2"
 }
 
 # same DESC - a fresh paged full sync of the directory gives $S, key by key
-same() {
-    rm -rf "$W/paged"
-    SYNC=paged conf "$W/paged.conf" "$W/paged"
-    run_syncd "$W/paged.conf"
-    "$DUMP" -e "$W/paged" >"$W/want" 2>&1
-    "$DUMP" -e "$S" >"$W/got" 2>&1
-    check_same "$1: the store equals a fresh paged sync" "$W/want" "$W/got"
-}
-
-ldif_user() { # uid mail
-    printf 'dn: uid=%s,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n' "$1"
-    printf 'objectClass: inetLocalMailRecipient\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n' \
-        "$1" "$1" "$1" "$2"
-}
+same() { sr_same "$1" "$S"; }
 
 # status_has ERE - lookupd's /v1/status matches ERE (for wait_until)
 status_has() {
@@ -82,7 +53,7 @@ TEST_SLAPD_SYNCPROV='' slapd_start "$D" || {
 }
 secret "$W/pw" "$(envget "$D" LDAP_BIND_PW)"
 pid=$(envget "$D" SLAPD_PID)
-for i in $(seq 1 20); do ldif_user "bulk$i" "bulk$i@example.org"; done | ldap_do "$D" ldapadd
+for i in $(seq 1 20); do sr_user "bulk$i" "bulk$i@example.org"; done | ldap_do "$D" ldapadd
 conf "$W/sr.conf" "$S"
 run_syncd "$W/sr.conf"
 check_rc "first refresh: exit 0" 0
@@ -92,7 +63,7 @@ require "lookupd started" lookupd_start live
 # ---------------------------------------------------------------- a hung provider
 : >"$W/watch.log"
 watch_start
-ldif_user live1 live1@example.org | ldap_do "$D" ldapadd
+sr_user live1 live1@example.org | ldap_do "$D" ldapadd
 check "persist: ldapadd -> lookupd OK within 5 s" \
     wait_until 5 sm_answers "$SMPORT_live" rcpt live1@example.org "OK live1@example.org"
 check "persist: status says the persist connection is up" wait_until 5 status_has '"persist": *true'
@@ -106,7 +77,7 @@ check "hung provider: status says the persist connection is down" \
     wait_until 5 status_has '"persist": *false'
 check "hung provider: syncd still runs" running "$wpid"
 kill -CONT "$pid"
-ldif_user live2 live2@example.org | ldap_do "$D" ldapadd
+sr_user live2 live2@example.org | ldap_do "$D" ldapadd
 check "slapd resumed: syncd reconnects, an add made after it is answered OK within 30 s" \
     wait_until 30 sm_answers "$SMPORT_live" rcpt live2@example.org "OK live2@example.org"
 check "slapd resumed: status says the persist connection is up again" \
@@ -135,7 +106,7 @@ for i in 3 4 5 6 7 8; do
 done
 check_grep "window: the refusal names delete_window" "$W/watch.log" "within delete_window"
 check "window: status says refused" wait_until 5 status_has '"last_result": *"refused"'
-ldif_user hired hired@example.org | ldap_do "$D" ldapadd
+sr_user hired hired@example.org | ldap_do "$D" ldapadd
 check "window: an add still goes live" \
     wait_until 10 sm_answers "$SMPORT_live" rcpt hired@example.org "OK hired@example.org"
 for i in 3 8; do

@@ -842,6 +842,16 @@ static int sr_usable(const struct conf *cf)
            strcasecmp(cf->map_id_attrs.v[0], "entryUUID") == 0;
 }
 
+/*
+ * sr_window - the delete window for this run: none while deletes are held back already (it
+ * did its job; a modify that removes an alias meets max_delete_ratio alone, as before, so it
+ * does not get the whole batch, adds included, refused)
+ */
+static void sr_window(const struct sr *s, struct source_run *r)
+{
+    apply_delete_window(r->apply, s->hold ? 0 : (uint64_t)r->cf->delete_window);
+}
+
 static int src_syncrepl_run(struct source_run *r)
 {
     static int decided; /* auto: 1 syncrepl, -1 paged, once per process */
@@ -864,7 +874,7 @@ static int src_syncrepl_run(struct source_run *r)
     if ((s = sr_live) != NULL) { /* --watch, connected: the next batch of changes */
         if ((rc = apply_change_start(r->apply)) != 0)
             return rc;
-        apply_delete_window(r->apply, (uint64_t)r->cf->delete_window);
+        sr_window(s, r);
         s->run = r;
         s->c.err = r->err;
         s->c.errlen = r->errlen;
@@ -894,7 +904,7 @@ static int src_syncrepl_run(struct source_run *r)
     }
     if ((rc = apply_change_start(r->apply)) != 0)
         goto out;
-    apply_delete_window(r->apply, (uint64_t)r->cf->delete_window);
+    sr_window(s, r);
     rc = sr_refresh(s, r->watch ? LDAP_SYNC_REFRESH_AND_PERSIST : LDAP_SYNC_REFRESH_ONLY);
     if (rc == 0) {
         apply_meta_put(r->apply, STORE_META_SYNC_MODE, r->watch ? "persist" : "refresh");

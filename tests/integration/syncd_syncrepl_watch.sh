@@ -106,6 +106,10 @@ for i in 3 4 5 6 7 8; do
 done
 check_grep "window: the refusal names delete_window" "$W/watch.log" "within delete_window"
 check "window: status says refused" wait_until 5 status_has '"last_result": *"refused"'
+printf 'dn: uid=alice,ou=people,dc=example,dc=org\nchangetype: modify\ndelete: mailLocalAddress\nmailLocalAddress: alice.smith@example.org\n' |
+    ldap_do "$D" ldapmodify
+check "window: during the hold a modify that removes one alias still applies" \
+    wait_until 10 sm_answers "$SMPORT_live" rcpt alice.smith@example.org "NOTFOUND "
 sr_user hired hired@example.org | ldap_do "$D" ldapadd
 check "window: an add still goes live" \
     wait_until 10 sm_answers "$SMPORT_live" rcpt hired@example.org "OK hired@example.org"

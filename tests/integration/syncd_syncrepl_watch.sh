@@ -45,6 +45,10 @@ watch_stop() {
     check_eq "$1: --watch exits 0 on SIGTERM" 0 "$?"
 }
 
+if ! command -v mdb_dump >/dev/null; then
+    skip_all "mdb_dump (lmdb-utils) not installed"
+fi
+
 D=$W/ldap
 S=$W/sr
 TEST_SLAPD_SYNCPROV='' slapd_start "$D" || {
@@ -85,6 +89,10 @@ check "slapd resumed: status says the persist connection is up again" \
 check "slapd resumed: nothing refused or held back" bash -c "! grep -Eq 'held back|refused' '$W/watch.log'"
 watch_stop "hung provider"
 same "hung provider, resumed"
+for u in live1 live2; do # the change log: one record per address and net change in a sync
+    check_eq "hung provider: $u's add applied once (one change log record)" 1 \
+        "$(mdb_dump -p -s log "$S" | grep -c "^ +.*$u@example.org")"
+done
 
 # ---------------------------------------------------------------- deletes that trickle in
 # max_delete_ratio such that two deletes of one address each pass and the third does not:

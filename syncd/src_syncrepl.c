@@ -725,7 +725,7 @@ static long sr_ms_since(const struct timespec *then, const struct timespec *now)
  */
 static int sr_probe(struct sr *s, const struct timespec *now)
 {
-    static char *no_attrs[] = {(char *)(uintptr_t)LDAP_NO_ATTRS, NULL};
+    char *no_attrs[] = {(char *)(uintptr_t)LDAP_NO_ATTRS, NULL};
     struct timeval zero = {0, 0};
     LDAPMessage *res = NULL;
     int rc;

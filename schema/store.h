@@ -157,6 +157,9 @@ struct store_info {
     char source[256];
     char last_result[32];
     char last_error[STORE_META_MAX];
+    uint64_t sync_last_change; /* syncrepl: unix time a change last arrived (0: none) */
+    char sync_mode[32];        /* syncrepl: refresh or persist ("": another source) */
+    char sync_persist[8];      /* syncrepl: up or down, the persist connection */
 };
 
 int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *info);

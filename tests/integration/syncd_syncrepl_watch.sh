@@ -30,6 +30,12 @@ status_has() {
         grep -Eq -- "$1" "$W/status.json"
 }
 
+# metrics_has ERE - lookupd's /metrics has a line matching ERE (for wait_until)
+metrics_has() {
+    curl -s "http://127.0.0.1:$HTTPPORT_live/metrics" >"$W/metrics" &&
+        grep -Eq -- "$1" "$W/metrics"
+}
+
 # watch_start - syncd --watch on $W/sr.conf, its log in $W/watch.log (appended)
 watch_start() {
     "$SYNCD" -c "$W/sr.conf" -d --watch >>"$W/watch.log" 2>&1 &
@@ -71,6 +77,9 @@ sr_user live1 live1@example.org | ldap_do "$D" ldapadd
 check "persist: ldapadd -> lookupd OK within 5 s" \
     wait_until 5 sm_answers "$SMPORT_live" rcpt live1@example.org "OK live1@example.org"
 check "persist: status says the persist connection is up" wait_until 5 status_has '"persist": *true'
+check "persist: /metrics rcptdir_sync_persist_up 1" metrics_has '^rcptdir_sync_persist_up 1$'
+check "persist: /metrics has the last change's time" \
+    metrics_has '^rcptdir_sync_last_change_timestamp_seconds [1-9][0-9]*$'
 kill -STOP "$pid"
 t0=$EPOCHREALTIME
 # persist_probe 2 s + timeout 3 s, polled once a second: 7 s; 20 s leaves room for a loaded host
@@ -79,6 +88,7 @@ check "hung provider (SIGSTOP): noticed within the probe window" \
 echo "# hung provider noticed after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s"
 check "hung provider: status says the persist connection is down" \
     wait_until 5 status_has '"persist": *false'
+check "hung provider: /metrics rcptdir_sync_persist_up 0" metrics_has '^rcptdir_sync_persist_up 0$'
 check "hung provider: syncd still runs" running "$wpid"
 kill -CONT "$pid"
 sr_user live2 live2@example.org | ldap_do "$D" ldapadd

@@ -404,7 +404,8 @@ static void http_status(struct lk_http *h, struct MHD_Connection *c, const char 
 /*
  * http_metrics_sync - the last sync as syncd recorded it in meta: its result (one series per
  * result, 1 for the last one), when it was attempted, and the last successful sync's duration
- * and changes; the refused syncs as a counter
+ * and changes; the refused syncs as a counter; with syncrepl, whether the persist connection
+ * is up and when a change last arrived
  */
 static void http_metrics_sync(FILE *fp, const struct store_info *info)
 {
@@ -436,6 +437,22 @@ static void http_metrics_sync(FILE *fp, const struct store_info *info)
             (unsigned long long)info->last_attempt, (double)info->duration_ms / 1000.0,
             (unsigned long long)info->last_added, (unsigned long long)info->last_changed,
             (unsigned long long)info->last_removed, (unsigned long long)info->refusals);
+    if (info->sync_mode[0] == '\0')
+        return;
+    fprintf(fp,
+            "# HELP rcptdir_sync_persist_up syncrepl: 1 while syncd --watch holds the persist "
+            "connection to the provider (0: down, reconnecting, a hung provider left, or cron "
+            "runs).\n"
+            "# TYPE rcptdir_sync_persist_up gauge\n"
+            "rcptdir_sync_persist_up %d\n",
+            strcmp(info->sync_persist, "up") == 0);
+    if (info->sync_last_change != 0)
+        fprintf(fp,
+                "# HELP rcptdir_sync_last_change_timestamp_seconds syncrepl: when a change last "
+                "arrived from the provider.\n"
+                "# TYPE rcptdir_sync_last_change_timestamp_seconds gauge\n"
+                "rcptdir_sync_last_change_timestamp_seconds %llu\n",
+                (unsigned long long)info->sync_last_change);
 }
 
 /* http_metrics - GET /metrics, Prometheus text format 0.0.4 */

@@ -212,6 +212,10 @@ const struct cfg_key conf_keys[] = {
      "how a sync reads the directory: paged (the whole directory every run), syncrepl (only "
      "what changed since the cookie in the store, RFC 4533; --watch stays connected), auto "
      "(syncrepl when the server offers it, else paged)"},
+    {"ldap", "persist_probe", CFG_INT, "60", 1, 86400, OFF(ldap_persist_probe), 0, NULL,
+     "syncrepl --watch: seconds without a message on the persist connection before syncd asks "
+     "the provider a cheap question on it; no answer within [ldap] timeout: a hung provider, "
+     "reconnect and resume from the cookie"},
     MAPPING("ldap"),
 
     SECTION("ldif", sec_ldif),
@@ -249,6 +253,9 @@ const struct cfg_key conf_keys[] = {
      "keep the case of local parts"},
     {"sync", "max_delete_ratio", CFG_RATIO, "0.10", 0, 1000, OFF(max_delete_ratio), 0, NULL,
      "largest share of addresses one sync may remove without --force"},
+    {"sync", "delete_window", CFG_INT, "3600", 0, 31536000, OFF(delete_window), 0, NULL,
+     "change streams (syncrepl): seconds over which removed addresses add up against "
+     "max_delete_ratio of the count at the window's start (0: each sync alone)"},
     {"sync", "interval", CFG_INT, "300", 1, 86400, OFF(interval), 0, NULL,
      "seconds between syncs with --watch"},
     {"sync", "changelog_max", CFG_INT, "1000000", 0, 100000000, OFF(changelog_max), 0, NULL,

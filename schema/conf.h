@@ -42,6 +42,7 @@ struct conf {
     long long ldap_range_size;
     int ldap_incremental;
     char *ldap_sync; /* paged, syncrepl, auto */
+    long long ldap_persist_probe;
     /* entry mapping: [ldap] and [ldif] */
     char *map_preset; /* "openldap" or "ad": the defaults of the keys below (conf_preset) */
     char *map_filter;
@@ -69,6 +70,7 @@ struct conf {
     char *recipient_delimiter;
     int case_sensitive;
     double max_delete_ratio;
+    long long delete_window;
     long long interval;
     long long changelog_max;
     long long lock_timeout;

@@ -320,6 +320,7 @@ int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *inf
         {STORE_META_LAST_CHANGED, offsetof(struct store_info, last_changed)},
         {STORE_META_LAST_REMOVED, offsetof(struct store_info, last_removed)},
         {STORE_META_REFUSALS, offsetof(struct store_info, refusals)},
+        {STORE_META_SYNC_CHANGE, offsetof(struct store_info, sync_last_change)},
     };
     static const struct {
         const char *name;
@@ -329,6 +330,9 @@ int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *inf
         {STORE_META_LAST_RESULT, offsetof(struct store_info, last_result),
          sizeof(info->last_result)},
         {STORE_META_LAST_ERROR, offsetof(struct store_info, last_error), sizeof(info->last_error)},
+        {STORE_META_SYNC_MODE, offsetof(struct store_info, sync_mode), sizeof(info->sync_mode)},
+        {STORE_META_SYNC_PERSIST, offsetof(struct store_info, sync_persist),
+         sizeof(info->sync_persist)},
     };
     int rc;
 

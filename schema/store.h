@@ -91,6 +91,7 @@ enum store_db { STORE_ADDR = 0, STORE_DOMAIN, STORE_ENTRY, STORE_LOG, STORE_META
 #define STORE_META_SYNC_MODE    "sync_mode"        /* paged, refresh, persist */
 #define STORE_META_SYNC_PERSIST "sync_persist"     /* up or down: the persist connection */
 #define STORE_META_SYNC_CHANGE  "sync_last_change" /* unix time a change last arrived */
+#define STORE_META_DEL_WINDOW   "delete_window"    /* "start base removed": apply_delete_window() */
 
 #define STORE_META_MAX 1024 /* longest meta value */
 
@@ -156,6 +157,9 @@ struct store_info {
     char source[256];
     char last_result[32];
     char last_error[STORE_META_MAX];
+    uint64_t sync_last_change; /* syncrepl: unix time a change last arrived (0: none) */
+    char sync_mode[32];        /* syncrepl: refresh or persist ("": another source) */
+    char sync_persist[8];      /* syncrepl: up or down, the persist connection */
 };
 
 int store_info_read(MDB_txn *txn, const struct store *st, struct store_info *info);

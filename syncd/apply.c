@@ -43,6 +43,8 @@ struct apply {
     const struct apply_driver *drv;
     void *drv_state;
     struct timespec start;
+    uint64_t window;                  /* apply_delete_window(): seconds, 0 none */
+    uint64_t w_start, w_base, w_gone; /* the open window (w_start 0: none) */
 };
 
 /* ---- the sync ---- */
@@ -105,6 +107,46 @@ int apply_fresh(const struct apply *a)
 uint64_t apply_entries_before(const struct apply *a)
 {
     return a->entries_before;
+}
+
+void apply_delete_window(struct apply *a, uint64_t seconds)
+{
+    a->window = seconds;
+}
+
+/* apply_window_load - the delete window still open now, from meta (none: w_start 0) */
+static void apply_window_load(struct apply *a, uint64_t now)
+{
+    char buf[128];
+    unsigned long long start, base, gone;
+
+    a->w_start = a->w_base = a->w_gone = 0;
+    if (a->window == 0 ||
+        store_meta_get(a->txn, a->st, STORE_META_DEL_WINDOW, buf, sizeof(buf)) != 0 ||
+        sscanf(buf, "%llu %llu %llu", &start, &base, &gone) != 3 || start == 0 || start > now ||
+        now - start >= a->window)
+        return;
+    a->w_start = start;
+    a->w_base = base;
+    a->w_gone = gone;
+}
+
+/* apply_window_save - this sync's removals into the window; closed by a forced refusal */
+static int apply_window_save(struct apply *a, int refused, uint64_t now)
+{
+    char buf[128];
+
+    if (a->window == 0 || (a->s.removed == 0 && !refused))
+        return 0;
+    if (refused) /* the operator took what the source says: a new window from here */
+        return store_meta_put(a->txn, a->st, STORE_META_DEL_WINDOW, "");
+    if (a->w_start == 0) {
+        a->w_start = now;
+        a->w_base = a->s.previous;
+    }
+    snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64 " %" PRIu64, a->w_start, a->w_base,
+             a->w_gone + a->s.removed);
+    return store_meta_put(a->txn, a->st, STORE_META_DEL_WINDOW, buf);
 }
 
 uint64_t apply_generation(const struct apply *a)
@@ -642,6 +684,18 @@ static int apply_check(struct apply *a)
                  100.0 * a->o.max_delete_ratio);
         return APPLY_REFUSED;
     }
+    if (a->window > 0 && s->removed > 0) {
+        uint64_t base = a->w_start ? a->w_base : s->previous, gone = a->w_gone + s->removed;
+        if (base > 0 && (double)gone > a->o.max_delete_ratio * (double)base) {
+            snprintf(s->refusal, sizeof(s->refusal),
+                     "refused: with this sync's %" PRIu64 ", %" PRIu64
+                     " addresses removed within delete_window (%" PRIu64 " s) of the %" PRIu64
+                     " at its start (%.1f%%, max_delete_ratio is %.1f%%); --force applies them",
+                     s->removed, gone, a->window, base, 100.0 * (double)gone / (double)base,
+                     100.0 * a->o.max_delete_ratio);
+            return APPLY_REFUSED;
+        }
+    }
     return 0;
 }
 
@@ -776,9 +830,9 @@ static int apply_log_conflicts(struct apply *a)
 int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
 {
     struct apply_stats *s = &a->s;
-    uint64_t floor = 0, changes;
+    uint64_t floor = 0, changes, now = (uint64_t)time(NULL);
     MDB_stat ms;
-    int rc;
+    int rc, refused;
 
     if (a->drv != NULL && a->drv->finish != NULL && (rc = a->drv->finish(a, a->drv_state)) != 0)
         goto fail;
@@ -800,7 +854,8 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
         goto fail;
     if (a->log_reset || (!a->logging && (changes > 0 || a->log_dropped)))
         floor = s->generation; /* the log lacks this generation: older readers resync */
-    if (apply_check(a) == APPLY_REFUSED && !a->o.force) {
+    apply_window_load(a, now);
+    if ((refused = apply_check(a) == APPLY_REFUSED) && !a->o.force) {
         rc = APPLY_REFUSED;
         goto fail;
     }
@@ -813,7 +868,7 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
         goto fail;
     if (a->logging && (rc = apply_trim_log(a, &floor)) != 0)
         goto fail;
-    if ((rc = apply_meta(a, invalid, floor)) != 0)
+    if ((rc = apply_meta(a, invalid, floor)) != 0 || (rc = apply_window_save(a, refused, now)) != 0)
         goto fail;
     mdb_txn_abort(a->pre);
     a->pre = NULL;

@@ -87,6 +87,16 @@ void apply_abort(struct apply *a);
 int apply_meta_get(struct apply *a, const char *name, char *buf, size_t cap);
 int apply_meta_put(struct apply *a, const char *name, const char *value);
 
+/*
+ * apply_delete_window - a change stream's safety rule: this sync's removals count together
+ * with those committed within the last `seconds` against max_delete_ratio, so deletes that
+ * trickle in over many small syncs are refused as one big sync would be. The window opens at
+ * the first sync that removes something, with the address count before it as its base, and
+ * closes `seconds` later; a sync applied with --force despite a refusal closes it. It lives
+ * in meta (STORE_META_DEL_WINDOW), written with the sync. 0 (the default): this sync alone.
+ */
+void apply_delete_window(struct apply *a, uint64_t seconds);
+
 /* apply_generation - the store's generation when the sync began */
 uint64_t apply_generation(const struct apply *a);
 /* apply_refusal - why the last call returned APPLY_REFUSED (valid until commit or abort) */

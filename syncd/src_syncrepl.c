@@ -17,6 +17,8 @@
  *   - e-syncRefreshRequired (4096) -> once more with reloadHint (a full reload); "consumer
  *     state is newer than provider" (53) -> once more without a cookie; both before any data;
  *   - the new cookie is written with the data (apply_meta_put), so a failed run keeps both.
+ *   - deletes that trickle in over many runs or persist batches add up against
+ *     max_delete_ratio over [sync] delete_window (apply_delete_window()), as one big one would.
  *
  * libldap's refresh loop has no deadline and ignores the callbacks' return values
  * (notes-syncrepl.md 1.2): a watchdog (SIGALRM once a second) shuts the socket down when
@@ -29,6 +31,14 @@
  * them and calls again at once. A lost connection: what arrived is committed (each change
  * came with its cookie), sync_persist = down, and the next run reconnects (syncd backs off
  * after a failure).
+ *
+ * A hung provider during --watch (alive for TCP, so keepalive does not help, but silent: a
+ * stopped slapd): after [ldap] persist_probe seconds without a message on the persist
+ * connection, a base search of the root DSE for no attributes goes out on that connection;
+ * any answer within [ldap] timeout proves the provider alive. libldap's ldap_sync_poll()
+ * reads results for the sync's message id only and queues the others on the connection
+ * (result.c: ld_responses), where ldap_result() for the probe's id finds its answer. No
+ * answer: the connection is dropped as lost (above), with a warning naming the silence.
  *
  * Ownership: the run's state is on the stack of run() and freed before it returns; the live
  * connection is freed by a failure or global_cleanup.
@@ -96,6 +106,9 @@ struct sr {
     uint64_t held;       /* deletes (and sweeps) held back by this run */
     uint64_t msgs, puts, dels;
     char why[512];
+    /* persist: a provider alive but silent is asked a question on the same connection */
+    struct timespec heard, probed; /* the last message or answer; when the probe went out */
+    int probe;                     /* the probe's message id, 0 when none is out */
 };
 
 static struct sr *sr_live; /* --watch: the persist connection between runs */
@@ -707,12 +720,55 @@ static int sr_connect(struct sr *s)
     return 0;
 }
 
+static long sr_ms_since(const struct timespec *then, const struct timespec *now)
+{
+    return (long)(now->tv_sec - then->tv_sec) * 1000 + (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
+/*
+ * sr_probe - the hung-provider check, once per turn of the persist loop: send the probe after
+ * persist_probe seconds of silence, take its answer, or give up on it after [ldap] timeout.
+ * 0 (nothing to do yet, or answered), 1 (no answer in time: hung), -1 (the connection failed).
+ */
+static int sr_probe(struct sr *s, const struct timespec *now)
+{
+    char *no_attrs[] = {(char *)(uintptr_t)LDAP_NO_ATTRS, NULL};
+    struct timeval zero = {0, 0};
+    LDAPMessage *res = NULL;
+    int rc;
+
+    if (s->probe == 0) {
+        if (sr_ms_since(&s->heard, now) < s->cf->ldap_persist_probe * 1000)
+            return 0;
+        rc = ldap_search_ext(s->c.ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", no_attrs, 0, NULL,
+                             NULL, NULL, 1, &s->probe);
+        if (rc != LDAP_SUCCESS) {
+            s->probe = 0;
+            return -1;
+        }
+        s->probed = *now;
+        log_debug("syncrepl: %lld s without a message on the persist connection: probing %s",
+                  s->cf->ldap_persist_probe, s->c.uri ? s->c.uri : "?");
+        return 0;
+    }
+    rc = ldap_result(s->c.ld, s->probe, LDAP_MSG_ALL, &zero, &res);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) { /* an answer, whatever it says: the provider is alive */
+        ldap_msgfree(res);
+        s->probe = 0;
+        s->heard = *now;
+        return 0;
+    }
+    return sr_ms_since(&s->probed, now) >= s->cf->ldap_timeout * 1000 ? 1 : 0;
+}
+
 /* sr_persist - the next batch of persist-stage changes; 0 (commit) or SOURCE_ERR */
 static int sr_persist(struct sr *s, int *lost)
 {
     struct timespec quiet, now;
     uint64_t before;
-    int fd = -1, rc, empty = 0;
+    int fd = -1, rc, empty = 0, hung = 0;
 
     sr_reset(s);
     ldap_get_option(s->c.ld, LDAP_OPT_DESC, &fd);
@@ -731,6 +787,7 @@ static int sr_persist(struct sr *s, int *lost)
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (s->msgs != before) {
             quiet = now;
+            s->heard = now;
             empty = 0;
             if (s->npend + s->dels >= SR_BATCH)
                 break;
@@ -742,12 +799,18 @@ static int sr_persist(struct sr *s, int *lost)
             continue;
         if (*s->run->stop)
             break;
-        waited = (now.tv_sec - quiet.tv_sec) * 1000 + (now.tv_nsec - quiet.tv_nsec) / 1000000;
+        waited = sr_ms_since(&quiet, &now);
         if (s->npend + s->dels > 0 && waited >= SR_QUIET_MS)
             break;
+        if ((hung = sr_probe(s, &now)) != 0) {
+            rc = hung < 0 ? LDAP_SERVER_DOWN : LDAP_TIMEOUT;
+            *lost = 1;
+            break;
+        }
         {
             struct pollfd p = {fd, POLLIN, 0};
-            int t = s->npend + s->dels > 0 ? SR_QUIET_MS - (int)waited : 1000;
+            /* a probe's reading may have queued sync messages: look again soon */
+            int t = s->npend + s->dels > 0 ? SR_QUIET_MS - (int)waited : s->probe ? 100 : 1000;
             if (poll(&p, 1, t > 0 ? t : 1) < 0 && errno != EINTR) {
                 *lost = 1;
                 break;
@@ -759,6 +822,11 @@ static int sr_persist(struct sr *s, int *lost)
         return sr_ldap_error(s, LDAP_OTHER);
     if (*lost) {
         char *diag = NULL;
+        if (hung > 0)
+            log_warnx("syncrepl: the provider at %s is hung: no answer to a probe within %lld s "
+                      "(timeout) after %lld s without a message on the persist connection; "
+                      "dropping it, reconnecting",
+                      s->c.uri ? s->c.uri : "?", s->cf->ldap_timeout, s->cf->ldap_persist_probe);
         ldap_get_option(s->c.ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
         log_warnx("syncrepl: persist connection to %s lost: %s%s%s; reconnecting",
                   s->c.uri ? s->c.uri : "?", rc != LDAP_SUCCESS ? ldap_err2string(rc) : "ended",
@@ -779,6 +847,16 @@ static int sr_usable(const struct conf *cf)
 {
     return cf->ldap_base.n == 1 && cf->map_id_attrs.n > 0 &&
            strcasecmp(cf->map_id_attrs.v[0], "entryUUID") == 0;
+}
+
+/*
+ * sr_window - the delete window for this run: none while deletes are held back already (it
+ * did its job; a modify that removes an alias meets max_delete_ratio alone, as before, so it
+ * does not get the whole batch, adds included, refused)
+ */
+static void sr_window(const struct sr *s, struct source_run *r)
+{
+    apply_delete_window(r->apply, s->hold ? 0 : (uint64_t)r->cf->delete_window);
 }
 
 static int src_syncrepl_run(struct source_run *r)
@@ -803,6 +881,7 @@ static int src_syncrepl_run(struct source_run *r)
     if ((s = sr_live) != NULL) { /* --watch, connected: the next batch of changes */
         if ((rc = apply_change_start(r->apply)) != 0)
             return rc;
+        sr_window(s, r);
         s->run = r;
         s->c.err = r->err;
         s->c.errlen = r->errlen;
@@ -832,6 +911,7 @@ static int src_syncrepl_run(struct source_run *r)
     }
     if ((rc = apply_change_start(r->apply)) != 0)
         goto out;
+    sr_window(s, r);
     rc = sr_refresh(s, r->watch ? LDAP_SYNC_REFRESH_AND_PERSIST : LDAP_SYNC_REFRESH_ONLY);
     if (rc == 0) {
         apply_meta_put(r->apply, STORE_META_SYNC_MODE, r->watch ? "persist" : "refresh");
@@ -840,6 +920,7 @@ static int src_syncrepl_run(struct source_run *r)
     r->invalid = s->stats.invalid;
     r->held = s->held;
     if (rc == 0 && r->watch) {
+        clock_gettime(CLOCK_MONOTONIC, &s->heard);
         sr_live = s;
         r->again = 1;
         return 0;

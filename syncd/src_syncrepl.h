@@ -10,6 +10,9 @@
  * batches as they arrive. Entries are named by entryUUID (id_attrs must start with it), one
  * base. group_filter and disabled_filter stay the directory's decision: one search per 100
  * changed entries, (&filter group_filter (|(entryUUID=...)...)), on a second connection.
+ * Deletes add up over [sync] delete_window against max_delete_ratio; a silent persist
+ * connection is probed after [ldap] persist_probe seconds and dropped when the probe goes
+ * unanswered for [ldap] timeout seconds.
  * Details and the provider's setup: docs/operations.md "Live sync (syncrepl)".
  */
 #ifndef RCPTDIR_SRC_SYNCREPL_H

@@ -17,36 +17,8 @@ set -u
 # shellcheck source=tests/lib/rcptdir.sh
 . "$(dirname "$0")/../lib/rcptdir.sh"
 
-# conf FILE STORE MODE [EXTRA] - a configuration with both filters against $D's slapd
-conf() {
-    cat >"$1" <<CONF
-[store]
-path = $2
-[ldap]
-uri = $(envget "$D" LDAP_URI)
-bind_dn = ${BINDDN:-$(envget "$D" LDAP_BIND_DN)}
-bind_pw_file = ${PWFILE:-$W/pw}
-base = dc=example,dc=org
-disabled_filter = (description=disabled)
-group_filter = (objectClass=groupOfNames)
-sync = $3
-timeout = ${TIMEOUT:-30}
-${4:-}
-[sync]
-max_delete_ratio = 0.2
-[lookupd]
-user =
-CONF
-}
-
-# same DESC - a fresh paged full sync of the directory gives the syncrepl store, key by key
-same() {
-    rm -rf "$W/paged"
-    run_syncd "$W/paged.conf"
-    "$DUMP" -e "$W/paged" >"$W/want" 2>&1
-    "$DUMP" -e "$S" >"$W/got" 2>&1
-    check_same "$V: $1: the store equals a fresh paged sync" "$W/want" "$W/got"
-}
+# same DESC - a fresh paged full sync of the directory gives $S, key by key
+same() { sr_same "$V: $1" "$S"; }
 
 # sr DESC [ARGS] - one syncrepl run into $S, exit 0, then same
 sr() {
@@ -65,12 +37,6 @@ set_meta() {
         mdb_load -s meta "$1"
 }
 
-ldif_user() { # uid mail
-    printf 'dn: uid=%s,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n' "$1"
-    printf 'objectClass: inetLocalMailRecipient\nuid: %s\ncn: %s\nsn: %s\nmail: %s\n\n' \
-        "$1" "$1" "$1" "$2"
-}
-
 if ! command -v mdb_load >/dev/null; then
     skip_all "mdb_load (lmdb-utils) not installed"
 fi
@@ -87,14 +53,14 @@ for V in plain sessionlog reloadhint accesslog; do
     S=$W/sr-$V
     TEST_SLAPD_ACCESSLOG=$AL TEST_SLAPD_SYNCPROV=$SP slapd_start "$D" || continue
     secret "$W/pw" "$(envget "$D" LDAP_BIND_PW)"
-    conf "$W/sr.conf" "$S" syncrepl
-    conf "$W/paged.conf" "$W/paged" paged
+    sr_conf "$W/sr.conf" "$S" syncrepl
+    sr_conf "$W/paged.conf" "$W/paged" paged
 
     sr "first refresh"
     check_grep "$V: first refresh: initial refresh logged" "$W/sr.err" "syncrepl: initial refresh"
     cp -r "$S" "$W/old-$V" # a store with the first cookie, for the stale-cookie steps
 
-    ldif_user newbie newbie@example.org | ldap_do "$D" ldapadd
+    sr_user newbie newbie@example.org | ldap_do "$D" ldapadd
     sr "add"
     check_grep "$V: add: only what changed" "$W/sr.err" "syncrepl: 1 changed"
     check_eq "$V: add: entry named by its entryUUID" 1 \
@@ -127,7 +93,7 @@ for V in plain sessionlog reloadhint accesslog; do
 
     # a store that has data but no cookie (lost): a full refresh sweeps what is gone
     rm -rf "$W/lost" && cp -r "$W/old-$V" "$W/lost" && set_meta "$W/lost" sync_cookie ""
-    conf "$W/lost.conf" "$W/lost" syncrepl
+    sr_conf "$W/lost.conf" "$W/lost" syncrepl
     run_syncd "$W/lost.conf"
     check_rc "$V: lost cookie: exit 0" 0
     "$DUMP" -e "$W/lost" >"$W/got" 2>&1
@@ -171,7 +137,7 @@ for V in plain sessionlog reloadhint accesslog; do
     for u in alice bob grace heidi ivan; do
         ldap_do "$D" ldapdelete "uid=$u,ou=people,dc=example,dc=org"
     done
-    ldif_user hired hired@example.org | ldap_do "$D" ldapadd
+    sr_user hired hired@example.org | ldap_do "$D" ldapadd
     for run in 1 2; do
         run_syncd "$W/sr.conf"
         check_rc "$V: mass delete, run $run: refused, exit 65" 65
@@ -188,8 +154,8 @@ for V in plain sessionlog reloadhint accesslog; do
         # next refresh fall back to a present phase): the delete comes by name
         "$TOP/scripts/test-slapd" stop "$D" >/dev/null
         TEST_SLAPD_ACCESSLOG=1 TEST_SLAPD_SYNCPROV=$SP "$TOP/scripts/test-slapd" start "$D" >/dev/null
-        conf "$W/sr.conf" "$S" syncrepl # the port may have changed
-        conf "$W/paged.conf" "$W/paged" paged
+        sr_conf "$W/sr.conf" "$S" syncrepl # the port may have changed
+        sr_conf "$W/paged.conf" "$W/paged" paged
         printf 'dn: uid=newbie2,ou=people,dc=example,dc=org\nchangetype: modify\nadd: mailLocalAddress\nmailLocalAddress: nb2@example.org\n' |
             ldap_do "$D" ldapmodify
         ldap_do "$D" ldapdelete uid=hired,ou=people,dc=example,dc=org
@@ -208,13 +174,13 @@ D=$W/ldap-plain
 S=$W/sr-plain
 TEST_SLAPD_SYNCPROV='' "$TOP/scripts/test-slapd" start "$D" >/dev/null
 secret "$W/pw" "$(envget "$D" LDAP_BIND_PW)"
-conf "$W/sr.conf" "$S" syncrepl
-conf "$W/paged.conf" "$W/paged" paged
+sr_conf "$W/sr.conf" "$S" syncrepl
+sr_conf "$W/paged.conf" "$W/paged" paged
 sr "slapd restarted (clean)"
 dump "$S" "$W/before"
 pid=$(envget "$D" SLAPD_PID)
 kill -STOP "$pid"
-TIMEOUT=2 conf "$W/hung.conf" "$S" syncrepl
+TIMEOUT=2 sr_conf "$W/hung.conf" "$S" syncrepl
 run_syncd "$W/hung.conf"
 kill -CONT "$pid"
 check_rc "hung provider (SIGSTOP): exit 75 within the timeout" 75
@@ -223,7 +189,7 @@ dump "$S" "$W/after"
 check_same "hung provider: store unchanged" "$W/before" "$W/after"
 
 kill -STOP "$pid"
-TIMEOUT=10 conf "$W/hung.conf" "$S" syncrepl
+TIMEOUT=10 sr_conf "$W/hung.conf" "$S" syncrepl
 timeout 60 "$SYNCD" -c "$W/hung.conf" -d >"$W/kill.out" 2>"$W/kill.err" &
 spid=$!
 wait_until 5 bash -c "ss -tnH state established '( dport = :$(envget "$D" LDAP_PORT) )' | grep -q ."
@@ -235,22 +201,22 @@ check_rc "slapd killed during the sync: exit 75" 75
 dump "$S" "$W/after"
 check_same "slapd killed: store unchanged" "$W/before" "$W/after"
 "$TOP/scripts/test-slapd" start "$D" >/dev/null
-conf "$W/sr.conf" "$S" syncrepl # the port may have changed
-conf "$W/paged.conf" "$W/paged" paged
-ldif_user late late@example.org | ldap_do "$D" ldapadd
+sr_conf "$W/sr.conf" "$S" syncrepl # the port may have changed
+sr_conf "$W/paged.conf" "$W/paged" paged
+sr_user late late@example.org | ldap_do "$D" ldapadd
 sr "slapd killed and started again, then an add"
 
 # the account with slapd's default sizelimit 500: fine for small refreshes, not a full reload
-for i in $(seq 1 520); do ldif_user "bulk$i" "bulk$i@example.org"; done | ldap_do "$D" ldapadd
+for i in $(seq 1 520); do sr_user "bulk$i" "bulk$i@example.org"; done | ldap_do "$D" ldapadd
 secret "$W/pwl" limited-secret
-BINDDN=cn=limited,ou=services,dc=example,dc=org PWFILE=$W/pwl conf "$W/lim.conf" "$W/lim" syncrepl
+BINDDN=cn=limited,ou=services,dc=example,dc=org PWFILE=$W/pwl sr_conf "$W/lim.conf" "$W/lim" syncrepl
 run_syncd "$W/lim.conf"
 check_rc "size limit on the full reload: exit 75" 75
 check_grep "size limit: the error names the limits fix" "$ERR" "Size limit exceeded.*limits dn.exact"
 check "size limit: nothing committed" bash -c "[ -z \"\$('$DUMP' '$W/lim' 2>/dev/null | grep '^bulk')\" ]"
 
 # sync = auto picks syncrepl here (the root DSE lists the control)
-conf "$W/auto.conf" "$W/auto" auto
+sr_conf "$W/auto.conf" "$W/auto" auto
 run_syncd "$W/auto.conf"
 check_rc "auto: exit 0" 0
 check_grep "auto: syncrepl chosen" "$ERR" "sync = auto: syncrepl"
@@ -267,7 +233,7 @@ if lookupd_start live; then
     "$SYNCD" -c "$W/sr.conf" -d --watch >"$W/watch.log" 2>&1 &
     wpid=$!
     PIDS+=("$wpid")
-    ldif_user live1 live1@example.org | ldap_do "$D" ldapadd
+    sr_user live1 live1@example.org | ldap_do "$D" ldapadd
     t0=$EPOCHREALTIME
     check "persist: ldapadd -> lookupd OK within 5 s" wait_until 5 sm_answers "$SMPORT_live" rcpt live1@example.org "OK live1@example.org"
     echo "# persist: add answered after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.3f", b-a}') s"
@@ -280,7 +246,7 @@ if lookupd_start live; then
     check_grep "status: age of the last change" "$W/status.json" '"last_change_age": *[0-9]'
     "$TOP/scripts/test-slapd" stop "$D" >/dev/null
     "$TOP/scripts/test-slapd" start "$D" >/dev/null
-    ldif_user live2 live2@example.org | ldap_do "$D" ldapadd
+    sr_user live2 live2@example.org | ldap_do "$D" ldapadd
     check "persist: slapd restarted -> reconnects, the next add answered OK within 30 s" \
         wait_until 30 sm_answers "$SMPORT_live" rcpt live2@example.org "OK live2@example.org"
     kill -TERM "$wpid"

@@ -5,7 +5,8 @@
 # loads tap.sh (TAP output, checks, skips, wait_until, cleanup), slapd.sh (throwaway slapds),
 # syncd.sh (rcptdir-syncd runs, store dumps), lookupd.sh (rcptdir-lookupd instances,
 # socketmap clients), mta.sh (docs/operations.md snippets, unpacked .debs), syslog.sh (a
-# private /dev/log) and samba.sh (a throwaway Active Directory). Each file says what it
+# private /dev/log), samba.sh (a throwaway Active Directory) and syncrepl.sh (the syncrepl
+# tests' configuration and paged comparison). Each file says what it
 # gives. Sets TOP (the checkout), BUILD (absolute; the environment's or build) and works
 # from TOP. tests/data/lookupd/lib.sh and
 # tests/data/syncd/lib.bash load this too, for tests written against them.
@@ -33,3 +34,5 @@ TEST_LIB=$TOP/tests/lib
 . "$TEST_LIB/syslog.sh"
 # shellcheck source=tests/lib/samba.sh
 . "$TEST_LIB/samba.sh"
+# shellcheck source=tests/lib/syncrepl.sh
+. "$TEST_LIB/syncrepl.sh"

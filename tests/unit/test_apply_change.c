@@ -67,6 +67,8 @@ struct chg {
         }                                                                                          \
     }
 
+static uint64_t chg_window; /* apply_delete_window() of each changes() sync */
+
 /* changes - one change sync of n changes; returns the commit's code */
 static int changes(struct store *st, const struct chg *c, size_t n, const struct apply_opts *o,
                    struct apply_stats *s)
@@ -79,6 +81,7 @@ static int changes(struct store *st, const struct chg *c, size_t n, const struct
     memset(s, 0, sizeof(*s));
     assert_int_equal(apply_begin(&a, st, o), 0);
     assert_int_equal(apply_change_start(a), 0);
+    apply_delete_window(a, chg_window);
     for (size_t i = 0; i < n; i++) {
         if (c[i].del) {
             rc = apply_change_delete(a, c[i].s.id, strlen(c[i].s.id));
@@ -303,6 +306,81 @@ static void test_safety(void **state)
     assert_int_equal(changes(f->st, all, NBASE, &o, &s), 0);
     assert_int_equal(s.addresses, 0);
     assert_int_equal(db_count(f->st, STORE_ENTRY), 0);
+}
+
+/* meta_text - a meta value now (at most 127 bytes) */
+static const char *meta_text(struct store *st, const char *name)
+{
+    static char buf[128];
+    MDB_txn *txn;
+
+    assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
+    if (store_meta_get(txn, st, name, buf, sizeof(buf)) != 0)
+        buf[0] = '\0';
+    mdb_txn_abort(txn);
+    return buf;
+}
+
+/* the delete window: removals of several syncs add up against max_delete_ratio */
+static void test_delete_window(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct apply_stats s;
+    const struct chg bob[] = {DEL("id-bob")}, carol[] = {DEL("id-carol")},
+                     dave[] = {DEL("id-dave")}, erin[] = {DEL("id-erin")},
+                     frank[] = {DEL("id-frank")}, grace[] = {DEL("id-grace")},
+                     add[] = {PUT("id-new", 0, 0, {"new@example.org"})};
+    MDB_txn *txn;
+    unsigned long long start, base_n, gone;
+
+    o.max_delete_ratio = 0.25; /* of 11 addresses: 2 may go, 3 may not */
+    sync_ok(f->st, base, NBASE, &o, &s);
+    chg_window = 3600;
+    assert_int_equal(changes(f->st, bob, 1, &o, &s), 0);
+    assert_int_equal(changes(f->st, add, 1, &o, &s), 0); /* no removal: the window unchanged */
+    assert_int_equal(changes(f->st, carol, 1, &o, &s), 0);
+    assert_int_equal(
+        sscanf(meta_text(f->st, STORE_META_DEL_WINDOW), "%llu %llu %llu", &start, &base_n, &gone),
+        3);
+    assert_int_equal(base_n, 11);
+    assert_int_equal(gone, 2);
+    /* the third: 1 of 10 alone, 3 of 11 within the window */
+    assert_int_equal(changes(f->st, dave, 1, &o, &s), APPLY_REFUSED);
+    assert_non_null(
+        strstr(s.refusal, "3 addresses removed within delete_window (3600 s) of the 11"));
+    assert_string_equal(owner(f->st, "dave@example.org"), "id-dave");
+    /* an add still passes */
+    assert_int_equal(changes(f->st, add, 1, &o, &s), 0);
+    /* no window: each sync alone */
+    chg_window = 0;
+    assert_int_equal(changes(f->st, dave, 1, &o, &s), 0);
+    assert_string_equal(owner(f->st, "dave@example.org"), "");
+    /* the window is still there (bob and carol); --force applies and closes it */
+    chg_window = 3600;
+    assert_int_equal(changes(f->st, erin, 1, &o, &s), APPLY_REFUSED);
+    o.force = 1;
+    assert_int_equal(changes(f->st, erin, 1, &o, &s), 0);
+    assert_string_equal(meta_text(f->st, STORE_META_DEL_WINDOW), "");
+    o.force = 0;
+    assert_int_equal(changes(f->st, frank, 1, &o, &s), 0); /* a new window, base 8 */
+    assert_int_equal(
+        sscanf(meta_text(f->st, STORE_META_DEL_WINDOW), "%llu %llu %llu", &start, &base_n, &gone),
+        3);
+    assert_int_equal(base_n, 8);
+    assert_int_equal(gone, 1);
+    /* an expired window is not counted: a new one opens */
+    assert_int_equal(store_begin(f->st, 0, &txn), 0);
+    assert_int_equal(store_meta_put(txn, f->st, STORE_META_DEL_WINDOW, "1 8 100"), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(changes(f->st, grace, 1, &o, &s), 0);
+    assert_int_equal(
+        sscanf(meta_text(f->st, STORE_META_DEL_WINDOW), "%llu %llu %llu", &start, &base_n, &gone),
+        3);
+    assert_true(start > 1);
+    assert_int_equal(base_n, 7);
+    assert_int_equal(gone, 1);
+    chg_window = 0;
 }
 
 static void test_sweep_and_meta(void **state)
@@ -618,6 +696,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_modify_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_safety, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_and_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmarked_lists, setup, teardown),

@@ -564,6 +564,9 @@ static void test_info_read(void **state)
     assert_string_equal(info.source, "");
     assert_string_equal(info.last_result, "");
     assert_string_equal(info.last_error, "");
+    assert_string_equal(info.sync_mode, "");
+    assert_string_equal(info.sync_persist, "");
+    assert_int_equal(info.sync_last_change, 0);
     mdb_txn_abort(txn);
 
     expect_rc(store_begin(st, 0, &txn), 0, "begin");
@@ -594,6 +597,14 @@ static void test_info_read(void **state)
     assert_string_equal(info.source, "ldap://ldap.example.org");
     assert_string_equal(info.last_result, "failed");
     assert_string_equal(info.last_error, "ldap: Can't contact LDAP server");
+    /* syncrepl's state (src_syncrepl writes the time as decimal text) */
+    store_meta_put(txn, st, STORE_META_SYNC_MODE, "persist");
+    store_meta_put(txn, st, STORE_META_SYNC_PERSIST, "down");
+    store_meta_put(txn, st, STORE_META_SYNC_CHANGE, "1700000050");
+    expect_rc(store_info_read(txn, st, &info), 0, "info, syncrepl");
+    assert_string_equal(info.sync_mode, "persist");
+    assert_string_equal(info.sync_persist, "down");
+    assert_int_equal(info.sync_last_change, 1700000050);
 
     /* a source longer than its field reads as "(too long)" */
     memset(longsrc, 's', sizeof(longsrc) - 1);

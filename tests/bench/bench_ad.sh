@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench_ad - rcptdir-syncd against a real Active Directory (Samba's AD DC, scripts/test-samba-ad)
-# holding USERS users (20000; template dc20k, loaded once and cached, about 3 minutes):
+# holding USERS users (20000; template dc20k, loaded once and cached, 7-9 minutes):
 # [ldap] preset = ad, base = the domain root. In the same run, alternating which goes first,
 # medians of RUNS:
 #   - ldapsearch paging the preset's main search (same base, filter, attributes, page size),
@@ -9,6 +9,8 @@
 #   - rcptdir-syncd's full sync into an empty store;
 #   - incremental = yes: a run with no change, and a run after CHANGES changes made with
 #     ldapmodify between runs (a third each: an alias added, a user added, a user deleted).
+# Wall times and the DC's CPU time (Samba runs as one process: /proc/PID/stat) for each; the
+# DC's CPU is less disturbed by other load on the machine than the wall time.
 #
 # Both for Samba's default sam.ldb store (tdb) and for its LMDB store (mdb, template dc20k-mdb):
 # only mdb has range indexes, so only there is an incremental run's (uSNChanged>=N) search
@@ -38,17 +40,23 @@ fi
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'; }
-# timed FILE CMD... - run CMD, append its seconds to FILE
+# dc_ticks - the CPU time the DC (samba, single process) has used, in clock ticks
+dc_ticks() { awk '{print $14 + $15}' "/proc/$AD_PID/stat"; }
+# timed FILE CMD... - run CMD, append "seconds DC-CPU-seconds" to FILE
 timed() {
-    local out=$1 t0
+    local out=$1 t0 c0
     shift
     t0=$EPOCHREALTIME
+    c0=$(dc_ticks)
     "$@" >/dev/null 2>"$work/err" || {
         echo "bench: command failed: $*: $(tail -3 "$work/err")" >&2
         return 1
     }
-    secs "$t0" "$EPOCHREALTIME" >>"$out"
+    echo "$(secs "$t0" "$EPOCHREALTIME") $(awk -v a="$c0" -v b="$(dc_ticks)" -v hz="$HZ" \
+        'BEGIN { printf "%.2f", (b - a) / hz }')" >>"$out"
 }
+HZ=$(getconf CLK_TCK)
+col() { cut -d' ' -f"$1" | median; }
 # search FILTER ATTR... - ldapsearch paging the domain as the service account
 search() {
     local f=$1
@@ -148,23 +156,23 @@ one() {
     for r in $(seq "$RUNS"); do
         echo "bench: $backend, $CHANGES changes, run $r" >&2
         change $((1 + (r - 1) * 2 * CHANGES))
-        t0=$EPOCHREALTIME
-        "$BUILD/rcptdir-syncd" -v -c "$work/inc.conf" >/dev/null 2>"$work/inc.err"
-        secs "$t0" "$EPOCHREALTIME" >>"$work/ch"
+        timed "$work/ch" "$BUILD/rcptdir-syncd" -v -c "$work/inc.conf"
+        cp "$work/err" "$work/inc.err"
         grep -o 'ad: changes since USN.*' "$work/inc.err" >&2 || {
             echo "bench: the run after the changes was no incremental run: $(tail -3 "$work/inc.err")" >&2
             exit 1
         }
     done
-    ls=$(median <"$work/ls")
-    th=$(median <"$work/three")
-    sy=$(median <"$work/sy")
-    echo "| $USERS | $backend | $entries / $addrs | $ls s | $th s | $sy s | $(ratio "$sy" "$ls") | $(ratio "$sy" "$th") | $(median <"$work/nc") s | $(median <"$work/ch") s |"
-    echo "$backend, each run (s): ldapsearch $(tr '\n' ' ' <"$work/ls"); 3 searches $(tr '\n' ' ' <"$work/three"); syncd $(tr '\n' ' ' <"$work/sy"); no change $(tr '\n' ' ' <"$work/nc"); $CHANGES changes $(tr '\n' ' ' <"$work/ch")" >>"$work/each"
+    ls=$(col 1 <"$work/ls")
+    th=$(col 1 <"$work/three")
+    sy=$(col 1 <"$work/sy")
+    echo "| $USERS | $backend | $entries / $addrs | $ls s | $th s | $sy s | $(ratio "$sy" "$ls") | $(ratio "$sy" "$th") | $(col 2 <"$work/ls") / $(col 2 <"$work/three") / $(col 2 <"$work/sy") s | $(col 1 <"$work/nc") s | $(col 1 <"$work/ch") s |"
+    each() { awk '{printf "%s (%s) ", $1, $2}' "$work/$1"; }
+    echo "$backend, each run, wall (DC CPU) in s: ldapsearch $(each ls); 3 searches $(each three); syncd $(each sy); no change $(each nc); $CHANGES changes $(each ch)" >>"$work/each"
 }
 
-echo "| AD users | Samba's sam.ldb | entries / addresses stored | ldapsearch, main search | ldapsearch, the 3 searches of a full sync | rcptdir-syncd full sync | ratio to the main search | ratio to the 3 searches | incremental, no change | incremental, $CHANGES changes |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| AD users | Samba's sam.ldb | entries / addresses stored | ldapsearch, main search | ldapsearch, the 3 searches of a full sync | rcptdir-syncd full sync | ratio to the main search | ratio to the 3 searches | DC CPU: main search / 3 searches / syncd | incremental, no change | incremental, $CHANGES changes |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 : >"$work/each"
 for b in $BACKENDS; do
     one "$b"

@@ -7,7 +7,8 @@
 # for objectClass=user and the like are copied on every add, perf: ldb_kv_index_add_new,
 # ldb_kv_index_sub_transaction_commit), so the load is quadratic whatever we do; one
 # transaction per 500 users keeps the transaction's index cache small (3000 users: 8.2 s
-# instead of 13.4 s in one transaction; 20000: about 3 minutes instead of over 8).
+# instead of 13.4 s in one transaction; 20000: 3.7-4.3 minutes of CPU, 7-9 minutes on the
+# loaded test machine, where one transaction was stopped after more than 8).
 #
 #   load.py PRIVATE_DIR SMB_CONF USERS
 #

@@ -6,7 +6,8 @@
 # accounts (userAccountControl 514, as Exchange creates resource mailboxes): a shared (4), a
 # room (16) and an equipment (32) mailbox receive mail, a user mailbox (1) does not. Full sync,
 # the same with the msExch parts taken out of the filter (all four disabled: the parts do the
-# work), and incremental runs after a mailbox changes type. Prints TAP. Needs root and
+# work) or naming an attribute the schema lacks (no change), and incremental runs after a
+# mailbox changes type. Prints TAP. Needs root and
 # samba-ad-dc (skipped otherwise).
 . "$(dirname "$0")/../lib/rcptdir.sh"
 
@@ -55,6 +56,19 @@ check_rc "disabled_filter = bit 2 alone: exit 0" 0
 addrs "$TEST_DIR/store-bit" "$TEST_DIR/got-bit"
 check_eq "... then all four are disabled (the msExch parts are what keeps three active)" 4 \
     "$(grep -c '	disabled	' "$TEST_DIR/got-bit")"
+
+# a domain without Exchange's schema: the same filter on an attribute the schema lacks matches
+# nothing and changes nothing (Samba; a Windows DC is not tested here)
+AD_EXTRA="base = $EX
+disabled_filter = (&(userAccountControl:1.2.840.113556.1.4.803:=2)$(
+)(!(msExchNoSuchAttribute=4))(!(msExchNoSuchAttribute=16)))" \
+    mkconf_ad "$TEST_DIR/noschema.conf" "$TEST_DIR/store-noschema"
+sed -i "/^base = $AD_BASE\$/d" "$TEST_DIR/noschema.conf"
+run_syncd "$TEST_DIR/noschema.conf"
+check_rc "the preset's filter shape on an attribute the schema lacks: exit 0" 0
+addrs "$TEST_DIR/store-noschema" "$TEST_DIR/got-noschema"
+check_same "... the same as bit 2 alone (the unknown attribute's parts change nothing)" \
+    "$TEST_DIR/got-bit" "$TEST_DIR/got-noschema"
 
 # incremental: a mailbox that changes type changes state
 AD_EXTRA="base = $EX

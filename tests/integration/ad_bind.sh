@@ -13,7 +13,7 @@ S=$TEST_DIR/store
 URI=$AD_LDAPS_URI AD_EXTRA="tls_ca_file = $AD_CA_FILE" mkconf_ad "$TEST_DIR/ldaps.conf" "$S"
 run_syncd "$TEST_DIR/ldaps.conf"
 check_rc "LDAPS ($AD_LDAPS_URI) with tls_ca_file: full sync, exit 0" 0
-check_eq "... $((AD_USERS + 4)) entries" "$((AD_USERS + 4))" "$(entries "$S" | wc -l)"
+check_eq "... $((AD_USERS + 8)) entries" "$((AD_USERS + 8))" "$(entries "$S" | wc -l)"
 dump "$S" "$TEST_DIR/before"
 
 AD_EXTRA="starttls = yes

@@ -3,7 +3,7 @@
 # address, scripts/test-samba-ad; issue 16): search continuation references skipped,
 # [ldap] preset = ad and its key-by-key overrides, a full sync of the test directory
 # (tests/data/ad/load.py: 2000 users with aliases in proxyAddresses, a disabled user, a
-# group, a contact, a user without mail) compared key by key with what it should give.
+# group, a contact, a user without mail, Exchange mailboxes) compared key by key with what it should give.
 # Prints TAP. Needs root and samba-ad-dc (skipped otherwise).
 . "$(dirname "$0")/../lib/rcptdir.sh"
 
@@ -61,8 +61,8 @@ ad_expected "$AD_USERS" >"$TEST_DIR/expected"
 addrs "$TEST_DIR/store" "$TEST_DIR/got"
 check_same "the store holds exactly the expected addresses, kinds, states, primaries" \
     "$TEST_DIR/expected" "$TEST_DIR/got"
-check_eq "entries: the users, the disabled user, proxyonly, the group, the contact" \
-    "$((AD_USERS + 4))" "$(entries "$TEST_DIR/store" | wc -l)"
+check_eq "entries: the users, the disabled user, proxyonly, the group, the contact, 4 mailboxes" \
+    "$((AD_USERS + 8))" "$(entries "$TEST_DIR/store" | wc -l)"
 check_eq "entry ids are objectGUIDs (32 hex digits)" "0" \
     "$(entries "$TEST_DIR/store" | grep -cvE '^[0-9a-f]{32}$')"
 guid=$(ldapsearch -x -LLL -o ldif-wrap=no -H "$AD_URI" -D "$AD_BIND_DN" -w "$AD_BIND_PW" \

@@ -109,5 +109,11 @@ ad_expected() {
         print "sales@example.test\tgroup\tactive\tsales@example.test"
         print "sales.team@example.test\talias\tactive\tsales@example.test"
         print "partner@partner.example\tuser\tactive\tpartner@partner.example"
+        # OU=Exchange: disabled accounts; msExchRecipientTypeDetails shared (4), room (16),
+        # equipment (32) receive mail, a user mailbox (1) does not
+        print "shared1@example.test\tuser\tactive\tshared1@example.test"
+        print "room1@example.test\tuser\tactive\troom1@example.test"
+        print "equip1@example.test\tuser\tactive\tequip1@example.test"
+        print "gone1@example.test\tuser\tdisabled\tgone1@example.test"
     }' | sort
 }

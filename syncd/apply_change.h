@@ -24,7 +24,8 @@
  * Cost: a change touches only its own keys while no address has two claimants. Once one may
  * (the store's last sync counted conflicts, or a change made one), the keys this sync
  * touched are resolved at commit in one pass over the entry database. With derived domains,
- * a sync that removed an address reads the address database once to find the domains left.
+ * a sync that removed an address reads the address database until it has met an address of
+ * each domain it removed from: a few keys usually, all of them when a domain lost its last.
  * The store's "conflicts" count after a change stream is the last full sync's plus those
  * the changes made (an upper bound; the next full sync counts afresh).
  *

@@ -5,13 +5,13 @@
  *
  * A run (cron) is a refreshOnly with the cookie kept in the store: only what changed since
  * is read and applied through the entry-change driver (apply_change.h); a refresh without a
- * usable cookie is a full one, applied as a mark and sweep under the same safety rules as a
- * paged sync. --watch keeps a refreshAndPersist search open and commits the changes in short
- * batches as they arrive. Entries are named by entryUUID (id_attrs must start with it), one
- * base. group_filter and disabled_filter stay the directory's decision: one search per 100
- * changed entries, (&filter group_filter (|(entryUUID=...)...)), on a second connection.
- * Deletes add up over [sync] delete_window against max_delete_ratio; a silent persist
- * connection is probed after [ldap] persist_probe seconds and dropped when the probe goes
+ * usable cookie is a full one, read into the full-directory driver (apply_full.h) as a paged
+ * sync is: a mark and sweep under the same safety rules. --watch keeps a refreshAndPersist search
+ * open and commits the changes in short batches as they arrive. Entries are named by entryUUID
+ * (id_attrs must start with it), one base. group_filter and disabled_filter stay the directory's
+ * decision: one search per 100 changed entries, (&filter group_filter (|(entryUUID=...)...)), on a
+ * second connection. Deletes add up over [sync] delete_window against max_delete_ratio; a silent
+ * persist connection is probed after [ldap] persist_probe seconds and dropped when the probe goes
  * unanswered for [ldap] timeout seconds.
  * Details and the provider's setup: docs/operations.md "Live sync (syncrepl)".
  */

@@ -2,7 +2,9 @@
 # bench_syncrepl - [ldap] sync = syncrepl against the paged full re-sync, same directory, per
 # provider configuration (plain syncprov: a present phase; syncprov-sessionlog; the session
 # log from an accesslog database, syncprov-sessionlog-source): a refresh
-# with no change, a refresh after CHANGES modified entries, the paged re-sync; then --watch:
+# with no change, a refresh after CHANGES modified entries (with the CPU seconds slapd and syncd
+# spent on it: what the provider's side costs whatever the consumer does), the paged re-sync;
+# then --watch:
 # time from ldapadd returning to lookupd answering OK, and from ldapdelete to NOTFOUND, over
 # PERSIST changes (p50, p99), and syncd's CPU over IDLE seconds with nothing changing.
 #
@@ -31,14 +33,24 @@ cleanup() {
 trap cleanup EXIT
 
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
-# run CONF [ARGS] - one syncd run, prints its seconds
+HZ=$(getconf CLK_TCK)
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # a process's CPU (user + system)
+# run CONF [ARGS] - one syncd run, prints its seconds; the CPU seconds slapd and syncd spent
+# on it go into $work/cpu ("slapd syncd")
 run() {
-    local t0=$EPOCHREALTIME
-    "$BUILD/rcptdir-syncd" -c "$@" -d >/dev/null 2>"$work/err" || {
+    local t0=$EPOCHREALTIME s0 s1 sy
+    s0=$(ticks "$SLAPD_PID")
+    # the subshell's waited-for children's CPU (field 16 + 17: cutime, cstime) is syncd's
+    sy=$(
+        "$BUILD/rcptdir-syncd" -c "$@" -d >/dev/null 2>"$work/err" || exit 1
+        awk '{ print $16 + $17 }' "/proc/$BASHPID/stat"
+    ) || {
         echo "bench: syncd $* failed: $(tail -3 "$work/err")" >&2
         return 1
     }
     secs "$t0" "$EPOCHREALTIME"
+    s1=$(ticks "$SLAPD_PID")
+    awk -v a="$((s1 - s0))" -v b="$sy" -v hz="$HZ" 'BEGIN { printf "%.2f %.2f\n", a / hz, b / hz }' >"$work/cpu"
     sed -n 's/.*sync: \(syncrepl: .*\)/bench:   \1/p' "$work/err" >&2 # what it read, on stderr
 }
 conf() { # FILE STORE MODE
@@ -78,8 +90,8 @@ answer() { # KEY - lookupd's socketmap reply
 pct() { sort -g | awk -v p="$1" '{v[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print v[i]}'; }
 
 SMPORT=$("$top/scripts/free-port")
-echo "| entries | provider | paged full re-sync | syncrepl: initial refresh | no-change refresh | $CHANGES changed entries |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: |"
+echo "| entries | provider | paged full re-sync | syncrepl: initial refresh | no-change refresh | $CHANGES changed entries | the same: CPU of slapd / syncd |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
 for n in $SIZES; do
     "$top/scripts/gen-ldif" "$n" >"$work/data.ldif"
     for v in $VARIANTS; do
@@ -109,7 +121,8 @@ for n in $SIZES; do
         tn=$(run "$work/s.conf")
         modify 1 "$CHANGES" x
         tc=$(run "$work/s.conf")
-        echo "| $n | $v | $tp s | $ti s | $tn s | $tc s |"
+        read -r cs cy <"$work/cpu"
+        echo "| $n | $v | $tp s | $ti s | $tn s | $tc s | $cs s / $cy s |"
     done
 done
 

@@ -7,7 +7,8 @@
 # gives: first refresh, add, alias added and removed, rename (modrdn keeps the entryUUID),
 # delete, disable, a no-change refresh, a store without a cookie (lost), a garbage cookie,
 # a cookie from the future (53, consumer state newer), a stale cookie (every entry changed
-# since), a mass delete refused (exit 65, store unchanged) then --force; with the accesslog,
+# since), a mass delete refused (exit 65, store unchanged; also with the cookie lost, when the
+# full refresh is refused whole and run again with the deletes held) then --force; with the accesslog,
 # a change and a delete after a slapd restart come by name (no present phase). Once: a hung
 # provider (SIGSTOP) and a killed one leave the store unchanged (exit 75); the sync account
 # without "limits" hits the size limit on a full reload with an error naming the fix;
@@ -147,6 +148,15 @@ for V in plain sessionlog reloadhint accesslog; do
     done
     check "$V: mass delete: last_result refused" grep -q '"last_result": *"refused"' \
         <(mdb_dump -p -s meta "$S" | grep -A1 -x ' last_result' | tail -1 | sed 's/^ /"last_result": "/; s/$/"/')
+    # the same with the cookie lost: the full refresh (mark and sweep) is refused whole, then
+    # run again with the deletes held back, so the add still goes live
+    rm -rf "$W/lost" && cp -r "$S" "$W/lost" && set_meta "$W/lost" sync_cookie ""
+    sr_user hired2 hired2@example.org | ldap_do "$D" ldapadd
+    run_syncd "$W/lost.conf"
+    check_rc "$V: mass delete, cookie lost: refused, exit 65" 65
+    check_grep "$V: mass delete, cookie lost: the deletes held back" "$ERR" "held back"
+    check "$V: mass delete, cookie lost: the add went live" grep -q '^hired2@example.org' <("$DUMP" "$W/lost")
+    check "$V: mass delete, cookie lost: the deleted entries stay" grep -q '^alice@example.org' <("$DUMP" "$W/lost")
     sr "mass delete with --force" --force
 
     if [ "$V" = accesslog ]; then

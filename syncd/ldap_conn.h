@@ -25,7 +25,7 @@ struct ldap_conn {
     const struct conf *cf;
     char *err;
     size_t errlen;
-    int no_readahead; /* no 32 kB read layer: the caller polls the socket itself */
+    int no_readahead; /* no 32 kB read layer: for libldap's ldap_sync_* (src_syncrepl.c) */
     LDAP *ld;         /* out: the bound connection */
     const char *uri;  /* out: the URI connected to */
 };

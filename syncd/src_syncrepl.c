@@ -512,6 +512,9 @@ static struct sr *sr_new(struct source_run *r)
     s->c.cf = cf;
     s->c.err = r->err;
     s->c.errlen = r->errlen;
+    /* no readahead: with it ldap_result(LDAP_MSG_RECEIVED) hands libldap's sync loops chains
+     * of messages, and they pass each callback the chain's head (notes-syncrepl.md 1.2):
+     * tried, and a refresh lost most of its entries (syncd_syncrepl.sh failed) */
     s->c.no_readahead = 1;
     src_dir_mapping(cf, &s->map);
     s->attrs = xcalloc(cf->map_address_attrs.n + cf->map_id_attrs.n + 2, sizeof(*s->attrs));

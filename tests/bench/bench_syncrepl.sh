@@ -3,7 +3,9 @@
 # provider configuration (plain syncprov: a present phase; syncprov-sessionlog; the session
 # log from an accesslog database, syncprov-sessionlog-source): a refresh
 # with no change, a refresh after CHANGES modified entries (with the CPU seconds slapd and syncd
-# spent on it: what the provider's side costs whatever the consumer does), the paged re-sync;
+# spent on it), the same changes read by OpenLDAP's own client first (ldapsearch -E sync=ro
+# with syncd's stored cookie: what the provider's side costs whatever the consumer does), the
+# paged re-sync;
 # then --watch:
 # time from ldapadd returning to lookupd answering OK, and from ldapdelete to NOTFOUND, over
 # PERSIST changes (p50, p99), and syncd's CPU over IDLE seconds with nothing changing.
@@ -53,6 +55,20 @@ run() {
     awk -v a="$((s1 - s0))" -v b="$sy" -v hz="$HZ" 'BEGIN { printf "%.2f %.2f\n", a / hz, b / hz }' >"$work/cpu"
     sed -n 's/.*sync: \(syncrepl: .*\)/bench:   \1/p' "$work/err" >&2 # what it read, on stderr
 }
+# reference STORE - the refresh syncd's next run will get, read by ldapsearch with the cookie in
+# STORE (nothing stored): prints its seconds; slapd's CPU seconds go into $work/cpu
+reference() {
+    local ck t0 s0 s1
+    ck=$(mdb_dump -p -s meta "$1" | grep -A1 -x ' sync_cookie' | tail -1 | sed 's/^ //')
+    s0=$(ticks "$SLAPD_PID")
+    t0=$EPOCHREALTIME
+    ldapsearch -x -H "$LDAP_URI" -D "$LDAP_BIND_DN" -w "$LDAP_BIND_PW" -b ou=people,dc=example,dc=org \
+        -E "sync=ro/$ck" '(objectClass=inetOrgPerson)' mail mailLocalAddress mailAlternateAddress \
+        entryUUID >/dev/null
+    secs "$t0" "$EPOCHREALTIME"
+    s1=$(ticks "$SLAPD_PID")
+    awk -v a="$((s1 - s0))" -v hz="$HZ" 'BEGIN { printf "%.2f\n", a / hz }' >"$work/cpu"
+}
 conf() { # FILE STORE MODE
     cat >"$1" <<CONF
 [store]
@@ -90,8 +106,8 @@ answer() { # KEY - lookupd's socketmap reply
 pct() { sort -g | awk -v p="$1" '{v[NR]=$1} END {i=int(NR*p/100+0.999); if (i<1) i=1; print v[i]}'; }
 
 SMPORT=$("$top/scripts/free-port")
-echo "| entries | provider | paged full re-sync | syncrepl: initial refresh | no-change refresh | $CHANGES changed entries | the same: CPU of slapd / syncd |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| entries | provider | paged full re-sync | syncrepl: initial refresh | no-change refresh | $CHANGES changed entries | the same: CPU of slapd / syncd | the same read by ldapsearch: wall / slapd CPU |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $SIZES; do
     "$top/scripts/gen-ldif" "$n" >"$work/data.ldif"
     for v in $VARIANTS; do
@@ -120,9 +136,11 @@ for n in $SIZES; do
         run "$work/s.conf" >/dev/null
         tn=$(run "$work/s.conf")
         modify 1 "$CHANGES" x
+        tl=$(reference "$work/st-s")
+        read -r cl <"$work/cpu"
         tc=$(run "$work/s.conf")
         read -r cs cy <"$work/cpu"
-        echo "| $n | $v | $tp s | $ti s | $tn s | $tc s | $cs s / $cy s |"
+        echo "| $n | $v | $tp s | $ti s | $tn s | $tc s | $cs s / $cy s | $tl s / $cl s |"
     done
 done
 

@@ -47,6 +47,7 @@ struct apply {
     struct timespec start;
     uint64_t window;   /* apply_delete_window(): seconds, 0 none */
     struct delwin win; /* the removals still in the window (delwin.h) */
+    int win_junk;      /* meta held something else: rewritten with the sync */
 };
 
 /* ---- the sync ---- */
@@ -118,8 +119,8 @@ void apply_delete_window(struct apply *a, uint64_t seconds)
 
 /*
  * apply_window_load - the removals still in the delete window at now, from meta; a value
- * that is not a window counts as none (logged): it must not refuse good data. 0 or an
- * LMDB error.
+ * that is not a window counts as none (logged once: the sync rewrites it): it must not
+ * refuse good data. 0 or an LMDB error.
  */
 static int apply_window_load(struct apply *a, uint64_t now)
 {
@@ -127,6 +128,7 @@ static int apply_window_load(struct apply *a, uint64_t now)
     int rc;
 
     a->win.n = 0;
+    a->win_junk = 0;
     if (a->window == 0)
         return 0;
     rc = store_meta_get(a->txn, a->st, STORE_META_DEL_WINDOW, buf, sizeof(buf));
@@ -138,6 +140,7 @@ static int apply_window_load(struct apply *a, uint64_t now)
         log_warnx("apply: the store's %s value is not a delete window; starting a new one",
                   STORE_META_DEL_WINDOW);
         a->win.n = 0;
+        a->win_junk = 1;
     }
     delwin_expire(&a->win, a->window, now);
     return 0;
@@ -145,12 +148,15 @@ static int apply_window_load(struct apply *a, uint64_t now)
 
 _Static_assert(DELWIN_TEXT <= STORE_META_MAX / 2, "a delete window fits a meta value, twice");
 
-/* apply_window_save - this sync's removals into the window; emptied by a forced refusal */
+/*
+ * apply_window_save - this sync's removals into the window; emptied by a forced refusal; a
+ * value that was not a window is replaced even when this sync removed nothing
+ */
 static int apply_window_save(struct apply *a, int refused, uint64_t now)
 {
     char buf[DELWIN_TEXT];
 
-    if (a->window == 0 || (a->s.removed == 0 && !refused))
+    if (a->window == 0 || (a->s.removed == 0 && !refused && !a->win_junk))
         return 0;
     if (refused) /* the operator took what the source says: a new window from here */
         return store_meta_put(a->txn, a->st, STORE_META_DEL_WINDOW, "");

@@ -545,6 +545,10 @@ static void test_delete_window_formats(void **state)
         assert_int_equal(s.removed, 1);
         assert_int_equal(expect_window(f->st, 1, 11), 1);
     }
+    /* a sync that removes nothing replaces it too: logged once */
+    window_put(f->st, "junk");
+    assert_int_equal(changes(f->st, put, 1, &o, &s), 0);
+    assert_string_equal(meta_text(f->st, STORE_META_DEL_WINDOW), "");
     chg_window = 0;
 }
 

@@ -124,7 +124,7 @@ void apply_delete_window(struct apply *a, uint64_t seconds)
  */
 static int apply_window_load(struct apply *a, uint64_t now)
 {
-    char buf[STORE_META_MAX];
+    char buf[STORE_META_MAX], safe[LOG_SAFE_MAX + 4];
     int rc;
 
     a->win.n = 0;
@@ -137,8 +137,10 @@ static int apply_window_load(struct apply *a, uint64_t now)
     if (rc != 0 && rc != STORE_ERR_CORRUPT)
         return rc;
     if (rc != 0 || delwin_parse(&a->win, buf, a->window) != 0) {
-        log_warnx("apply: the store's %s value is not a delete window; starting a new one",
-                  STORE_META_DEL_WINDOW);
+        log_warnx("apply: the store's %s value is not a delete window (\"%s\"); starting a new "
+                  "one",
+                  STORE_META_DEL_WINDOW,
+                  rc != 0 ? "too long" : log_safe(safe, sizeof(safe), buf, strlen(buf)));
         a->win.n = 0;
         a->win_junk = 1;
     }

@@ -254,8 +254,8 @@ const struct cfg_key conf_keys[] = {
     {"sync", "max_delete_ratio", CFG_RATIO, "0.10", 0, 1000, OFF(max_delete_ratio), 0, NULL,
      "largest share of addresses one sync may remove without --force"},
     {"sync", "delete_window", CFG_INT, "3600", 0, 31536000, OFF(delete_window), 0, NULL,
-     "change streams (syncrepl): seconds over which removed addresses add up against "
-     "max_delete_ratio of the count at the window's start (0: each sync alone)"},
+     "change streams (syncrepl): seconds within which removed addresses add up against "
+     "max_delete_ratio (a sliding window in sixteenths; 0: each sync alone)"},
     {"sync", "interval", CFG_INT, "300", 1, 86400, OFF(interval), 0, NULL,
      "seconds between syncs with --watch"},
     {"sync", "changelog_max", CFG_INT, "1000000", 0, 100000000, OFF(changelog_max), 0, NULL,

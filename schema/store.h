@@ -91,7 +91,7 @@ enum store_db { STORE_ADDR = 0, STORE_DOMAIN, STORE_ENTRY, STORE_LOG, STORE_META
 #define STORE_META_SYNC_MODE    "sync_mode"        /* paged, refresh, persist */
 #define STORE_META_SYNC_PERSIST "sync_persist"     /* up or down: the persist connection */
 #define STORE_META_SYNC_CHANGE  "sync_last_change" /* unix time a change last arrived */
-#define STORE_META_DEL_WINDOW   "delete_window"    /* "start base removed": apply_delete_window() */
+#define STORE_META_DEL_WINDOW   "delete_window"    /* "v2 END BASE REMOVED ...": syncd/delwin.h */
 
 #define STORE_META_MAX 1024 /* longest meta value */
 

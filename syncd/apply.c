@@ -16,7 +16,9 @@
 #include <time.h>
 
 #include "common/hset.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
+#include "syncd/delwin.h"
 
 struct apply {
     struct store *st;
@@ -43,8 +45,9 @@ struct apply {
     const struct apply_driver *drv;
     void *drv_state;
     struct timespec start;
-    uint64_t window;                  /* apply_delete_window(): seconds, 0 none */
-    uint64_t w_start, w_base, w_gone; /* the open window (w_start 0: none) */
+    uint64_t window;   /* apply_delete_window(): seconds, 0 none */
+    struct delwin win; /* the removals still in the window (delwin.h) */
+    int win_junk;      /* meta held something else: rewritten with the sync */
 };
 
 /* ---- the sync ---- */
@@ -114,38 +117,54 @@ void apply_delete_window(struct apply *a, uint64_t seconds)
     a->window = seconds;
 }
 
-/* apply_window_load - the delete window still open now, from meta (none: w_start 0) */
-static void apply_window_load(struct apply *a, uint64_t now)
+/*
+ * apply_window_load - the removals still in the delete window at now, from meta; a value
+ * that is not a window counts as none (logged once: the sync rewrites it): it must not
+ * refuse good data. 0 or an LMDB error.
+ */
+static int apply_window_load(struct apply *a, uint64_t now)
 {
-    char buf[128];
-    unsigned long long start, base, gone;
+    char buf[STORE_META_MAX], safe[LOG_SAFE_MAX + 4];
+    int rc;
 
-    a->w_start = a->w_base = a->w_gone = 0;
-    if (a->window == 0 ||
-        store_meta_get(a->txn, a->st, STORE_META_DEL_WINDOW, buf, sizeof(buf)) != 0 ||
-        sscanf(buf, "%llu %llu %llu", &start, &base, &gone) != 3 || start == 0 || start > now ||
-        now - start >= a->window)
-        return;
-    a->w_start = start;
-    a->w_base = base;
-    a->w_gone = gone;
+    a->win.n = 0;
+    a->win_junk = 0;
+    if (a->window == 0)
+        return 0;
+    rc = store_meta_get(a->txn, a->st, STORE_META_DEL_WINDOW, buf, sizeof(buf));
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 && rc != STORE_ERR_CORRUPT)
+        return rc;
+    if (rc != 0 || delwin_parse(&a->win, buf, a->window) != 0) {
+        log_warnx("apply: the store's %s value is not a delete window (\"%s\"); starting a new "
+                  "one",
+                  STORE_META_DEL_WINDOW,
+                  rc != 0 ? "too long" : log_safe(safe, sizeof(safe), buf, strlen(buf)));
+        a->win.n = 0;
+        a->win_junk = 1;
+    }
+    delwin_expire(&a->win, a->window, now);
+    return 0;
 }
 
-/* apply_window_save - this sync's removals into the window; closed by a forced refusal */
+_Static_assert(DELWIN_TEXT <= STORE_META_MAX / 2, "a delete window fits a meta value, twice");
+
+/*
+ * apply_window_save - this sync's removals into the window; emptied by a forced refusal; a
+ * value that was not a window is replaced even when this sync removed nothing
+ */
 static int apply_window_save(struct apply *a, int refused, uint64_t now)
 {
-    char buf[128];
+    char buf[DELWIN_TEXT];
 
-    if (a->window == 0 || (a->s.removed == 0 && !refused))
+    if (a->window == 0 || (a->s.removed == 0 && !refused && !a->win_junk))
         return 0;
     if (refused) /* the operator took what the source says: a new window from here */
         return store_meta_put(a->txn, a->st, STORE_META_DEL_WINDOW, "");
-    if (a->w_start == 0) {
-        a->w_start = now;
-        a->w_base = a->s.previous;
-    }
-    snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64 " %" PRIu64, a->w_start, a->w_base,
-             a->w_gone + a->s.removed);
+    delwin_add(&a->win, a->window, now, a->s.removed, a->s.previous);
+    if (delwin_format(&a->win, buf, sizeof(buf)) != 0)
+        return EINVAL;
     return store_meta_put(a->txn, a->st, STORE_META_DEL_WINDOW, buf);
 }
 
@@ -685,7 +704,8 @@ static int apply_check(struct apply *a)
         return APPLY_REFUSED;
     }
     if (a->window > 0 && s->removed > 0) {
-        uint64_t base = a->w_start ? a->w_base : s->previous, gone = a->w_gone + s->removed;
+        uint64_t base = delwin_base(&a->win, s->previous), gone = delwin_removed(&a->win);
+        gone = gone > UINT64_MAX - s->removed ? UINT64_MAX : gone + s->removed;
         if (base > 0 && (double)gone > a->o.max_delete_ratio * (double)base) {
             snprintf(s->refusal, sizeof(s->refusal),
                      "refused: with this sync's %" PRIu64 ", %" PRIu64
@@ -854,7 +874,8 @@ int apply_commit(struct apply *a, uint64_t invalid, struct apply_stats *stats)
         goto fail;
     if (a->log_reset || (!a->logging && (changes > 0 || a->log_dropped)))
         floor = s->generation; /* the log lacks this generation: older readers resync */
-    apply_window_load(a, now);
+    if ((rc = apply_window_load(a, now)) != 0)
+        goto fail;
     if ((refused = apply_check(a) == APPLY_REFUSED) && !a->o.force) {
         rc = APPLY_REFUSED;
         goto fail;

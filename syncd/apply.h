@@ -90,10 +90,13 @@ int apply_meta_put(struct apply *a, const char *name, const char *value);
 /*
  * apply_delete_window - a change stream's safety rule: this sync's removals count together
  * with those committed within the last `seconds` against max_delete_ratio, so deletes that
- * trickle in over many small syncs are refused as one big sync would be. The window opens at
- * the first sync that removes something, with the address count before it as its base, and
- * closes `seconds` later; a sync applied with --force despite a refusal closes it. It lives
- * in meta (STORE_META_DEL_WINDOW), written with the sync. 0 (the default): this sync alone.
+ * trickle in over many small syncs are refused as one big sync would be. The window slides
+ * (syncd/delwin.h): removals are kept in 16 buckets of seconds/16 each and count for at least
+ * `seconds` and at most one bucket more; the base is the address count before the oldest
+ * removal still counted, or this sync's count before it when larger (removals cannot shrink
+ * their own base). A sync applied with --force despite a refusal empties the window. It lives
+ * in meta (STORE_META_DEL_WINDOW), written with the sync; a value there that is not a window
+ * is logged and read as an empty one. 0 (the default): this sync alone.
  */
 void apply_delete_window(struct apply *a, uint64_t seconds);
 

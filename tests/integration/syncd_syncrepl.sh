@@ -32,12 +32,6 @@ sr() {
     same "$desc"
 }
 
-# set_meta STORE NAME VALUE - overwrite one meta value (the store closed)
-set_meta() {
-    printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n' "$2" "$3" |
-        mdb_load -s meta "$1"
-}
-
 if ! command -v mdb_load >/dev/null; then
     skip_all "mdb_load (lmdb-utils) not installed"
 fi
@@ -93,21 +87,21 @@ for V in plain sessionlog reloadhint accesslog; do
     check_grep "$V: no change: nothing read" "$W/sr.err" "syncrepl: 0 changed, 0 deleted"
 
     # a store that has data but no cookie (lost): a full refresh sweeps what is gone
-    rm -rf "$W/lost" && cp -r "$W/old-$V" "$W/lost" && set_meta "$W/lost" sync_cookie ""
+    rm -rf "$W/lost" && cp -r "$W/old-$V" "$W/lost" && sr_set_meta "$W/lost" sync_cookie ""
     sr_conf "$W/lost.conf" "$W/lost" syncrepl
     run_syncd "$W/lost.conf"
     check_rc "$V: lost cookie: exit 0" 0
     "$DUMP" -e "$W/lost" >"$W/got" 2>&1
     check_same "$V: lost cookie: a full refresh equals a fresh paged sync" "$W/want" "$W/got"
 
-    rm -rf "$W/lost" && cp -r "$W/old-$V" "$W/lost" && set_meta "$W/lost" sync_cookie garbage
+    rm -rf "$W/lost" && cp -r "$W/old-$V" "$W/lost" && sr_set_meta "$W/lost" sync_cookie garbage
     run_syncd "$W/lost.conf"
     check_rc "$V: garbage cookie: exit 0" 0
     "$DUMP" -e "$W/lost" >"$W/got" 2>&1
     check_same "$V: garbage cookie (ignored by the provider): full refresh, swept" "$W/want" "$W/got"
 
     rm -rf "$W/lost" && cp -r "$W/old-$V" "$W/lost" &&
-        set_meta "$W/lost" sync_cookie 'rid=000,csn=20991231000000.000000Z#000000#000#000000'
+        sr_set_meta "$W/lost" sync_cookie 'rid=000,csn=20991231000000.000000Z#000000#000#000000'
     run_syncd "$W/lost.conf"
     check_rc "$V: cookie from the future (53): exit 0" 0
     check_grep "$V: cookie from the future: the refusal is logged" "$ERR" "consumer state newer"
@@ -150,7 +144,7 @@ for V in plain sessionlog reloadhint accesslog; do
         <(mdb_dump -p -s meta "$S" | grep -A1 -x ' last_result' | tail -1 | sed 's/^ /"last_result": "/; s/$/"/')
     # the same with the cookie lost: the full refresh (mark and sweep) is refused whole, then
     # run again with the deletes held back, so the add still goes live
-    rm -rf "$W/lost" && cp -r "$S" "$W/lost" && set_meta "$W/lost" sync_cookie ""
+    rm -rf "$W/lost" && cp -r "$S" "$W/lost" && sr_set_meta "$W/lost" sync_cookie ""
     sr_user hired2 hired2@example.org | ldap_do "$D" ldapadd
     run_syncd "$W/lost.conf"
     check_rc "$V: mass delete, cookie lost: refused, exit 65" 65

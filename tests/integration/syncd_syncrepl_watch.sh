@@ -8,7 +8,10 @@
 #   - a mass delete that trickles in one ldapdelete at a time (each persist batch alone far
 #     below max_delete_ratio) is held back once the deletes within [sync] delete_window pass
 #     it, while an add still goes live; --force applies the rest (the store equals a fresh
-#     paged sync); cron runs add their deletes up the same way (exit 65 once past it).
+#     paged sync); cron runs add their deletes up the same way (exit 65 once past it);
+#   - the window as stored: buckets ("v2 END BASE REMOVED ..."); a store from the previous
+#     release, whose fixed window "START BASE REMOVED" still counts; a value that is not a
+#     window is read as none (logged) and refuses nothing.
 # Prints TAP.
 set -u
 # shellcheck source=tests/lib/rcptdir.sh
@@ -51,8 +54,8 @@ watch_stop() {
     check_eq "$1: --watch exits 0 on SIGTERM" 0 "$?"
 }
 
-if ! command -v mdb_dump >/dev/null; then
-    skip_all "mdb_dump (lmdb-utils) not installed"
+if ! command -v mdb_dump >/dev/null || ! command -v mdb_load >/dev/null; then
+    skip_all "mdb_dump, mdb_load (lmdb-utils) not installed"
 fi
 
 D=$W/ldap
@@ -165,6 +168,25 @@ WINDOW=0 conf "$W/sr0.conf" "$S"
 run_syncd "$W/sr0.conf"
 check_rc "cron window: delete_window = 0 checks each sync alone, exit 0" 0
 same "cron window, delete_window = 0"
+
+# the stored window: buckets, here bulk9's and bulk10's (delete_window = 0 left it alone)
+mdb_dump -p -s meta "$S" | grep -A1 '^ delete_window$' | tail -n 1 >"$W/window.txt"
+check_grep "stored window: buckets, v2 END BASE REMOVED ..." "$W/window.txt" \
+    '^ v2( [0-9]+ [0-9]+ [0-9]+)+$'
+# a store from the previous release: its fixed window, 2 removed, opened 100 s ago
+sr_set_meta "$S" delete_window "$(($(date +%s) - 100)) $n 2"
+ldap_do "$D" ldapdelete "uid=bulk12,ou=people,dc=example,dc=org"
+run_syncd "$W/sr.conf"
+check_rc "old window: its 2 removals count, a third is refused, exit 65" 65
+check_grep "old window: the refusal adds them up" "$ERR" \
+    "with this sync's 1, 3 addresses removed within delete_window"
+# a value that is not a window: none, logged; the delete goes through
+sr_set_meta "$S" delete_window "not a window"
+run_syncd "$W/sr.conf"
+check_rc "junk window: read as none, the delete applied, exit 0" 0
+check_grep "junk window: logged" "$ERR" "delete_window value is not a delete window"
+check "junk window: bulk12 gone" bash -c "! '$DUMP' '$S' | grep -q '^bulk12@'"
+same "junk window"
 
 cat "$W/watch.log" >>"$W/syncd.log"
 done_testing

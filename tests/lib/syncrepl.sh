@@ -7,6 +7,8 @@
 # RATIO (max_delete_ratio, 0.2) and SYNC_LINES ([sync] extra lines), set for the call,
 # override the defaults. sr_user UID MAIL: an inetOrgPerson under ou=people as LDIF.
 # sr_same DESC STORE: a paged sync into $TEST_DIR/paged, then check_same of the entry dumps.
+# sr_set_meta STORE NAME VALUE: overwrite one meta value with mdb_load (lmdb-utils; no syncd
+# running on STORE).
 # shellcheck shell=bash
 
 sr_conf() {
@@ -44,4 +46,9 @@ sr_same() {
     "$DUMP" -e "$TEST_DIR/paged" >"$TEST_DIR/want" 2>&1
     "$DUMP" -e "$2" >"$TEST_DIR/got" 2>&1
     check_same "$1: the store equals a fresh paged sync" "$TEST_DIR/want" "$TEST_DIR/got"
+}
+
+sr_set_meta() {
+    printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n %s\n %s\nDATA=END\n' "$2" "$3" |
+        mdb_load -s meta "$1"
 }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -308,10 +309,10 @@ static void test_safety(void **state)
     assert_int_equal(db_count(f->st, STORE_ENTRY), 0);
 }
 
-/* meta_text - a meta value now (at most 127 bytes) */
+/* meta_text - a meta value now ("" when unset) */
 static const char *meta_text(struct store *st, const char *name)
 {
-    static char buf[128];
+    static char buf[STORE_META_MAX];
     MDB_txn *txn;
 
     assert_int_equal(store_begin(st, MDB_RDONLY, &txn), 0);
@@ -319,6 +320,81 @@ static const char *meta_text(struct store *st, const char *name)
         buf[0] = '\0';
     mdb_txn_abort(txn);
     return buf;
+}
+
+/* window_put - set the stored delete window, as printf */
+static void __attribute__((format(printf, 2, 3))) window_put(struct store *st, const char *fmt, ...)
+{
+    char buf[STORE_META_MAX];
+    MDB_txn *txn;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    assert_int_equal(store_begin(st, 0, &txn), 0);
+    assert_int_equal(store_meta_put(txn, st, STORE_META_DEL_WINDOW, buf), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+}
+
+/*
+ * window_read - the stored delete window ("v2 END BASE REMOVED ..."): its number of buckets,
+ * the addresses removed in them and the oldest one's base; -1 when it is not in that form
+ */
+static int window_read(struct store *st, unsigned long long *n, unsigned long long *removed,
+                       unsigned long long *base0)
+{
+    const char *p = meta_text(st, STORE_META_DEL_WINDOW);
+    unsigned long long e, b, r;
+    int used;
+
+    *n = *removed = *base0 = 0;
+    if (strncmp(p, "v2", 2) != 0)
+        return -1;
+    for (p += 2; sscanf(p, " %llu %llu %llu%n", &e, &b, &r, &used) == 3; p += used) {
+        if ((*n)++ == 0)
+            *base0 = b;
+        *removed += r;
+    }
+    return *p == '\0' ? 0 : -1;
+}
+
+/* expect_window - the stored window holds gone removals, its oldest bucket base0; its buckets */
+static unsigned long long expect_window(struct store *st, unsigned long long gone,
+                                        unsigned long long base0)
+{
+    unsigned long long n, g, b;
+
+    assert_int_equal(window_read(st, &n, &g, &b), 0);
+    assert_int_equal(g, gone);
+    assert_int_equal(b, base0);
+    return n;
+}
+
+/*
+ * window_age - make the stored delete window `secs` seconds older, whichever form it has
+ * (this release's buckets, or the previous release's "START BASE REMOVED"): the clock of
+ * these tests
+ */
+static void window_age(struct store *st, unsigned long long secs)
+{
+    char in[STORE_META_MAX], out[STORE_META_MAX];
+    unsigned long long e, b, r;
+    size_t len = 0;
+    const char *p = in;
+    int used;
+
+    snprintf(in, sizeof(in), "%s", meta_text(st, STORE_META_DEL_WINDOW));
+    out[0] = '\0';
+    if (strncmp(p, "v2", 2) == 0) {
+        len = (size_t)snprintf(out, sizeof(out), "v2");
+        for (p += 2; sscanf(p, " %llu %llu %llu%n", &e, &b, &r, &used) == 3; p += used)
+            len +=
+                (size_t)snprintf(out + len, sizeof(out) - len, " %llu %llu %llu", e - secs, b, r);
+    } else if (sscanf(p, "%llu %llu %llu", &e, &b, &r) == 3) {
+        snprintf(out, sizeof(out), "%llu %llu %llu", e - secs, b, r);
+    }
+    window_put(st, "%s", out);
 }
 
 /* the delete window: removals of several syncs add up against max_delete_ratio */
@@ -331,8 +407,6 @@ static void test_delete_window(void **state)
                      dave[] = {DEL("id-dave")}, erin[] = {DEL("id-erin")},
                      frank[] = {DEL("id-frank")}, grace[] = {DEL("id-grace")},
                      add[] = {PUT("id-new", 0, 0, {"new@example.org"})};
-    MDB_txn *txn;
-    unsigned long long start, base_n, gone;
 
     o.max_delete_ratio = 0.25; /* of 11 addresses: 2 may go, 3 may not */
     sync_ok(f->st, base, NBASE, &o, &s);
@@ -340,11 +414,7 @@ static void test_delete_window(void **state)
     assert_int_equal(changes(f->st, bob, 1, &o, &s), 0);
     assert_int_equal(changes(f->st, add, 1, &o, &s), 0); /* no removal: the window unchanged */
     assert_int_equal(changes(f->st, carol, 1, &o, &s), 0);
-    assert_int_equal(
-        sscanf(meta_text(f->st, STORE_META_DEL_WINDOW), "%llu %llu %llu", &start, &base_n, &gone),
-        3);
-    assert_int_equal(base_n, 11);
-    assert_int_equal(gone, 2);
+    expect_window(f->st, 2, 11);
     /* the third: 1 of 10 alone, 3 of 11 within the window */
     assert_int_equal(changes(f->st, dave, 1, &o, &s), APPLY_REFUSED);
     assert_non_null(
@@ -352,11 +422,12 @@ static void test_delete_window(void **state)
     assert_string_equal(owner(f->st, "dave@example.org"), "id-dave");
     /* an add still passes */
     assert_int_equal(changes(f->st, add, 1, &o, &s), 0);
-    /* no window: each sync alone */
+    /* no window: each sync alone, and the stored window is left as it was */
     chg_window = 0;
     assert_int_equal(changes(f->st, dave, 1, &o, &s), 0);
     assert_string_equal(owner(f->st, "dave@example.org"), "");
-    /* the window is still there (bob and carol); --force applies and closes it */
+    expect_window(f->st, 2, 11);
+    /* the window is still there (bob and carol); --force applies and empties it */
     chg_window = 3600;
     assert_int_equal(changes(f->st, erin, 1, &o, &s), APPLY_REFUSED);
     o.force = 1;
@@ -364,22 +435,120 @@ static void test_delete_window(void **state)
     assert_string_equal(meta_text(f->st, STORE_META_DEL_WINDOW), "");
     o.force = 0;
     assert_int_equal(changes(f->st, frank, 1, &o, &s), 0); /* a new window, base 8 */
-    assert_int_equal(
-        sscanf(meta_text(f->st, STORE_META_DEL_WINDOW), "%llu %llu %llu", &start, &base_n, &gone),
-        3);
-    assert_int_equal(base_n, 8);
-    assert_int_equal(gone, 1);
-    /* an expired window is not counted: a new one opens */
-    assert_int_equal(store_begin(f->st, 0, &txn), 0);
-    assert_int_equal(store_meta_put(txn, f->st, STORE_META_DEL_WINDOW, "1 8 100"), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
+    assert_int_equal(expect_window(f->st, 1, 8), 1);
+    /* what ended long ago is not counted */
+    window_put(f->st, "v2 1 8 100");
     assert_int_equal(changes(f->st, grace, 1, &o, &s), 0);
-    assert_int_equal(
-        sscanf(meta_text(f->st, STORE_META_DEL_WINDOW), "%llu %llu %llu", &start, &base_n, &gone),
-        3);
-    assert_true(start > 1);
-    assert_int_equal(base_n, 7);
-    assert_int_equal(gone, 1);
+    assert_int_equal(expect_window(f->st, 1, 7), 1);
+    chg_window = 0;
+}
+
+/*
+ * the window slides: removals count for delete_window seconds each, not until the end of a
+ * window that opened at the first of them, and they leave it bucket by bucket
+ */
+static void test_delete_window_slides(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct apply_stats s;
+    const struct chg bob[] = {DEL("id-bob")}, carol[] = {DEL("id-carol")},
+                     dave[] = {DEL("id-dave")}, erin[] = {DEL("id-erin")},
+                     dave_erin[] = {DEL("id-dave"), DEL("id-erin")},
+                     erin_frank[] = {DEL("id-erin"), DEL("id-frank")}, frank[] = {DEL("id-frank")};
+
+    o.max_delete_ratio = 0.25; /* 2 of 11 may go within the window, 3 may not */
+    sync_ok(f->st, base, NBASE, &o, &s);
+    chg_window = 3600;
+    assert_int_equal(changes(f->st, bob, 1, &o, &s), 0);
+    window_age(f->st, 3500);
+    assert_int_equal(changes(f->st, carol, 1, &o, &s), 0); /* 2 of 11 */
+    window_age(f->st, 400);
+    /*
+     * bob left 3900 s ago (out), carol 400 s ago (in). A window fixed at bob's removal has
+     * ended: it would let dave and erin go, 3 removals of 10 within 400 s
+     */
+    assert_int_equal(changes(f->st, dave_erin, 2, &o, &s), APPLY_REFUSED);
+    assert_non_null(strstr(s.refusal, "with this sync's 2, 3 addresses removed within "
+                                      "delete_window (3600 s) of the 10"));
+    assert_string_equal(owner(f->st, "dave@example.org"), "id-dave");
+    assert_int_equal(changes(f->st, dave, 1, &o, &s), 0); /* 2 of 10 */
+    window_age(f->st, 3500);
+    /* carol's bucket has left (3900 s), dave's not (3500 s): the base is the 9 before dave */
+    assert_int_equal(changes(f->st, erin_frank, 2, &o, &s), APPLY_REFUSED);
+    assert_non_null(strstr(s.refusal, "with this sync's 2, 3 addresses removed within "
+                                      "delete_window (3600 s) of the 9"));
+    assert_int_equal(changes(f->st, erin, 1, &o, &s), 0); /* 2 of 9 */
+    assert_int_equal(expect_window(f->st, 2, 9), 2);      /* dave's and erin's; carol's dropped */
+    /* all out: a new window from the 7 left */
+    window_age(f->st, 4000);
+    assert_int_equal(changes(f->st, frank, 1, &o, &s), 0);
+    assert_int_equal(expect_window(f->st, 1, 7), 1);
+    chg_window = 0;
+}
+
+/*
+ * the stored window's forms: the previous release's "START BASE REMOVED" is one bucket that
+ * counts until delete_window after that window's end; a value that is not a window is an
+ * empty one (logged), never a refusal
+ */
+static void test_delete_window_formats(void **state)
+{
+    struct fixture *f = *state;
+    struct apply_opts o = base_opts("changes");
+    struct apply_stats s;
+    const struct chg bob[] = {DEL("id-bob")}, put[] = {PUT("id-new", 0, 0, {"new@example.org"})},
+                     del[] = {DEL("id-new")};
+    unsigned long long now = (unsigned long long)time(NULL);
+    char many[STORE_META_MAX];
+    size_t len;
+
+    o.max_delete_ratio = 0.25;
+    sync_ok(f->st, base, NBASE, &o, &s);
+    chg_window = 3600;
+    /* an old window still open */
+    window_put(f->st, "%llu 11 2", now - 100);
+    assert_int_equal(changes(f->st, bob, 1, &o, &s), APPLY_REFUSED);
+    assert_non_null(strstr(s.refusal, "with this sync's 1, 3 addresses removed within "
+                                      "delete_window (3600 s) of the 11"));
+    /* ended 100 s ago: its removals may have been made 101 s ago, so they still count */
+    window_put(f->st, "%llu 11 2", now - 3700);
+    assert_int_equal(changes(f->st, bob, 1, &o, &s), APPLY_REFUSED);
+    /* ended more than delete_window ago */
+    window_put(f->st, "%llu 11 2", now - 7300);
+    assert_int_equal(changes(f->st, bob, 1, &o, &s), 0);
+    assert_int_equal(expect_window(f->st, 1, 11), 1);
+
+    /* not windows: each is an empty window, and this sync's removal starts a new one */
+    len = (size_t)snprintf(many, sizeof(many), "v2");
+    for (unsigned i = 0; i < 18; i++) /* one bucket too many */
+        len += (size_t)snprintf(many + len, sizeof(many) - len, " %llu 10 0", now + i);
+    const char *junk[] = {
+        "junk",
+        "v2 1 2",
+        "v2 x 1 1",
+        "v2 5 1 1 5 1 1",
+        "v2 0 1 1",
+        "v3 1 1 1",
+        "1 2",
+        "1 2 3 4",
+        "-1 2 3",
+        "99999999999999999999999 10 100",
+        "v2 1 10 99999999999999999999999",
+        "1\t10 100",
+        many,
+    };
+    for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+        assert_int_equal(changes(f->st, put, 1, &o, &s), 0);
+        window_put(f->st, "%s", junk[i]);
+        assert_int_equal(changes(f->st, del, 1, &o, &s), 0);
+        assert_int_equal(s.removed, 1);
+        assert_int_equal(expect_window(f->st, 1, 11), 1);
+    }
+    /* a sync that removes nothing replaces it too: logged once */
+    window_put(f->st, "junk");
+    assert_int_equal(changes(f->st, put, 1, &o, &s), 0);
+    assert_string_equal(meta_text(f->st, STORE_META_DEL_WINDOW), "");
     chg_window = 0;
 }
 
@@ -697,6 +866,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_safety, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_window_slides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_window_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_and_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmarked_lists, setup, teardown),

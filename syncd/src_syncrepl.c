@@ -385,6 +385,25 @@ static void sr_present(struct sr *s, const char *id)
         hset_add(&s->present, hset_hash(id, strlen(id)));
 }
 
+/*
+ * sr_single - 1 when msg is the only message libldap has handed over. Its sync loops pass
+ * every callback the head of what ldap_result(LDAP_MSG_RECEIVED) returned instead of each
+ * message (notes-syncrepl.md 1.2), so of a chain of several all but the first would be lost
+ * without a trace. Our connection reads one message per call (no readahead), but messages
+ * the probe's ldap_result() read and queued come back as a chain: fail the run instead (the
+ * next one resumes from the stored cookie, and the same changes come again).
+ */
+static int sr_single(struct sr *s, LDAPMessage *msg)
+{
+    if (ldap_next_message(s->c.ld, msg) == NULL)
+        return 1;
+    sr_fail(s,
+            "ldap: libldap handed over %d sync messages at once, which its ldap_sync_* "
+            "calls would lose all but one of: nothing of this batch was applied",
+            ldap_count_messages(s->c.ld, msg));
+    return 0;
+}
+
 /* ---- libldap's callbacks (their return values are ignored: failures go to s) ---- */
 
 static int sr_on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid,
@@ -395,6 +414,8 @@ static int sr_on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid,
 
     sr_wd_idle = 0;
     s->msgs++;
+    if (!sr_single(s, msg))
+        return 0;
     sr_uuid(uuid, id);
     switch (phase) {
     case LDAP_SYNC_CAPI_PRESENT:
@@ -420,8 +441,7 @@ static int sr_on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid,
 
 static int sr_on_reference(ldap_sync_t *ls, LDAPMessage *msg)
 {
-    (void)ls;
-    (void)msg;
+    sr_single(ls->ls_private, msg);
     return 0; /* a referral names no entry of this directory */
 }
 
@@ -431,9 +451,10 @@ static int sr_on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids
     struct sr *s = ls->ls_private;
     char id[SR_UUID_LEN + 1];
 
-    (void)msg;
     sr_wd_idle = 0;
     s->msgs++;
+    if (!sr_single(s, msg))
+        return 0;
     switch (phase) {
     case LDAP_SYNC_CAPI_PRESENTS:
         s->saw_present = 1;
@@ -464,9 +485,9 @@ static int sr_on_result(ldap_sync_t *ls, LDAPMessage *msg, int refreshDeletes)
 {
     struct sr *s = ls->ls_private;
 
-    (void)msg;
     s->msgs++;
     s->done = 1;
+    sr_single(s, msg);
     s->refresh_deletes = refreshDeletes;
     return 0;
 }

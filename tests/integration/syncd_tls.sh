@@ -1,6 +1,7 @@
 #!/bin/bash
 # syncd_tls.sh -- rcptdir-syncd over TLS against a real throwaway slapd (issue 3 point 1):
-# ldaps:// and StartTLS with tls_ca_file succeed; without the CA, with a wrong CA, with a
+# ldaps:// and StartTLS with tls_ca_file succeed, paged and syncrepl (an incremental add and
+# delete too); without the CA, with a wrong CA, with a
 # certificate for another host name, or StartTLS against a server without TLS, the sync
 # fails with exit 75 and leaves the store unchanged.  A throwaway CA and server
 # certificates are made with openssl; slapd (GnuTLS on Debian) listens on ldap:// and
@@ -281,6 +282,28 @@ if tls_slapd_start "$W/tls/srv.pem" "$W/tls/srv.key"; then
         "tls_ca_file = $CA"
     expect_ok "ldap://localhost + starttls = yes (DNS:localhost and this host's name in the certificate)" \
         "ldap://localhost:$P1" "starttls = yes" "tls_ca_file = $CA"
+
+    # syncrepl over TLS: a first refresh, then an add and a delete (a present phase with plain
+    # syncprov) read incrementally; each message must arrive whole through the TLS layer
+    expect_ok "sync = syncrepl over ldaps://" "ldaps://127.0.0.1:$P2" "tls_ca_file = $CA" \
+        "sync = syncrepl"
+    SR_CONF=$W/ok$N_CONF.conf SR_STORE=$W/store-ok$N_CONF
+    expect_ok "sync = syncrepl over StartTLS" "ldap://127.0.0.1:$P1" "starttls = yes" \
+        "tls_ca_file = $CA" "sync = syncrepl"
+    printf 'dn: uid=tlsnew,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nobjectClass: inetLocalMailRecipient\nuid: tlsnew\ncn: tlsnew\nsn: tlsnew\nmail: tlsnew@example.org\n' |
+        ldapadd -x -H "ldap://127.0.0.1:$P1" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" >/dev/null
+    run_tls "$SR_CONF"
+    check_rc "syncrepl over ldaps://, an add: exit 0" 0
+    check_grep "syncrepl over ldaps://, an add: read as a change" "$ERR" "syncrepl: 1 changed"
+    check "syncrepl over ldaps://, an add: tlsnew@ in the store" grep -q '^tlsnew@example.org' \
+        <("$DUMP" "$SR_STORE")
+    ldapdelete -x -H "ldap://127.0.0.1:$P1" -D "$LDAP_ROOTDN" -w "$LDAP_ROOTPW" \
+        uid=tlsnew,ou=people,dc=example,dc=org
+    run_tls "$SR_CONF"
+    check_rc "syncrepl over ldaps://, a delete: exit 0" 0
+    addrs "$SR_STORE" "$W/sr-addrs"
+    check_same "syncrepl over ldaps://, a delete: the store equals schema/ldap/sample.expected again" \
+        "$EXPECTED" "$W/sr-addrs"
 
     # verification cannot be switched off by the library's environment or ldaprc
     mkdir -p "$W/hostile"

@@ -104,13 +104,17 @@ check_eq "  ... running as nobody" "$(id -u nobody)" "$(awk '/^Uid:/ { print $3 
 check "  ... it created the socket's directory (no systemd RuntimeDirectory=)" test -S "$T/run/socketmap"
 kill "$lpid"
 wait "$lpid"
-asnobody "$LOOKUPD" -c "$T/l.conf" -d >"$T/l3.log" 2>&1 &
+# not through asnobody: a function in the background runs in a subshell, and $! would be that
+# subshell, not lookupd (a kill left lookupd running after the test)
+setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$LOOKUPD" -c "$T/l.conf" -d \
+    >"$T/l3.log" 2>&1 &
 lpid=$!
 PIDS+=("$lpid")
 check "lookupd started as nobody (systemd User=): ready, its token read" \
     wait_until 20 file_has "$T/l3.log" "lookupd: ready"
 kill "$lpid"
 wait "$lpid"
+check "  ... and it is gone after SIGTERM" bash -c "! pgrep -f 'rcptdir-lookup[d] -c $T/l.conf' >/dev/null"
 
 # --- a wrong password: a configuration error ----------------------------------------------------
 printf 'wrong-password' >"$T/ldap.secret"

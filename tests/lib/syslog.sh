@@ -31,7 +31,7 @@ syslog_ns_start() {
 
 # in_syslog_ns CMD... - run CMD in the namespace (exec: $! of `in_syslog_ns ... &` is CMD's pid)
 in_syslog_ns() {
-    exec nsenter -t "$SYSLOG_NS" -m -- "$@"
+    exec nsenter -t "$SYSLOG_NS" -m -r -- "$@" # -r: its root (a chroot stays one), our cwd
 }
 
 # syslog_sink NAME - a syslog socket at the namespace's /dev/log, its messages in

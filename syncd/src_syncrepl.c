@@ -835,6 +835,7 @@ static int sr_persist(struct sr *s, int *lost)
     int fd = -1, rc, empty = 0, hung = 0;
 
     sr_reset(s);
+    s->full = 0; /* after a refresh without a cookie: the batches are changes (apply_change) */
     ldap_get_option(s->c.ld, LDAP_OPT_DESC, &fd);
     clock_gettime(CLOCK_MONOTONIC, &quiet);
     for (;;) {

@@ -11,7 +11,9 @@
 #     paged sync); cron runs add their deletes up the same way (exit 65 once past it);
 #   - the window as stored: buckets ("v2 END BASE REMOVED ..."); a store from the previous
 #     release, whose fixed window "START BASE REMOVED" still counts; a value that is not a
-#     window is read as none (logged) and refuses nothing.
+#     window is read as none (logged) and refuses nothing;
+#   - --watch from an empty store: after the first (full) refresh, an add and a delete are
+#     applied as changes, with no failed run.
 # Prints TAP.
 set -u
 # shellcheck source=tests/lib/rcptdir.sh
@@ -188,5 +190,26 @@ check_grep "junk window: logged" "$ERR" "delete_window value is not a delete win
 check "junk window: bulk12 gone" bash -c "! '$DUMP' '$S' | grep -q '^bulk12@'"
 same "junk window"
 
-cat "$W/watch.log" >>"$W/syncd.log"
+# ---------------------------------------------------------------- --watch from an empty store
+# the first refresh (no cookie) goes through the full-directory driver; the persist batches
+# after it must go through the change driver
+conf "$W/sr2.conf" "$W/sr2"
+"$SYNCD" -c "$W/sr2.conf" -d --watch >"$W/watch2.log" 2>&1 &
+w2=$!
+PIDS+=("$w2")
+check "empty store, --watch: the first refresh commits" \
+    wait_until 30 grep -q "syncrepl: initial refresh" "$W/watch2.log"
+sr_user fresh1 fresh1@example.org | ldap_do "$D" ldapadd
+check "empty store, --watch: an ldapadd after the first refresh is stored within 10 s" \
+    wait_until 10 bash -c "'$DUMP' '$W/sr2' | grep -q '^fresh1@example.org'"
+ldap_do "$D" ldapdelete uid=fresh1,ou=people,dc=example,dc=org
+check "empty store, --watch: an ldapdelete after it is applied within 10 s" \
+    wait_until 10 bash -c "! '$DUMP' '$W/sr2' | grep -q '^fresh1@example.org'"
+check "empty store, --watch: no run failed" bash -c "! grep -q 'sync failed' '$W/watch2.log'"
+kill -TERM "$w2"
+wait "$w2"
+check_eq "empty store, --watch: exits 0 on SIGTERM" 0 "$?"
+sr_same "empty store, --watch" "$W/sr2"
+
+cat "$W/watch.log" "$W/watch2.log" >>"$W/syncd.log"
 done_testing

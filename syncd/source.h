@@ -47,6 +47,7 @@ struct source_run {
     const struct conf *cf;
     struct apply *apply;               /* begun, no driver attached yet */
     int force;                         /* --force: the operator takes what the source says */
+    int dry_run;                       /* --dry-run: nothing this run reads is committed */
     int progress;                      /* a progress line on stderr is welcome (a terminal) */
     const volatile sig_atomic_t *stop; /* non-zero: stop soon (SOURCE_ERR) */
     int watch;                         /* --watch: a source may keep a live stream open */

@@ -10,12 +10,13 @@
  *     search per batch for the group and disabled members among them ((&filter
  *     group_filter (|(entryUUID=..)..))), then apply_change_put() each; deletes (syncIdSet
  *     with refreshDeletes, DELETE in the persist stage) go to apply_change_delete();
- *   - a refresh sent without a cookie lists the whole directory: its entries go to the
+ *   - a refresh that starts without a cookie lists the whole directory: its entries go to the
  *     full-directory driver (apply_full_entry(), mark and sweep at commit, as a paged sync),
  *     unless deletes are held back (that needs the change driver, which can leave the sweep
  *     out);
  *   - any other refresh is authoritative (every entry not named is gone:
- *     apply_change_sweep()) when it was sent with reloadHint, when it ended with
+ *     apply_change_sweep()) when it was sent with reloadHint or, retried after 53 below,
+ *     without a cookie (the change driver is attached by then), when it ended with
  *     refreshDeletes FALSE or held a present phase, or when the provider answered with an
  *     empty cookie (it ignored ours);
  *   - e-syncRefreshRequired (4096) -> once more with reloadHint (a full reload); "consumer
@@ -106,12 +107,14 @@ struct sr {
     size_t npend, cappend;
     struct hset present; /* entry ids named as present or changed in this refresh */
     int had_cookie, saw_present, done, failed;
-    int full; /* this run is a full refresh into apply_full (mark and sweep), not changes */
+    int full;     /* this run is a full refresh into apply_full (mark and sweep), not changes */
+    int map_full; /* a store write failed with MDB_MAP_FULL: syncd grows the map, runs again */
     int refresh_deletes; /* of the searchResultDone: 1, 0, -1 (4096), -2 none */
     int hold;            /* deletes are held back: not applied, the cookie not advanced */
     uint64_t held;       /* deletes (and sweeps) held back by this run */
     uint64_t msgs, puts, dels;
     char why[512];
+    char saved[STORE_META_MAX]; /* the cookie in the store as this stream last read or wrote it */
     /* persist: a provider alive but silent is asked a question on the same connection */
     struct timespec heard, probed; /* the last message or answer; when the probe went out */
     int probe;                     /* the probe's message id, 0 when none is out */
@@ -342,6 +345,7 @@ static int sr_flush(struct sr *s)
                      : apply_change_put(s->run->apply, &s->entry);
         if (rc != 0) {
             sr_fail(s, "store: %s", store_strerror(rc));
+            s->map_full = rc == MDB_MAP_FULL;
             break;
         }
         s->puts++;
@@ -373,16 +377,27 @@ static void sr_delete(struct sr *s, const char *uuid)
                 uuid);
         return;
     }
-    if ((rc = apply_change_delete(s->run->apply, uuid, strlen(uuid))) != 0)
+    if ((rc = apply_change_delete(s->run->apply, uuid, strlen(uuid))) != 0) {
         sr_fail(s, "store: %s", store_strerror(rc));
+        s->map_full = rc == MDB_MAP_FULL;
+    }
     s->dels++;
 }
 
-/* sr_present - id exists: kept by the sweep (a full refresh's driver keeps its own list) */
-static void sr_present(struct sr *s, const char *id)
+/*
+ * sr_present - id exists: kept by the sweep. A full refresh's driver keeps its own list of
+ * the entries it was sent (sent 1); an entry only named as present (sent 0) in a refresh
+ * without a cookie would be swept: fail instead (slapd sends none there)
+ */
+static void sr_present(struct sr *s, const char *id, int sent)
 {
     if (!s->full)
         hset_add(&s->present, hset_hash(id, strlen(id)));
+    else if (!sent)
+        sr_fail(s,
+                "syncrepl: the provider named the entry %s present without sending it, in a "
+                "refresh without a cookie; nothing was applied",
+                id);
 }
 
 /*
@@ -420,11 +435,11 @@ static int sr_on_entry(ldap_sync_t *ls, LDAPMessage *msg, struct berval *uuid,
     switch (phase) {
     case LDAP_SYNC_CAPI_PRESENT:
         s->saw_present = 1;
-        sr_present(s, id);
+        sr_present(s, id, 0);
         break;
     case LDAP_SYNC_CAPI_ADD:
     case LDAP_SYNC_CAPI_MODIFY:
-        sr_present(s, id);
+        sr_present(s, id, 1);
         if (!s->failed && sr_copy(s, msg, id) != 0)
             sr_fail(s, "ldap: decoding the entry %s", id);
         if (s->npend >= SR_BATCH)
@@ -463,7 +478,7 @@ static int sr_on_intermediate(ldap_sync_t *ls, LDAPMessage *msg, BerVarray uuids
         s->saw_present = 1;
         for (size_t i = 0; uuids != NULL && uuids[i].bv_val != NULL; i++) {
             sr_uuid(&uuids[i], id);
-            sr_present(s, id);
+            sr_present(s, id, 0);
         }
         break;
     case LDAP_SYNC_CAPI_DELETES_IDSET:
@@ -572,7 +587,7 @@ static int sr_supported(struct sr *s)
 static void sr_reset(struct sr *s)
 {
     hset_free(&s->present);
-    s->saw_present = s->done = s->failed = 0;
+    s->saw_present = s->done = s->failed = s->map_full = 0;
     s->refresh_deletes = -2; /* no searchResultDone (refreshAndPersist ends with DONE) */
     s->msgs = s->puts = s->dels = s->held = 0;
     s->why[0] = '\0';
@@ -612,10 +627,12 @@ static void sr_save_cookie(struct sr *s)
                       "run does a full refresh",
                       (size_t)ck->bv_len);
         sr_meta(s, STORE_META_SYNC_COOKIE, "");
+        s->saved[0] = '\0';
         return;
     }
     snprintf(buf, sizeof(buf), "%.*s", (int)ck->bv_len, ck->bv_val);
     sr_meta(s, STORE_META_SYNC_COOKIE, buf);
+    memcpy(s->saved, buf, sizeof(s->saved));
     sr_meta(s, STORE_META_SYNC_SEARCH, sid);
 }
 
@@ -627,11 +644,12 @@ static int sr_load_cookie(struct sr *s)
     ber_memfree(s->ls.ls_cookie.bv_val);
     s->ls.ls_cookie.bv_val = NULL;
     s->ls.ls_cookie.bv_len = 0;
+    if (apply_meta_get(s->run->apply, STORE_META_SYNC_COOKIE, buf, sizeof(buf)) != 0)
+        buf[0] = '\0';
+    snprintf(s->saved, sizeof(s->saved), "%s", buf);
     sr_search_id(s, want, sizeof(want));
     if (apply_meta_get(s->run->apply, STORE_META_SYNC_SEARCH, sid, sizeof(sid)) != 0 ||
-        strcmp(sid, want) != 0 ||
-        apply_meta_get(s->run->apply, STORE_META_SYNC_COOKIE, buf, sizeof(buf)) != 0 ||
-        buf[0] == '\0')
+        strcmp(sid, want) != 0 || buf[0] == '\0')
         return 0;
     ber_str2bv(buf, 0, 1, &s->ls.ls_cookie);
     return 1;
@@ -645,7 +663,7 @@ static int sr_ldap_error(struct sr *s, int rc)
 
     if (s->failed) {
         snprintf(s->run->err, s->run->errlen, "%s", s->why);
-        return SOURCE_ERR;
+        return s->map_full ? MDB_MAP_FULL : SOURCE_ERR;
     }
     if (sr_wd_fired && !*s->run->stop)
         rc = LDAP_TIMEOUT;
@@ -914,6 +932,23 @@ static int sr_usable(const struct conf *cf)
            strcasecmp(cf->map_id_attrs.v[0], "entryUUID") == 0;
 }
 
+/*
+ * sr_committed - whether the store holds the cookie the live stream last wrote. A run that
+ * returned 0 may still fail to commit (MDB_MAP_FULL: syncd grows the map and calls again;
+ * a write error); its changes were read off the connection and are not in the store, so
+ * the stream must start over from the stored cookie rather than go on past them.
+ */
+static int sr_committed(const struct sr *s, struct source_run *r)
+{
+    char buf[STORE_META_MAX];
+
+    if (r->dry_run) /* nothing is ever committed: going on is all a dry run can do */
+        return 1;
+    if (apply_meta_get(r->apply, STORE_META_SYNC_COOKIE, buf, sizeof(buf)) != 0)
+        buf[0] = '\0';
+    return strcmp(buf, s->saved) == 0;
+}
+
 static int src_syncrepl_run(struct source_run *r)
 {
     static int decided; /* auto: 1 syncrepl, -1 paged, once per process */
@@ -930,6 +965,12 @@ static int src_syncrepl_run(struct source_run *r)
     r->err[0] = '\0';
     r->can_hold = 1;
     if (r->hold && sr_live != NULL && !sr_live->hold) { /* a refused batch: again from the cookie */
+        sr_free(sr_live);
+        sr_live = NULL;
+    }
+    if (sr_live != NULL && !sr_committed(sr_live, r)) {
+        log_warnx("syncrepl: the last batch read was not committed to the store; reading it "
+                  "again from the cookie there");
         sr_free(sr_live);
         sr_live = NULL;
     }

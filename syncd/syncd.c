@@ -118,6 +118,7 @@ static int syncd_once(const struct conf *cf, const struct source *src, struct st
     ao.print = o->dry_run;
     r.cf = cf;
     r.force = o->force;
+    r.dry_run = o->dry_run;
     r.progress = isatty(STDERR_FILENO) && !o->dry_run;
     r.stop = &syncd_stop;
     r.watch = o->watch;

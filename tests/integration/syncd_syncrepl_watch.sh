@@ -211,5 +211,8 @@ wait "$w2"
 check_eq "empty store, --watch: exits 0 on SIGTERM" 0 "$?"
 sr_same "empty store, --watch" "$W/sr2"
 
+# every batch's cookie was committed with it: none had to be read again (sr_committed)
+check "every --watch batch was committed: none read again" \
+    bash -c "! grep -h 'not committed to the store' '$W/watch.log' '$W/watch2.log'"
 cat "$W/watch.log" "$W/watch2.log" >>"$W/syncd.log"
 done_testing

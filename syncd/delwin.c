@@ -92,12 +92,20 @@ bad:
 
 void delwin_expire(struct delwin *w, uint64_t window, uint64_t now)
 {
+    uint64_t span = DELWIN_SPAN(window) > 0 ? DELWIN_SPAN(window) : 1;
+    uint64_t cur = (now / span + 1) * span; /* the end of the bucket now is in */
     size_t k = 0;
 
     for (size_t i = 0; i < w->n; i++) {
-        uint64_t end = w->b[i].end;
-        if (end > now ? end - now <= window : now - end < window)
-            w->b[k++] = w->b[i];
+        struct delwin_bucket b = w->b[i];
+        if (b.end <= now && now - b.end >= window)
+            continue;
+        if (b.end > cur) /* from later than now: counts from now on, never dropped */
+            b.end = cur;
+        if (k > 0 && w->b[k - 1].end == b.end) /* ends increase: only clamped ones meet */
+            w->b[k - 1].removed = delwin_sat_add(w->b[k - 1].removed, b.removed);
+        else
+            w->b[k++] = b;
     }
     w->n = k;
 }

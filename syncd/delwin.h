@@ -50,8 +50,9 @@ struct delwin {
 int delwin_parse(struct delwin *w, const char *text, uint64_t window);
 
 /*
- * delwin_expire - drop the buckets that no longer count at now: ended window seconds ago or
- * more, or ending more than window seconds from now (the clock went back)
+ * delwin_expire - drop the buckets that no longer count at now (ended window seconds ago or
+ * more); buckets ending after the one now is in (the clock went back, or the window was
+ * shortened) become part of it: their removals count from now on, never forgotten
  */
 void delwin_expire(struct delwin *w, uint64_t window, uint64_t now);
 

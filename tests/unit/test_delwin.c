@@ -182,16 +182,24 @@ static void test_window_changed(void **state)
     assert_int_equal(w.b[DELWIN_MAX - 1].end, T0 + 225);
 }
 
-/* the clock went back: a bucket ending more than a window ahead is dropped */
+/* the clock went back: buckets from later become the bucket now is in, their removals kept */
 static void test_clock_back(void **state)
 {
     struct delwin w = {.n = 0};
+    uint64_t span = DELWIN_SPAN(HOUR);
 
     (void)state;
     delwin_add(&w, HOUR, T0 + 2 * HOUR, 1, 100);
-    delwin_expire(&w, HOUR, T0 + HOUR + 300);
-    assert_int_equal(w.n, 1); /* ends 2 * HOUR + 225 - HOUR - 300 = 3525 s ahead */
+    delwin_add(&w, HOUR, T0 + 2 * HOUR + 600, 2, 100);
+    assert_int_equal(w.n, 2);
     delwin_expire(&w, HOUR, T0);
+    assert_int_equal(w.n, 1); /* both from later: one bucket, the one T0 is in */
+    assert_int_equal(w.b[0].end, (T0 / span + 1) * span);
+    assert_int_equal(w.b[0].base, 100);
+    assert_int_equal(delwin_removed(&w), 3);
+    delwin_expire(&w, HOUR, T0 + HOUR - 1); /* still counted a window after T0 */
+    assert_int_equal(delwin_removed(&w), 3);
+    delwin_expire(&w, HOUR, T0 + HOUR + span);
     assert_int_equal(w.n, 0);
 }
 

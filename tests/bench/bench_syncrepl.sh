@@ -60,12 +60,21 @@ run() {
 reference() {
     local ck t0 s0 s1
     ck=$(mdb_dump -p -s meta "$1" | grep -A1 -x ' sync_cookie' | tail -1 | sed 's/^ //')
+    case $ck in rid=*) ;; *)
+        echo "bench: no cookie in $1 ('$ck'): the reference would time a full refresh" >&2
+        return 1
+        ;;
+    esac
     s0=$(ticks "$SLAPD_PID")
     t0=$EPOCHREALTIME
     ldapsearch -x -H "$LDAP_URI" -D "$LDAP_BIND_DN" -w "$LDAP_BIND_PW" -b ou=people,dc=example,dc=org \
         -E "sync=ro/$ck" '(objectClass=inetOrgPerson)' mail mailLocalAddress mailAlternateAddress \
-        entryUUID >/dev/null
+        entryUUID >"$work/ref.ldif" || {
+        echo "bench: ldapsearch -E sync=ro failed" >&2
+        return 1
+    }
     secs "$t0" "$EPOCHREALTIME"
+    echo "bench:   the reference read $(grep -c '^dn:' "$work/ref.ldif") changed entries" >&2
     s1=$(ticks "$SLAPD_PID")
     awk -v a="$((s1 - s0))" -v hz="$HZ" 'BEGIN { printf "%.2f\n", a / hz }' >"$work/cpu"
 }

@@ -55,6 +55,14 @@ static void delwin_merge_oldest(struct delwin *w)
     w->n--;
 }
 
+/* delwin_bucket_end - when the bucket that now falls in ends */
+static uint64_t delwin_bucket_end(uint64_t window, uint64_t now)
+{
+    uint64_t span = DELWIN_SPAN(window) > 0 ? DELWIN_SPAN(window) : 1;
+
+    return (now / span + 1) * span;
+}
+
 int delwin_parse(struct delwin *w, const char *text, uint64_t window)
 {
     const char *p = text;
@@ -92,8 +100,7 @@ bad:
 
 void delwin_expire(struct delwin *w, uint64_t window, uint64_t now)
 {
-    uint64_t span = DELWIN_SPAN(window) > 0 ? DELWIN_SPAN(window) : 1;
-    uint64_t cur = (now / span + 1) * span; /* the end of the bucket now is in */
+    uint64_t cur = delwin_bucket_end(window, now);
     size_t k = 0;
 
     for (size_t i = 0; i < w->n; i++) {
@@ -127,8 +134,7 @@ uint64_t delwin_base(const struct delwin *w, uint64_t previous)
 void delwin_add(struct delwin *w, uint64_t window, uint64_t now, uint64_t removed,
                 uint64_t previous)
 {
-    uint64_t span = DELWIN_SPAN(window) > 0 ? DELWIN_SPAN(window) : 1;
-    uint64_t end = (now / span + 1) * span;
+    uint64_t end = delwin_bucket_end(window, now);
     size_t i;
 
     if (removed == 0)

@@ -180,6 +180,13 @@ static void sr_fail(struct sr *s, const char *fmt, ...)
     va_end(ap);
 }
 
+/* sr_store_fail - a store write failed: MDB_MAP_FULL makes syncd grow the map and run again */
+static void sr_store_fail(struct sr *s, int rc)
+{
+    sr_fail(s, "store: %s", store_strerror(rc));
+    s->map_full = s->map_full || rc == MDB_MAP_FULL;
+}
+
 static void sr_uuid(const struct berval *raw, char out[SR_UUID_LEN + 1])
 {
     const unsigned char *u = (const unsigned char *)raw->bv_val;
@@ -344,8 +351,7 @@ static int sr_flush(struct sr *s)
         rc = s->full ? apply_full_entry(s->run->apply, &s->entry)
                      : apply_change_put(s->run->apply, &s->entry);
         if (rc != 0) {
-            sr_fail(s, "store: %s", store_strerror(rc));
-            s->map_full = rc == MDB_MAP_FULL;
+            sr_store_fail(s, rc);
             break;
         }
         s->puts++;
@@ -377,10 +383,8 @@ static void sr_delete(struct sr *s, const char *uuid)
                 uuid);
         return;
     }
-    if ((rc = apply_change_delete(s->run->apply, uuid, strlen(uuid))) != 0) {
-        sr_fail(s, "store: %s", store_strerror(rc));
-        s->map_full = rc == MDB_MAP_FULL;
-    }
+    if ((rc = apply_change_delete(s->run->apply, uuid, strlen(uuid))) != 0)
+        sr_store_fail(s, rc);
     s->dels++;
 }
 
@@ -597,7 +601,7 @@ static void sr_meta(struct sr *s, const char *name, const char *value)
 {
     int rc = apply_meta_put(s->run->apply, name, value);
     if (rc != 0)
-        sr_fail(s, "store: %s", store_strerror(rc));
+        sr_store_fail(s, rc);
 }
 
 static void sr_meta_time(struct sr *s)
@@ -636,6 +640,13 @@ static void sr_save_cookie(struct sr *s)
     sr_meta(s, STORE_META_SYNC_SEARCH, sid);
 }
 
+/* sr_stored_cookie - the cookie in the store as this sync began ("" when none) into buf */
+static void sr_stored_cookie(struct apply *a, char *buf, size_t cap)
+{
+    if (apply_meta_get(a, STORE_META_SYNC_COOKIE, buf, cap) != 0)
+        buf[0] = '\0';
+}
+
 /* sr_load_cookie - the stored cookie into ls (when it is for this search); 1 when set */
 static int sr_load_cookie(struct sr *s)
 {
@@ -644,8 +655,7 @@ static int sr_load_cookie(struct sr *s)
     ber_memfree(s->ls.ls_cookie.bv_val);
     s->ls.ls_cookie.bv_val = NULL;
     s->ls.ls_cookie.bv_len = 0;
-    if (apply_meta_get(s->run->apply, STORE_META_SYNC_COOKIE, buf, sizeof(buf)) != 0)
-        buf[0] = '\0';
+    sr_stored_cookie(s->run->apply, buf, sizeof(buf));
     snprintf(s->saved, sizeof(s->saved), "%s", buf);
     sr_search_id(s, want, sizeof(want));
     if (apply_meta_get(s->run->apply, STORE_META_SYNC_SEARCH, sid, sizeof(sid)) != 0 ||
@@ -944,8 +954,7 @@ static int sr_committed(const struct sr *s, struct source_run *r)
 
     if (r->dry_run) /* nothing is ever committed: going on is all a dry run can do */
         return 1;
-    if (apply_meta_get(r->apply, STORE_META_SYNC_COOKIE, buf, sizeof(buf)) != 0)
-        buf[0] = '\0';
+    sr_stored_cookie(r->apply, buf, sizeof(buf));
     return strcmp(buf, s->saved) == 0;
 }
 
